@@ -1,0 +1,125 @@
+"""The command line the three scripts share, and the wrapper that turns errors into messages.
+
+    python SCRIPT.py train [flags]     train, resuming the run in --out-dir if it has one
+    python SCRIPT.py [sample] [flags]  samples from the latest checkpoint (the default)
+    python SCRIPT.py gif [flags]       rebuilds the GIF from the epoch grids
+    python SCRIPT.py evaluate [flags]  scores the latest checkpoint (see common/metrics.py)
+"""
+
+import argparse
+import sys
+import textwrap
+
+from common.errors import UserError
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1, with a message that says so."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def build_parser(script, description, defaults, add_train_args=None):
+    """The parser for one script.
+
+    script:      its file name, for messages ("dcgan_fashion.py").
+    defaults:    the article's values: epochs, batch_size, dataset, out_dir, save_every.
+    add_train_args(parser): adds the script's own training flags (e.g. --loss).
+    """
+    parser = argparse.ArgumentParser(
+        prog=f"python {script}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{train,sample,gif,evaluate}")
+
+    def add_out_dir(sub):
+        sub.add_argument("--out-dir", default=defaults["out_dir"],
+                         help="the run folder: checkpoints, images, log (default: %(default)s)")
+
+    def add_data_args(sub):
+        sub.add_argument("--dataset", default=defaults["dataset"], choices=("fashion_mnist", "mnist"),
+                         help="training data (default: %(default)s, the article's)")
+        sub.add_argument("--data-dir", default=None,
+                         help="folder with the dataset's IDX files or mnist.npz "
+                              "(default: search $GAN_DATA_DIR, ~/.keras/datasets, /usr/share/datasets)")
+
+    train = commands.add_parser("train", help="train the GAN (resumes the run in --out-dir)")
+    train.add_argument("--epochs", type=positive_int, default=defaults["epochs"],
+                       help="total epochs of the run, resumed ones included (default: %(default)s)")
+    train.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"],
+                       help="images per batch (default: %(default)s)")
+    add_out_dir(train)
+    add_data_args(train)
+    train.add_argument("--steps-per-epoch", type=positive_int, default=None,
+                       help="cap the steps of an epoch, for quick tries and tests (default: a full pass)")
+    train.add_argument("--save-every", type=positive_int, default=defaults["save_every"],
+                       help="save a checkpoint every N epochs; also at the end and on Ctrl-C "
+                            "(default: %(default)s)")
+    train.add_argument("--seed", type=non_negative_int, default=None,
+                       help="random seed for weights, noise and shuffling (default: none, as the article)")
+    train.add_argument("--precision", choices=PRECISIONS, default=defaults.get("precision", "float32"),
+                       help="number format of the layers; 'auto' picks the fastest for this "
+                            "machine and says which (default: %(default)s)")
+    train.add_argument("--eval-every", type=non_negative_int, default=0,
+                       help="score the generator every N epochs (FCD, KID, coverage) into the log "
+                            "and plot; 0 = never (default: 0)")
+    if add_train_args:
+        add_train_args(train)
+
+    sample = commands.add_parser("sample", help="sample from the latest checkpoint (the default)")
+    add_out_dir(sample)
+    sample.add_argument("--n", type=positive_int, default=16, help="how many images (default: 16)")
+    sample.add_argument("--seed", type=non_negative_int, default=None, help="noise seed (default: random)")
+    sample.add_argument("--output", default=None,
+                        help="file to write: .png for a grid, .npy for the raw images "
+                             "(N, 28, 28, 1) float32 in [-1, 1] (default: OUT_DIR/samples.png)")
+
+    gif = commands.add_parser("gif", help="rebuild the GIF from the epoch grids")
+    add_out_dir(gif)
+
+    evaluate = commands.add_parser("evaluate", help="score the latest checkpoint: FCD, KID, class coverage")
+    add_out_dir(evaluate)
+    evaluate.add_argument("--n", type=positive_int, default=10000,
+                          help="generated images to score (default: %(default)s)")
+    evaluate.add_argument("--data-dir", default=None, help="folder with the dataset files (see train)")
+    evaluate.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default: 0)")
+    return parser
+
+
+def parse(parser, argv=None):
+    """Parse argv; no command at all means `sample`, as the article's bare run does."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "sample")
+    return parser.parse_args(argv)
+
+
+def run(main, argv=None):
+    """Call main(argv); a UserError becomes a one-paragraph message and exit status 2."""
+    try:
+        main(argv)
+    except UserError as error:
+        message = textwrap.fill(str(error), width=88, subsequent_indent="       ")
+        print(f"\nerror: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        raise SystemExit(130) from None

@@ -1,0 +1,200 @@
+"""MNIST and Fashion-MNIST, read offline from the standard files, fed as batches.
+
+Both datasets come as four IDX files (gzipped or not); Keras also keeps MNIST as one
+`mnist.npz`. `load()` looks for them in this order and takes the first it finds:
+
+1. `--data-dir DIR` (only there: an explicit folder that lacks the files is an error),
+2. the folder named by `$GAN_DATA_DIR`,
+3. Keras's cache, `~/.keras/datasets/` (or `$KERAS_HOME/datasets/`),
+4. Debian's `/usr/share/datasets/<name>/` (`apt-get install dataset-fashion-mnist`),
+5. Keras's own download, unless `$GAN_OFFLINE` is set (the tests set it).
+
+Images come back as float32 in [-1, 1] shaped (N, 28, 28, 1): the generators end in
+tanh, so real and fake images share one range.
+"""
+
+import gzip
+import os
+import struct
+
+import numpy as np
+
+from common.errors import UserError
+
+NAMES = ("fashion_mnist", "mnist")
+SPLITS = ("train", "test")
+
+# The file names of the IDX release, identical for both datasets.
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+# Sub-folders a data folder may hold the files in: Keras's and Debian's names.
+SUBFOLDERS = {"fashion_mnist": ("fashion-mnist", "fashion_mnist"), "mnist": ("mnist",)}
+# IDX magic numbers: two zero bytes, the type code 0x08 (unsigned byte), the rank.
+IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}
+
+
+def read_idx(path, rank):
+    """Read one IDX file of unsigned bytes, checking its magic number and its size."""
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as file:
+            data = file.read()
+    except (OSError, EOFError) as error:
+        raise UserError(
+            f"Could not read {path}: {error}. The file looks truncated or is not a gzip "
+            "file; delete it and copy it again (or reinstall dataset-fashion-mnist)."
+        ) from None
+    header_size = 4 + 4 * rank
+    if len(data) < header_size or struct.unpack(">I", data[:4])[0] != IDX_MAGIC[rank]:
+        raise UserError(
+            f"{path} is not an IDX file of rank {rank} (wrong magic number). Check that "
+            "the file is the right one of the four dataset files, or copy it again."
+        )
+    shape = struct.unpack(">" + "I" * rank, data[4:header_size])
+    expected = header_size + int(np.prod(shape))
+    if len(data) != expected:
+        raise UserError(
+            f"{path} holds {len(data)} bytes but its header promises {expected} "
+            f"(shape {shape}): the file is truncated or corrupt. Copy it again."
+        )
+    return np.frombuffer(data, np.uint8, offset=header_size).reshape(shape)
+
+
+def _idx_pair(folder, split):
+    """The (images, labels) paths of one split in `folder`, or None if absent."""
+    paths = []
+    for stem in IDX_FILES[split]:
+        found = [os.path.join(folder, stem + ext) for ext in (".gz", "")]
+        found = [path for path in found if os.path.isfile(path)]
+        if not found:
+            return None
+        paths.append(found[0])
+    return tuple(paths)
+
+
+def _find_in(folder, name, split):
+    """Look for the dataset in one folder; return a loader or None."""
+    for sub in ("",) + SUBFOLDERS[name]:
+        candidate = os.path.join(folder, sub)
+        pair = _idx_pair(candidate, split)
+        if pair:
+            return pair[0], lambda pair=pair: (read_idx(pair[0], 3), read_idx(pair[1], 1))
+    if name == "mnist":
+        npz = os.path.join(folder, "mnist.npz")
+        if os.path.isfile(npz):
+            return npz, lambda: _read_npz(npz, split)
+    return None
+
+
+def _read_npz(path, split):
+    try:
+        with np.load(path) as arrays:
+            return arrays[f"x_{split}"], arrays[f"y_{split}"]
+    except (OSError, KeyError, ValueError) as error:
+        raise UserError(
+            f"Could not read {path} as Keras's mnist.npz ({error}). It should hold "
+            "x_train, y_train, x_test and y_test; delete it and let Keras download it again."
+        ) from None
+
+
+def search_folders(data_dir=None):
+    """The folders `load` looks in, in order (an explicit data_dir is the only one)."""
+    if data_dir:
+        return [data_dir]
+    folders = []
+    if os.environ.get("GAN_DATA_DIR"):
+        folders.append(os.environ["GAN_DATA_DIR"])
+    keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    folders.append(os.path.join(keras_home, "datasets"))
+    folders.append("/usr/share/datasets")
+    return folders
+
+
+def _download(name):
+    """Keras's own download, the last resort (needs the internet)."""
+    import keras
+
+    print(f"{name} not found on disk; asking Keras to download it ...")
+    try:
+        loaded = getattr(keras.datasets, name).load_data()
+    except Exception as error:  # Keras raises whatever urllib raised.
+        return None, error
+    return loaded, None
+
+
+def load(name="fashion_mnist", split="train", data_dir=None, labels=False):
+    """Images of one split as float32 in [-1, 1], shape (N, 28, 28, 1); labels too if asked.
+
+    Also returns where the data came from, for the start-up banner.
+    """
+    if name not in NAMES:
+        raise UserError(f"Unknown dataset {name!r}; choose one of {', '.join(NAMES)}.")
+    found = None
+    folders = search_folders(data_dir)
+    for folder in folders:
+        found = _find_in(folder, name, split)
+        if found:
+            break
+    if found:
+        source, read = found
+        images, targets = read()
+    elif data_dir or os.environ.get("GAN_OFFLINE"):
+        raise _not_found(name, folders)
+    else:
+        loaded, error = _download(name)
+        if loaded is None:
+            raise _not_found(name, folders, error)
+        (train_x, train_y), (test_x, test_y) = loaded
+        images, targets = (train_x, train_y) if split == "train" else (test_x, test_y)
+        source = f"Keras download ({name})"
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(targets):
+        raise UserError(
+            f"{source} holds images of shape {images.shape} and {len(targets)} labels; "
+            "expected (N, 28, 28) images with one label each. Copy the dataset files again."
+        )
+    images = (images.astype(np.float32) - 127.5) / 127.5
+    images = images[..., np.newaxis]  # (N, 28, 28) -> (N, 28, 28, 1): one colour channel
+    result = (images, targets.astype(np.int64)) if labels else images
+    return result, source
+
+
+def _not_found(name, folders, download_error=None):
+    places = "; ".join(folders)
+    how = (
+        "sudo apt-get install dataset-fashion-mnist (Debian/Ubuntu), or "
+        if name == "fashion_mnist"
+        else ""
+    )
+    tail = f" Keras's download failed too: {download_error}." if download_error else ""
+    return UserError(
+        f"Could not find the {name} dataset. Looked in: {places}. Each place may hold the "
+        "four IDX files (train-images-idx3-ubyte.gz and friends), directly or in a "
+        f"sub-folder named {' or '.join(SUBFOLDERS[name])}"
+        + (", or Keras's mnist.npz" if name == "mnist" else "")
+        + f". To get it: {how}run once with internet access so that Keras downloads it "
+        "into ~/.keras/datasets/, or pass --data-dir to a folder that holds the files."
+        + tail
+    )
+
+
+def batches(images, batch_size, seed=None):
+    """A shuffled tf.data pipeline of full batches, refilled in the background.
+
+    The article batches with a ragged last batch (60000 = 234 * 256 + 96), which pairs 96 real
+    images with 256 fake ones and makes tf.function trace the step a second time. Dropping
+    the remainder gives every step the same shape; the dropped images differ every epoch
+    because the shuffle differs.
+    """
+    import tensorflow as tf
+
+    if batch_size > len(images):
+        raise UserError(
+            f"--batch-size {batch_size} is larger than the {len(images)} training images; "
+            "choose a smaller batch size."
+        )
+    dataset = tf.data.Dataset.from_tensor_slices(images)
+    dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,112 @@
+"""Pictures of training: image grids, the loss plot, and the GIF of the epoch grids."""
+
+import glob
+import math
+import os
+
+import numpy as np
+from PIL import Image
+
+from common.errors import UserError
+
+# Each 28x28 image is drawn at 4x so that a 4x4 grid is a readable 480-pixel picture.
+SCALE = 4
+PADDING = 2
+
+
+def to_uint8(images):
+    """Map generator output in [-1, 1] to grey levels 0..255 (the inverse of the data scaling)."""
+    images = np.asarray(images, dtype=np.float32)
+    return np.clip(np.rint(images * 127.5 + 127.5), 0, 255).astype(np.uint8)
+
+
+def grid(images, columns=None):
+    """Tile (N, H, W, 1) images in [-1, 1] into one uint8 picture, N padded to a full grid."""
+    images = to_uint8(images)[..., 0]
+    count, height, width = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    cell_h, cell_w = height + PADDING, width + PADDING
+    canvas = np.full((rows * cell_h + PADDING, columns * cell_w + PADDING), 255, np.uint8)
+    for index, image in enumerate(images):
+        top = PADDING + (index // columns) * cell_h
+        left = PADDING + (index % columns) * cell_w
+        canvas[top : top + height, left : left + width] = image
+    return np.kron(canvas, np.ones((SCALE, SCALE), np.uint8))
+
+
+def save_grid(images, path, columns=None):
+    """Write images as one PNG grid; returns the path."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    Image.fromarray(grid(images, columns)).save(path)
+    return path
+
+
+def write_gif(image_dir, path, seconds_per_frame=0.15, hold_last=1.5):
+    """Join the epoch grids `epoch_*.png` in image_dir, in order, into one GIF."""
+    frames = sorted(glob.glob(os.path.join(image_dir, "epoch_*.png")))
+    if not frames:
+        return None
+    pictures = [Image.open(frame).convert("L") for frame in frames]
+    durations = [int(seconds_per_frame * 1000)] * len(pictures)
+    durations[-1] = int(hold_last * 1000)  # linger on the final result before looping
+    pictures[0].save(
+        path, save_all=True, append_images=pictures[1:], duration=durations, loop=0
+    )
+    return path
+
+
+def plot_history(rows, path, title, panels):
+    """Plot per-epoch columns of the training log, one panel per group of columns.
+
+    rows: the log as a list of dicts (one per epoch). panels: a list of
+    (panel title, [column names]); columns missing from the log are skipped.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window, works on a server
+    import matplotlib.pyplot as plt
+
+    panels = [(name, [c for c in cols if any(c in row for row in rows)]) for name, cols in panels]
+    panels = [(name, cols) for name, cols in panels if cols]
+    figure, axes = plt.subplots(len(panels), 1, figsize=(7, 2.6 * len(panels)), sharex=True)
+    axes = np.atleast_1d(axes)
+    for axis, (name, columns) in zip(axes, panels):
+        for column in columns:
+            points = [(row["epoch"], row[column]) for row in rows if row.get(column) is not None]
+            if points:
+                epochs, values = zip(*points)
+                axis.plot(epochs, values, marker="." if len(points) < 30 else None, label=column)
+        axis.set_ylabel(name)
+        axis.grid(alpha=0.3)
+        axis.legend(loc="best", fontsize=8)
+    axes[-1].set_xlabel("epoch")
+    axes[0].set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def save_samples(images, path):
+    """Write samples as a PNG grid (.png) or as raw float32 in [-1, 1] (.npy); return the path."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in (".png", ".npy"):
+        raise UserError(f"--output {path}: the name must end in .png (a grid) or .npy (raw images).")
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        if extension == ".npy":
+            np.save(path, np.asarray(images, dtype=np.float32))
+        else:
+            save_grid(images, path)
+    except OSError as error:
+        raise UserError(f"Cannot write {path} ({error.strerror or error}). Choose another --output.") from None
+    return path
+
+
+def rebuild_gif(run_dir):
+    """The `gif` command: join the run's epoch grids into training.gif again."""
+    gif = write_gif(os.path.join(run_dir, "images"), os.path.join(run_dir, "training.gif"))
+    if gif is None:
+        raise UserError(f"No epoch grids in {run_dir}/images/: train first, or pass --out-dir.")
+    return f"Wrote {gif}"

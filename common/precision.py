@@ -1,0 +1,54 @@
+"""The number format of the layers: float32, or mixed precision where the hardware pays.
+
+Mixed precision computes the layers in 16 bits and keeps the weights in float32. bfloat16
+has float32's range, so it needs no loss scaling; float16 does (the optimizers wrap in
+LossScaleOptimizer). The scripts keep their last layer, every loss and the gradient
+penalty in float32, whatever the policy.
+"""
+
+import keras
+import tensorflow as tf
+
+from common.errors import UserError
+
+
+def cpu_has_bfloat16():
+    """True where the CPU computes bfloat16 in hardware (AMX or AVX512-BF16)."""
+    try:
+        with open("/proc/cpuinfo") as file:
+            flags = file.read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def choose(name):
+    """Resolve 'auto' to a policy name for this machine; others pass through."""
+    if name != "auto":
+        return name
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        major = (details.get("compute_capability") or (0, 0))[0]
+        return "mixed_bfloat16" if major >= 8 else "mixed_float16"
+    return "mixed_bfloat16" if cpu_has_bfloat16() else "float32"
+
+
+def set_policy(name):
+    """Set Keras's global dtype policy; returns the policy name actually in force."""
+    chosen = choose(name)
+    if chosen == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
+        raise UserError(
+            "--precision mixed_float16 needs a GPU: CPUs compute float16 slowly or not at "
+            "all. Use --precision mixed_bfloat16 (fast on CPUs with AMX or AVX512-BF16), "
+            "float32, or auto."
+        )
+    keras.mixed_precision.set_global_policy(chosen)
+    return chosen
+
+
+def optimizer(base, policy):
+    """Wrap an optimizer for loss scaling where float16 needs it (small gradients underflow)."""
+    if policy == "mixed_float16":
+        return keras.mixed_precision.LossScaleOptimizer(base)
+    return base
