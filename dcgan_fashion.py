@@ -32,7 +32,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, images, precision
+from common import cli, datasets, precision
 from common.checkpoints import Checkpoints
 from common.training import TrainingRun, banner
 
@@ -193,7 +193,7 @@ def train(args):
         title="DCGAN on " + args.dataset,
     )
     run.start(lambda: generator(fixed_noise, training=False),
-              banner(MODEL_NAME, args, source, len(real_images), run.steps, [generator, discriminator]))
+              banner(MODEL_NAME, args, source, len(real_images), run.full_steps, [generator, discriminator]))
 
     with run.saving_on_interrupt():
         for epoch in run.epochs():
@@ -226,9 +226,8 @@ def sample(args):
     fake_images = generator(noise, training=False)
     # As the article does: ask the trained discriminator what it makes of the new samples.
     decision = tf.reduce_mean(tf.sigmoid(discriminator(fake_images, training=False)))
-    path = images.save_samples(fake_images.numpy(), args.output or os.path.join(args.out_dir, "samples.png"))
-    print(f"Generated {args.n} images with the generator of epoch {epoch}: {path}")
-    print(f"Discriminator's mean decision on them: {float(decision):.3f} (1 = real, 0 = fake)")
+    cli.report_samples(args, fake_images.numpy(), epoch,
+                       f"Discriminator's mean decision on them: {float(decision):.3f} (1 = real, 0 = fake)")
 
 
 def evaluate(args):
@@ -243,16 +242,7 @@ def evaluate(args):
 
 
 def main(argv=None):
-    parser = cli.build_parser("dcgan_fashion.py", __doc__.split("\n\n")[0], DEFAULTS)
-    args = cli.parse(parser, argv)
-    if args.command == "train":
-        train(args)
-    elif args.command == "sample":
-        sample(args)
-    elif args.command == "gif":
-        print(images.rebuild_gif(args.out_dir))
-    elif args.command == "evaluate":
-        evaluate(args)
+    cli.main(argv, "dcgan_fashion.py", __doc__, DEFAULTS, train=train, sample=sample, evaluate=evaluate)
 
 
 if __name__ == "__main__":

@@ -123,3 +123,30 @@ def run(main, argv=None):
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def main(argv, script, doc, defaults, train, sample, evaluate, add_train_args=None):
+    """Parse the command line and call the script's function for the command."""
+    from common import images
+
+    parser = build_parser(script, doc.split("\n\n")[0], defaults, add_train_args)
+    args = parse(parser, argv)
+    if args.command == "train":
+        from common.training import ensure_writable
+
+        ensure_writable(args.out_dir)  # fail before loading data, not after
+    if args.command == "gif":
+        print(images.rebuild_gif(args.out_dir))
+    else:
+        {"train": train, "sample": sample, "evaluate": evaluate}[args.command](args)
+
+
+def report_samples(args, fake_images, epoch, decision_text):
+    """Write sampled images where --output says and print what was written."""
+    import os
+
+    from common import images
+
+    path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir, "samples.png"))
+    print(f"Generated {len(fake_images)} images with the generator of epoch {epoch}: {path}")
+    print(decision_text)

@@ -80,6 +80,7 @@ class TrainingRun:
         self.checkpoints = checkpoints
         self.plot_panels = plot_panels
         self.title = title
+        self.full_steps = steps
         self.steps = min(steps, args.steps_per_epoch or steps)
         self.dir = args.out_dir
         self.images_dir = os.path.join(self.dir, "images")
@@ -140,7 +141,7 @@ class TrainingRun:
             total=self.steps,
             desc=f"epoch {self.epoch + 1}/{self.args.epochs}",
             unit="step",
-            leave=False,
+            leave=not sys.stderr.isatty(),  # in a log file, keep each bar on its own line
             dynamic_ncols=True,
             mininterval=0.5 if sys.stderr.isatty() else 30,
         )

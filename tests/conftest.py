@@ -1,0 +1,91 @@
+"""Fixtures: tiny datasets written as real IDX and npz files, and ways to run the scripts."""
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+# Tests never touch the network, and keep the classifier cache out of the home folder.
+os.environ["GAN_OFFLINE"] = "1"
+os.environ.pop("GAN_DATA_DIR", None)
+
+from common import quiet_tensorflow  # noqa: E402,F401
+
+
+def toy_images(count, seed):
+    """(count, 28, 28) uint8 images whose class k is a bright bar at row 2k + 4, plus noise.
+
+    Easy for a classifier, and the ten classes are equally common.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.arange(count) % 10
+    images = rng.integers(0, 60, size=(count, 28, 28)).astype(np.uint8)
+    for index, label in enumerate(labels):
+        row = 2 * label + 4
+        images[index, row : row + 2, 4:24] = 255
+    return images, labels.astype(np.uint8)
+
+
+def write_idx(path, array):
+    rank = array.ndim
+    header = struct.pack(">I", 0x00000800 + rank) + struct.pack(">" + "I" * rank, *array.shape)
+    with gzip.open(path, "wb") as file:
+        file.write(header + array.tobytes())
+
+
+def write_idx_dataset(folder, train=200, test=100):
+    os.makedirs(folder, exist_ok=True)
+    for split, count, seed in (("train", train, 1), ("t10k", test, 2)):
+        images, labels = toy_images(count, seed)
+        write_idx(os.path.join(folder, f"{split}-images-idx3-ubyte.gz"), images)
+        write_idx(os.path.join(folder, f"{split}-labels-idx1-ubyte.gz"), labels)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def idx_dir(tmp_path_factory):
+    """A folder with the four IDX files of a 200 + 100 image toy dataset."""
+    return write_idx_dataset(str(tmp_path_factory.mktemp("idx")))
+
+
+@pytest.fixture(scope="session")
+def npz_dir(tmp_path_factory):
+    """A folder with a Keras-style mnist.npz of the same toy dataset."""
+    folder = tmp_path_factory.mktemp("npz")
+    x_train, y_train = toy_images(200, 1)
+    x_test, y_test = toy_images(100, 2)
+    np.savez(folder / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return str(folder)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def run_main(module, argv, capsys):
+    """Run a script's main() in this process; return (exit status, stdout, stderr)."""
+    from common import cli
+
+    status = 0
+    try:
+        cli.run(module.main, argv)
+    except SystemExit as exit_:
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def run_script(script, *args, timeout=240):
+    """Run a script as a user would, in a subprocess; return the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, script), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )

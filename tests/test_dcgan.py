@@ -1,0 +1,157 @@
+"""dcgan_fashion.py: the math, the models, and the commands a user runs."""
+
+import json
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import dcgan_fashion as dcgan
+from conftest import run_main, run_script
+from common.training import read_log
+
+TINY = ["--batch-size", "16", "--steps-per-epoch", "2"]
+
+
+def test_model_shapes_and_range():
+    generator, discriminator = dcgan.build_generator(), dcgan.build_discriminator()
+    fakes = generator(tf.random.normal([4, dcgan.NOISE_DIM]), training=False)
+    assert fakes.shape == (4, 28, 28, 1)
+    assert float(tf.reduce_min(fakes)) >= -1.0 and float(tf.reduce_max(fakes)) <= 1.0
+    assert discriminator(fakes).shape == (4, 1)
+    # Each generator stage's output shape, as the article asserts them.
+    stages = [layer.output.shape for layer in generator.layers]
+    assert (None, 7, 7, 256) in stages and (None, 14, 14, 64) in stages
+
+
+def test_losses_on_known_logits():
+    undecided = tf.zeros([8, 1])  # sigmoid(0) = 0.5: the discriminator cannot tell
+    assert math.isclose(float(dcgan.discriminator_loss(undecided, undecided)), 2 * math.log(2), rel_tol=1e-5)
+    assert math.isclose(float(dcgan.generator_loss(undecided)), math.log(2), rel_tol=1e-5)
+    confident = tf.fill([8, 1], 20.0)  # sure that everything is real
+    assert float(dcgan.discriminator_loss(confident, -confident)) < 1e-6
+    assert math.isclose(float(dcgan.generator_loss(-confident)), 20.0, rel_tol=1e-4)
+    # A mixed case by hand: D(x) = sigmoid(1), D(G(z)) = sigmoid(-2).
+    expected = -math.log(1 / (1 + math.exp(-1))) - math.log(1 - 1 / (1 + math.exp(2)))
+    value = dcgan.discriminator_loss(tf.constant([[1.0]]), tf.constant([[-2.0]]))
+    assert math.isclose(float(value), expected, rel_tol=1e-5)
+
+
+def test_one_step_changes_both_networks():
+    keras.utils.set_random_seed(0)
+    generator, discriminator = dcgan.build_generator(), dcgan.build_discriminator()
+    g_opt, d_opt = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
+    before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
+    step = dcgan.make_train_step(generator, discriminator, g_opt, d_opt)
+    metrics = step(tf.random.uniform([8, 28, 28, 1], -1, 1))
+    after = [w.numpy() for w in generator.trainable_weights + discriminator.trainable_weights]
+    changed = [not np.array_equal(a, b) for a, b in zip(before, after)]
+    n_gen = len(generator.trainable_weights)
+    assert all(changed[:n_gen]) and all(changed[n_gen:])
+    assert set(metrics) == {"d_loss", "g_loss", "D(x)", "D(G(z))"}
+    assert 0 < float(metrics["D(x)"]) < 1
+    assert int(g_opt.iterations) == 1 and int(d_opt.iterations) == 1
+
+
+def test_train_then_sample_then_resume(tmp_path, idx_dir, capsys):
+    out = str(tmp_path / "run")
+    status, stdout, _ = run_main(dcgan, ["train", "--epochs", "2", "--data-dir", idx_dir, "--out-dir", out,
+                                         "--seed", "3", *TINY], capsys)
+    assert status == 0, stdout
+    assert "Starting a new run" in stdout and "epoch 2/2" in stdout
+    assert sorted(os.listdir(os.path.join(out, "images"))) == [f"epoch_{i:04d}.png" for i in range(3)]
+    log = read_log(os.path.join(out, "log.csv"))
+    assert [row["epoch"] for row in log] == [1, 2]
+    assert {"d_loss", "g_loss", "D(x)", "D(G(z))", "seconds"} <= set(log[0])
+    assert Image.open(os.path.join(out, "losses.png")).size[0] > 300
+    assert Image.open(os.path.join(out, "training.gif")).n_frames == 3
+    assert json.load(open(os.path.join(out, "checkpoints", "run.json")))["model"] == "dcgan_fashion"
+    exported = keras.models.load_model(os.path.join(out, "generator.keras"))
+    assert exported(tf.zeros([1, 100])).shape == (1, 28, 28, 1)
+
+    # Plain `python dcgan_fashion.py` samples.
+    status, stdout, _ = run_main(dcgan, ["--out-dir", out], capsys)
+    assert status == 0 and "epoch 2" in stdout and "mean decision" in stdout
+    assert os.path.exists(os.path.join(out, "samples.png"))
+    status, stdout, _ = run_main(dcgan, ["sample", "--out-dir", out, "--n", "5",
+                                         "--output", str(tmp_path / "five.npy")], capsys)
+    raw = np.load(tmp_path / "five.npy")
+    assert raw.shape == (5, 28, 28, 1) and raw.dtype == np.float32 and np.abs(raw).max() <= 1
+
+    # Training again with more epochs resumes and runs only the missing one.
+    status, stdout, _ = run_main(dcgan, ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out,
+                                         *TINY], capsys)
+    assert status == 0
+    assert "Resuming" in stdout and "epoch 3/3" in stdout and "epoch 1/3" not in stdout
+    assert [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))] == [1, 2, 3]
+    assert Image.open(os.path.join(out, "training.gif")).n_frames == 4
+
+    # The gif command rebuilds the GIF.
+    os.remove(os.path.join(out, "training.gif"))
+    status, stdout, _ = run_main(dcgan, ["gif", "--out-dir", out], capsys)
+    assert status == 0 and os.path.exists(os.path.join(out, "training.gif"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--epochs", "0"], "must be 1 or more"),
+    (["train", "--epochs", "-2"], "must be 1 or more"),
+    (["train", "--batch-size", "many"], "expected a whole number"),
+    (["sample", "--n", "0"], "must be 1 or more"),
+])
+def test_impossible_flag_values(argv, message, capsys):
+    status, _, stderr = run_main(dcgan, argv, capsys)
+    assert status == 2 and message in stderr
+
+
+def test_sample_without_checkpoint_says_train_first(tmp_path, capsys):
+    status, _, stderr = run_main(dcgan, ["sample", "--out-dir", str(tmp_path)], capsys)
+    assert status == 2 and "train first" in stderr and "python dcgan_fashion.py train" in stderr
+
+
+def test_dataset_nowhere_and_unwritable_out_dir(tmp_path, idx_dir, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    status, _, stderr = run_main(dcgan, ["train", "--data-dir", str(empty), "--out-dir", str(tmp_path / "r")], capsys)
+    assert status == 2 and "Could not find the fashion_mnist dataset" in stderr
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    status, _, stderr = run_main(dcgan, ["train", "--data-dir", idx_dir, "--out-dir", str(blocker / "run")], capsys)
+    assert status == 2 and "Cannot write to the output folder" in stderr
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path, idx_dir, capsys):
+    import mlp_gan_keras
+
+    out = str(tmp_path / "run")
+    run_main(mlp_gan_keras, ["train", "--epochs", "1", "--data-dir", idx_dir, "--out-dir", out, *TINY], capsys)
+    status, _, stderr = run_main(dcgan, ["train", "--data-dir", idx_dir, "--out-dir", out, *TINY], capsys)
+    assert status == 2 and "model='mlp_gan'" in stderr and "--out-dir" in stderr
+    status, _, stderr = run_main(dcgan, ["sample", "--out-dir", out], capsys)
+    assert status == 2 and "model='mlp_gan'" in stderr
+
+
+def test_a_real_user_run_in_a_subprocess(tmp_path, idx_dir):
+    """As a user types it: exit codes, and the error paragraph without a traceback."""
+    result = run_script("dcgan_fashion.py", "train", "--epochs", "1", "--data-dir", idx_dir,
+                        "--out-dir", str(tmp_path / "run"), *TINY)
+    assert result.returncode == 0, result.stderr
+    assert "Done: 1 epochs" in result.stdout
+    result = run_script("dcgan_fashion.py", "--out-dir", str(tmp_path / "nothing"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "train first" in result.stderr
+
+
+REAL = "/usr/share/datasets/fashion-mnist"
+
+
+def test_trains_on_the_real_fashion_mnist(tmp_path, capsys):
+    """The real files from Debian's dataset-fashion-mnist (installed by .ci/run)."""
+    (images_, labels), source = __import__("common.datasets").datasets.load(
+        "fashion_mnist", "train", REAL, labels=True)
+    assert images_.shape == (60000, 28, 28, 1) and sorted(set(labels.tolist())) == list(range(10))
+    status, stdout, _ = run_main(dcgan, ["train", "--epochs", "1", "--data-dir", REAL, "--batch-size", "32",
+                                         "--steps-per-epoch", "3", "--out-dir", str(tmp_path)], capsys)
+    assert status == 0 and "60,000 images" in stdout and "3 of 1875 steps" in stdout
