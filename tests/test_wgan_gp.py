@@ -1,0 +1,92 @@
+"""wgan_gp.py: the gradient penalty by hand, the sign conventions, clipping, step counts."""
+
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import wgan_gp
+from conftest import run_main
+from common.training import read_log
+
+TINY = ["--batch-size", "8", "--steps-per-epoch", "2"]
+
+
+def linear_critic(weights):
+    """D(x) = w . x + b as a Keras model: its gradient is w at every point."""
+    critic = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    critic.layers[-1].set_weights([weights.reshape(784, 1).astype(np.float32), np.array([0.3], np.float32)])
+    return critic
+
+
+@pytest.mark.parametrize("scale", [0.05, 1.0, 3.0])
+def test_gradient_penalty_of_a_linear_critic(scale):
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=784)
+    weights *= scale / np.linalg.norm(weights)  # |w| = scale
+    real = tf.constant(rng.uniform(-1, 1, (6, 28, 28, 1)), tf.float32)
+    fake = tf.constant(rng.uniform(-1, 1, (6, 28, 28, 1)), tf.float32)
+    penalty = float(wgan_gp.gradient_penalty(linear_critic(weights), real, fake))
+    assert math.isclose(penalty, (scale - 1.0) ** 2, rel_tol=1e-4, abs_tol=1e-6)
+    scores = tf.constant([[1.0]])
+    assert math.isclose(float(wgan_gp.critic_loss(scores, scores, penalty)), 10 * (scale - 1.0) ** 2, rel_tol=1e-4)
+
+
+def test_constant_critic_gives_no_nan():
+    critic = linear_critic(np.zeros(784))  # every gradient is exactly zero
+    real = tf.random.uniform([4, 28, 28, 1], -1, 1)
+    with tf.GradientTape() as tape:
+        penalty = wgan_gp.gradient_penalty(critic, real, -real)
+    kernel_gradient = tape.gradient(penalty, critic.layers[-1].kernel)
+    assert math.isclose(float(penalty), 1.0, rel_tol=1e-4)
+    assert kernel_gradient is not None and np.isfinite(kernel_gradient.numpy()).all()
+
+
+def test_sign_conventions_on_known_scores():
+    real_scores, fake_scores = tf.constant([[3.0], [5.0]]), tf.constant([[-1.0], [1.0]])
+    # The critic lowers mean(fake) - mean(real): here 0 - 4 = -4, so it is winning.
+    assert float(wgan_gp.critic_loss(real_scores, fake_scores, 0.0)) == -4.0
+    assert float(wgan_gp.critic_loss(real_scores, fake_scores, 0.5)) == 1.0
+    assert float(wgan_gp.generator_loss(fake_scores)) == 0.0
+    assert float(wgan_gp.generator_loss(tf.constant([[2.0]]))) == -2.0
+
+
+def test_critic_has_no_sigmoid_and_no_batch_norm():
+    critic = wgan_gp.build_critic()
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in critic.layers)
+    assert critic.layers[-1].activation.__name__ == "linear"
+    assert wgan_gp.build_generator()(tf.zeros([2, 128])).shape == (2, 28, 28, 1)
+
+
+@pytest.mark.parametrize("mode", ["wgan-gp", "wgan"])
+def test_five_critic_steps_per_generator_step(mode):
+    keras.utils.set_random_seed(2)
+    generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
+    generator_optimizer, critic_optimizer = wgan_gp.make_optimizers(mode)
+    step = wgan_gp.make_train_step(generator, critic, generator_optimizer, critic_optimizer, mode, 5)
+    metrics = step(tf.random.uniform([5 * 4, 28, 28, 1], -1, 1))
+    step(tf.random.uniform([5 * 4, 28, 28, 1], -1, 1))
+    assert int(critic_optimizer.iterations) == 10 and int(generator_optimizer.iterations) == 2
+    assert ("gp" in metrics) == (mode == "wgan-gp")
+    if mode == "wgan":
+        largest = max(float(tf.reduce_max(tf.abs(w))) for w in critic.trainable_variables)
+        assert largest <= wgan_gp.CLIP_VALUE + 1e-7
+
+
+def test_train_sample_resume(tmp_path, idx_dir, capsys):
+    out = str(tmp_path / "run")
+    argv = ["train", "--data-dir", idx_dir, "--out-dir", out, "--dataset", "fashion_mnist", *TINY]
+    status, stdout, stderr = run_main(wgan_gp, argv + ["--epochs", "1"], capsys)
+    assert status == 0, stderr
+    assert "5 critic steps per generator step" in stdout and "2 of 5 steps of 8" in stdout
+    status, stdout, _ = run_main(wgan_gp, argv + ["--epochs", "2"], capsys)
+    log = read_log(os.path.join(out, "log.csv"))
+    assert "Resuming" in stdout and [row["epoch"] for row in log] == [1, 2]
+    assert {"wasserstein", "gp", "critic_loss", "g_loss"} <= set(log[-1])
+    status, stdout, _ = run_main(wgan_gp, ["--out-dir", out, "--n", "4"], capsys)
+    assert status == 0 and "Critic's mean score" in stdout
+    status, _, stderr = run_main(wgan_gp, argv + ["--epochs", "3", "--mode", "wgan"], capsys)
+    assert status == 2 and "mode='wgan-gp'" in stderr
