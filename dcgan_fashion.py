@@ -32,7 +32,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, precision
+from common import cli, datasets, metrics, precision
 from common.checkpoints import Checkpoints
 from common.training import TrainingRun, banner
 
@@ -154,25 +154,6 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     return train_step
 
 
-def build_run_state(args, dataset):
-    """The two networks, their optimizers and the checkpoint that holds them all."""
-    generator, discriminator = build_generator(), build_discriminator()
-    generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE), args.precision)
-    discriminator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE), args.precision)
-    # Keras 3 creates optimizer slots lazily; build them now so a restore can fill them.
-    generator_optimizer.build(generator.trainable_variables)
-    discriminator_optimizer.build(discriminator.trainable_variables)
-    # The same 16 noise vectors every epoch, so the GIF shows one set of images improving.
-    fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
-    checkpoints = Checkpoints(
-        args.out_dir, dict(model=MODEL_NAME, dataset=dataset), "python dcgan_fashion.py",
-        generator=generator, discriminator=discriminator,
-        generator_optimizer=generator_optimizer, discriminator_optimizer=discriminator_optimizer,
-        fixed_noise=fixed_noise,
-    )
-    return generator, discriminator, (generator_optimizer, discriminator_optimizer), fixed_noise, checkpoints
-
-
 # ----------------------------------------------------------------------------------------
 # Training loop
 # ----------------------------------------------------------------------------------------
@@ -183,10 +164,22 @@ def train(args):
     real_images, source = datasets.load(args.dataset, "train", args.data_dir)
     dataset = datasets.batches(real_images, args.batch_size, seed=args.seed)
 
-    generator, discriminator, optimizers, fixed_noise, checkpoints = build_run_state(args, args.dataset)
-    train_step = make_train_step(generator, discriminator, *optimizers)
+    generator, discriminator = build_generator(), build_discriminator()
+    generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE), args.precision)
+    discriminator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE), args.precision)
+    # Keras 3 creates optimizer slots lazily; build them now so a restore can fill them.
+    generator_optimizer.build(generator.trainable_variables)
+    discriminator_optimizer.build(discriminator.trainable_variables)
+    # The same 16 noise vectors every epoch, so the GIF shows one set of images improving.
+    fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
+    checkpoints = Checkpoints(
+        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset), "python dcgan_fashion.py",
+        generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
+        discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
+    )
+    train_step = make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer)
     run = TrainingRun(
-        args, checkpoints, [generator, discriminator], list(optimizers),
+        args, checkpoints, [generator, discriminator], [generator_optimizer, discriminator_optimizer],
         plot_panels=[("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"]),
                      ("quality", ["fcd"])],
         steps=len(real_images) // args.batch_size,
@@ -200,18 +193,8 @@ def train(args):
             for real_batch in run.progress(dataset):
                 run.record(train_step(real_batch))
             run.end_epoch(generator(fixed_noise, training=False),
-                          extra=evaluate_during_training(args, generator, epoch))
+                          extra=metrics.during_training(args, epoch, generator, NOISE_DIM))
     run.finish(generator)
-
-
-def evaluate_during_training(args, generator, epoch):
-    """With --eval-every N, score the generator every N epochs (see common/metrics.py)."""
-    if not args.eval_every or epoch % args.eval_every:
-        return None
-    from common import metrics
-
-    return metrics.score_during_training(
-        lambda noise: generator(noise, training=False), NOISE_DIM, args.dataset, args.data_dir)
 
 
 # ----------------------------------------------------------------------------------------
@@ -231,14 +214,9 @@ def sample(args):
 
 
 def evaluate(args):
-    from common import metrics
-
     generator = build_generator()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python dcgan_fashion.py",
-                              generator=generator)
-    epoch = checkpoints.require()
-    metrics.evaluate_command(lambda noise: generator(noise, training=False), NOISE_DIM, args,
-                             checkpoints.saved_identity()["dataset"], epoch)
+    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python dcgan_fashion.py", generator=generator)
+    metrics.evaluate_checkpoint(checkpoints, generator, NOISE_DIM, args)
 
 
 def main(argv=None):

@@ -32,7 +32,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, precision
+from common import cli, datasets, metrics, precision
 from common.checkpoints import Checkpoints
 from common.training import TrainingRun, banner
 
@@ -211,18 +211,8 @@ def train(args):
             for real_batch in run.progress(dataset):
                 run.record(train_step(real_batch))
             run.end_epoch(generator(fixed_noise, training=False),
-                          extra=evaluate_during_training(args, generator, epoch))
+                          extra=metrics.during_training(args, epoch, generator, NOISE_DIM))
     run.finish(generator)
-
-
-def evaluate_during_training(args, generator, epoch):
-    """With --eval-every N, score the generator every N epochs (see common/metrics.py)."""
-    if not args.eval_every or epoch % args.eval_every:
-        return None
-    from common import metrics
-
-    return metrics.score_during_training(
-        lambda noise: generator(noise, training=False), NOISE_DIM, args.dataset, args.data_dir)
 
 
 # ----------------------------------------------------------------------------------------
@@ -241,14 +231,9 @@ def sample(args):
 
 
 def evaluate(args):
-    from common import metrics
-
     generator = build_generator()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python mlp_gan_keras.py",
-                              generator=generator)
-    epoch = checkpoints.require()
-    metrics.evaluate_command(lambda noise: generator(noise, training=False), NOISE_DIM, args,
-                             checkpoints.saved_identity()["dataset"], epoch)
+    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python mlp_gan_keras.py", generator=generator)
+    metrics.evaluate_checkpoint(checkpoints, generator, NOISE_DIM, args)
 
 
 def main(argv=None):

@@ -67,7 +67,11 @@ def npz_dir(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
+    """The classifier cache in a temporary folder; and its toy-data training kept short."""
+    from common import metrics
+
     monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setattr(metrics, "CLASSIFIER_MIN_STEPS", 40)  # the toy classes are separable
 
 
 def run_main(module, argv, capsys):

@@ -1,0 +1,267 @@
+"""How good are the samples? Scores from a small classifier of the dataset itself.
+
+Inception-based FID needs ImageNet weights from the internet and fits 28x28 grey images
+badly. As TF-GAN does for MNIST, we train a compact CNN on the dataset's training split
+(once, cached) and compare generated and real images in its 128-number feature space:
+
+- FCD, the Frechet Classifier Distance: fit a Gaussian to each set of features and take
+  |mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)). 0 for identical distributions.
+- KID, the Kernel Inception-style Distance: an unbiased estimate of the squared MMD with
+  the polynomial kernel k(x, y) = (x.y / d + 1)^3. Unbiased, so it is fair for small sets.
+- Class coverage: the classifier's predicted classes of the generated images. A generator
+  that has collapsed onto a few classes ("mode collapse") covers few.
+
+Every score is printed beside its floor: the same number for real training images against
+the test split, the best a generator could hope for.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from scipy import linalg
+
+from common import datasets
+from common.errors import UserError
+
+CLASSIFIER_VERSION = 1  # bump when the classifier's architecture or training changes
+CLASSIFIER_EPOCHS = 2
+CLASSIFIER_MIN_STEPS = 80  # small datasets (the tests') still get enough updates
+COVERED_SHARE = 0.05  # a class counts as covered with >= 5% of samples (half a fair 10%)
+TRAINING_EVAL_SAMPLES = 2000  # --eval-every: fewer samples than `evaluate`'s 10,000, to stay quick
+KID_SUBSET = 1000
+
+
+# ----- the classifier ---------------------------------------------------------------------
+def build_classifier():
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(32, 3, activation="relu"),  # (B, 26, 26, 32)
+            keras.layers.MaxPooling2D(),  # (B, 13, 13, 32)
+            keras.layers.Conv2D(64, 3, activation="relu"),  # (B, 11, 11, 64)
+            keras.layers.MaxPooling2D(),  # (B, 5, 5, 64)
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu", name="features"),  # the feature space
+            keras.layers.Dense(10, dtype="float32", name="logits"),
+        ],
+        name="classifier",
+    )
+
+
+def cache_dir():
+    return os.environ.get("GAN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "gan-collection")
+
+
+def fingerprint(images, labels):
+    """A short hash of the training data, so a cache made on other data is not trusted."""
+    digest = hashlib.sha1(np.ascontiguousarray(images[:: max(1, len(images) // 2000)]).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    return f"{len(images)}-{digest.hexdigest()[:16]}"
+
+
+class Scorer:
+    """The dataset's classifier (cached) and the test split's features."""
+
+    def __init__(self, dataset, data_dir=None, verbose=True):
+        (self.train_images, self.train_labels), _ = datasets.load(dataset, "train", data_dir, labels=True)
+        (self.test_images, self.test_labels), _ = datasets.load(dataset, "test", data_dir, labels=True)
+        self.dataset = dataset
+        self.verbose = verbose
+        self.classifier, self.info = self._load_or_train()
+        self.extract = keras.Model(self.classifier.inputs[0],
+                                   [self.classifier.get_layer("features").output, self.classifier.outputs[0]])
+        self.test_features, _ = self.features(self.test_images)
+
+    def _paths(self):
+        base = os.path.join(cache_dir(), f"classifier-{self.dataset}")
+        return base + ".keras", base + ".json"
+
+    def _load_or_train(self):
+        model_path, info_path = self._paths()
+        expected = dict(version=CLASSIFIER_VERSION, data=fingerprint(self.train_images, self.train_labels))
+        try:
+            with open(info_path) as file:
+                info = json.load(file)
+            if {key: info.get(key) for key in expected} == expected:
+                return keras.models.load_model(model_path), info
+            reason = "it was made for other data or by another version"
+        except FileNotFoundError:
+            reason = None
+        except Exception as error:  # a damaged .keras or .json: any read error means retrain
+            reason = f"it could not be read ({type(error).__name__})"
+        if reason and self.verbose:
+            print(f"Not using the cached classifier in {model_path}: {reason}. Retraining it.")
+        return self._train(model_path, info_path, expected)
+
+    def _train(self, model_path, info_path, expected):
+        if self.verbose:
+            print(f"Training the {self.dataset} classifier for the scores (once; cached in {cache_dir()}) ...")
+        keras.utils.set_random_seed(1234)  # the same classifier every time for the same data
+        classifier = build_classifier()
+        classifier.compile(optimizer=keras.optimizers.Adam(1e-3),
+                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                           metrics=["accuracy"])
+        batch = 128
+        # Two passes over the data, in steps: a tiny dataset still gets CLASSIFIER_MIN_STEPS updates.
+        steps = max(CLASSIFIER_EPOCHS * len(self.train_images) // batch, CLASSIFIER_MIN_STEPS)
+        data = tf.data.Dataset.from_tensor_slices((self.train_images, self.train_labels))
+        data = data.shuffle(len(self.train_images), seed=1234).repeat().batch(batch).prefetch(tf.data.AUTOTUNE)
+        classifier.fit(data, epochs=CLASSIFIER_EPOCHS, steps_per_epoch=steps // CLASSIFIER_EPOCHS,
+                       shuffle=False, verbose=2 if self.verbose else 0)
+        _, accuracy = classifier.evaluate(self.test_images, self.test_labels, verbose=0)
+        info = dict(expected, test_accuracy=float(accuracy), steps=steps)
+        try:
+            os.makedirs(os.path.dirname(model_path), exist_ok=True)
+            classifier.save(model_path)
+            with open(info_path, "w") as file:
+                json.dump(info, file, indent=2)
+        except OSError as error:
+            print(f"(Could not cache the classifier in {cache_dir()}: {error}; set $GAN_CACHE_DIR.)")
+        if self.verbose:
+            print(f"Classifier test accuracy: {accuracy:.1%}")
+        return classifier, info
+
+    def features(self, images, batch=1000):
+        """Penultimate features (N, 128) and predicted classes (N,) of images in [-1, 1]."""
+        feature_parts, class_parts = [], []
+        for start in range(0, len(images), batch):
+            features, logits = self.extract(np.asarray(images[start : start + batch], np.float32), training=False)
+            feature_parts.append(np.asarray(features, np.float64))
+            class_parts.append(np.argmax(logits, axis=1))
+        return np.concatenate(feature_parts), np.concatenate(class_parts)
+
+    def score(self, images, seed=0):
+        """All scores of a set of images against the test split."""
+        features, classes = self.features(images)
+        result = dict(
+            fcd=frechet_distance(*gaussian(features), *gaussian(self.test_features)),
+            kid=kernel_distance(features, self.test_features, seed=seed),
+        )
+        result.update(coverage(classes))
+        return result
+
+    def floor(self, count, seed=0):
+        """The scores of `count` real training images: what a perfect generator would get."""
+        rng = np.random.default_rng(seed)
+        chosen = rng.choice(len(self.train_images), size=min(count, len(self.train_images)), replace=False)
+        return self.score(self.train_images[chosen], seed=seed)
+
+
+# ----- the distances ----------------------------------------------------------------------
+def gaussian(features):
+    """Mean and covariance of features (N, D)."""
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(mu_1, sigma_1, mu_2, sigma_2):
+    """|mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)), the Frechet distance of two Gaussians."""
+    covariance_mean = linalg.sqrtm(sigma_1 @ sigma_2)
+    if not np.isfinite(covariance_mean).all():
+        # A singular product: nudge both covariances, as the FID reference code does.
+        offset = np.eye(len(sigma_1)) * 1e-6
+        covariance_mean = linalg.sqrtm((sigma_1 + offset) @ (sigma_2 + offset))
+    covariance_mean = np.real(covariance_mean)  # tiny imaginary parts are rounding error
+    difference = mu_1 - mu_2
+    return float(difference @ difference + np.trace(sigma_1) + np.trace(sigma_2) - 2 * np.trace(covariance_mean))
+
+
+def kernel_distance(features_1, features_2, subsets=10, subset_size=KID_SUBSET, seed=0):
+    """Unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3, averaged over random subsets."""
+    rng = np.random.default_rng(seed)
+    size = min(subset_size, len(features_1), len(features_2))
+    dimension = features_1.shape[1]
+    estimates = []
+    for _ in range(subsets):
+        x = features_1[rng.choice(len(features_1), size, replace=False)]
+        y = features_2[rng.choice(len(features_2), size, replace=False)]
+        k_xx = (x @ x.T / dimension + 1) ** 3
+        k_yy = (y @ y.T / dimension + 1) ** 3
+        k_xy = (x @ y.T / dimension + 1) ** 3
+        # Unbiased: leave out each point's kernel with itself (the diagonals).
+        within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (size * (size - 1))
+        estimates.append(within - 2 * k_xy.mean())
+    return float(np.mean(estimates))
+
+
+def coverage(classes, num_classes=10):
+    """How many classes get >= COVERED_SHARE of the samples, and the histogram's entropy in [0, 1]."""
+    shares = np.bincount(classes, minlength=num_classes) / max(len(classes), 1)
+    nonzero = shares[shares > 0]
+    entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(num_classes))
+    return dict(classes_covered=int((shares >= COVERED_SHARE).sum()), class_entropy=entropy)
+
+
+# ----- what the scripts call --------------------------------------------------------------
+def generate(generator_fn, noise_dim, count, seed=0, batch=500):
+    """`count` images from the generator, from seeded noise, in batches."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for start in range(0, count, batch):
+        noise = rng.standard_normal((min(batch, count - start), noise_dim)).astype(np.float32)
+        parts.append(np.asarray(generator_fn(tf.constant(noise))))
+    return np.concatenate(parts)
+
+
+_SCORERS = {}
+
+
+def scorer_for(dataset, data_dir=None, verbose=True):
+    """One Scorer per dataset and process (the test features are computed once)."""
+    key = (dataset, data_dir)
+    if key not in _SCORERS:
+        _SCORERS[key] = Scorer(dataset, data_dir, verbose)
+    return _SCORERS[key]
+
+
+def evaluate(generator_fn, noise_dim, dataset, data_dir, count, run_dir, epoch, seed=0):
+    """Score `count` samples, print the table, append a line to run_dir/metrics.jsonl."""
+    scorer = scorer_for(dataset, data_dir)
+    scores = scorer.score(generate(generator_fn, noise_dim, count, seed), seed)
+    floor = scorer.floor(count, seed)
+    print(table(scores, floor, count, dataset, epoch, scorer.info.get("test_accuracy")))
+    record = dict(epoch=epoch, samples=count, dataset=dataset, **scores, floor=floor,
+                  classifier_test_accuracy=scorer.info.get("test_accuracy"),
+                  time=datetime.datetime.now().isoformat(timespec="seconds"))
+    with open(os.path.join(run_dir, "metrics.jsonl"), "a") as file:
+        file.write(json.dumps(record) + "\n")
+    return scores
+
+
+def table(scores, floor, count, dataset, epoch, accuracy):
+    accuracy = f"{accuracy:.1%}" if accuracy is not None else "?"
+    rows = [
+        ("FCD (lower is better)", f"{scores['fcd']:.3f}", f"{floor['fcd']:.3f}"),
+        ("KID x 1000 (lower is better)", f"{scores['kid'] * 1000:.3f}", f"{floor['kid'] * 1000:.3f}"),
+        (f"classes with >= {COVERED_SHARE:.0%} of samples", f"{scores['classes_covered']}/10",
+         f"{floor['classes_covered']}/10"),
+        ("class entropy (1 = balanced)", f"{scores['class_entropy']:.3f}", f"{floor['class_entropy']:.3f}"),
+    ]
+    lines = [f"Scores at epoch {epoch}: {count:,} samples vs the {dataset} test split "
+             f"(classifier test accuracy {accuracy})",
+             f"  {'metric':<32}{'generated':>12}{'floor (real)':>16}"]
+    lines += [f"  {name:<32}{value:>12}{base:>16}" for name, value, base in rows]
+    return "\n".join(lines)
+
+
+def evaluate_checkpoint(checkpoints, generator, noise_dim, args):
+    """The `evaluate` command: restore the latest checkpoint and score it."""
+    epoch = checkpoints.require()
+    dataset = checkpoints.saved_identity().get("dataset")
+    if dataset not in datasets.NAMES:
+        raise UserError(f"{checkpoints.info_path} names no dataset; cannot tell what to compare with.")
+    evaluate(lambda noise: generator(noise, training=False), noise_dim, dataset, args.data_dir,
+             args.n, args.out_dir, epoch, args.seed)
+
+
+def during_training(args, epoch, generator, noise_dim):
+    """With --eval-every N, score TRAINING_EVAL_SAMPLES samples every N epochs; columns for the log."""
+    if not args.eval_every or epoch % args.eval_every:
+        return None
+    scores = evaluate(lambda noise: generator(noise, training=False), noise_dim, args.dataset, args.data_dir,
+                      TRAINING_EVAL_SAMPLES, args.out_dir, epoch)
+    return {"fcd": scores["fcd"], "kid": scores["kid"], "classes_covered": scores["classes_covered"]}
