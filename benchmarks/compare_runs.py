@@ -1,0 +1,49 @@
+"""Plot the same log columns of several runs on shared axes, for the README's comparisons.
+
+    python benchmarks/compare_runs.py runs/mlp_gan runs/mlp_gan_minimax \
+        --labels non-saturating minimax --columns g_loss "D(G(z))" --output docs/mlp_losses.png
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from common.training import read_log  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", help="run folders holding log.csv")
+    parser.add_argument("--labels", nargs="+", help="one label per run (default: folder names)")
+    parser.add_argument("--columns", nargs="+", required=True, help="log columns, one panel each")
+    parser.add_argument("--title", default="")
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args()
+    labels = args.labels or [os.path.basename(run.rstrip("/")) for run in args.runs]
+    logs = [read_log(os.path.join(run, "log.csv")) for run in args.runs]
+    figure, axes = plt.subplots(1, len(args.columns), figsize=(4.2 * len(args.columns), 3.2), squeeze=False)
+    for axis, column in zip(axes[0], args.columns):
+        for label, log in zip(labels, logs):
+            points = [(row["epoch"], row[column]) for row in log if column in row]
+            if points:
+                axis.plot(*zip(*points), marker=".", label=label)
+        axis.set_title(column)
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    if args.title:
+        figure.suptitle(args.title)
+    figure.tight_layout()
+    figure.savefig(args.output, dpi=80)
+    print(f"Wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
