@@ -1,0 +1,170 @@
+"""Training throughput: the article's way versus the project's default path, per script.
+
+    python benchmarks/throughput.py                 # all three, about 10 minutes on 2 CPU cores
+    python benchmarks/throughput.py --models dcgan --steps 4 --rounds 3
+    python benchmarks/throughput.py --precision mixed_bfloat16   # try another policy as "project"
+
+For each script, the same model and batch size are timed two ways, interleaved round by
+round so that a busy machine slows both alike:
+
+- article: float32, the article's input pipeline (a float32 tensor, shuffle(60000),
+  batch with a ragged last batch, no prefetch), one @tf.function step per Python iteration;
+- project: what `python SCRIPT.py train` does by default (its --precision and its
+  common.datasets pipeline).
+
+It prints images per second for both and their ratio, the machine, and how close each step
+comes to the machine's measured float32 matrix-multiply speed, counted from the layer shapes.
+No test asserts any of these numbers; the machine is shared and noisy.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from common import quiet_tensorflow  # noqa: E402,F401
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import dcgan_fashion  # noqa: E402
+import mlp_gan_keras  # noqa: E402
+import wgan_gp  # noqa: E402
+from common import datasets, precision  # noqa: E402
+
+
+# ----- arithmetic per step, from the layer shapes ------------------------------------------
+def forward_flops(model):
+    """Multiply-adds x 2 of one image's forward pass through Dense and (transposed) convs."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            kh, kw, a, b = layer.kernel.shape  # Conv2D: (kh, kw, in, out); transposed: (kh, kw, out, in)
+            height, width = (layer.input.shape if isinstance(layer, keras.layers.Conv2DTranspose)
+                             else layer.output.shape)[1:3]
+            total += 2 * height * width * kh * kw * a * b
+    return total
+
+
+def step_flops(name, generator, discriminator, batch_size, critic_steps=5):
+    """Approximate FLOPs of one train step: a backward pass costs about twice a forward."""
+    g, d = forward_flops(generator), forward_flops(discriminator)
+    per_image = {
+        # G forward, D on real and fake; G's tape: back through D and G; D's tape: D twice.
+        "dcgan": 3 * g + 7 * d,
+        # D step: G forward, D twice forward and backward; G step: G and D forward and backward.
+        "mlp": 4 * g + 8 * d,
+        # Each critic step: G forward, D real/fake/interpolates, the penalty's double backward.
+        "wgan": critic_steps * (g + 11 * d) + 3 * g + 2 * d,
+    }[name]
+    return per_image * batch_size
+
+
+def matmul_gflops(size=2048, repeats=10):
+    """The float32 speed this machine reaches on a large matrix product: a practical peak."""
+    a = tf.random.normal([size, size])
+    product = tf.function(lambda x: tf.matmul(x, x))
+    product(a).numpy()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        result = product(a)
+    result.numpy()
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+# ----- the two ways to train ----------------------------------------------------------------
+def build(name, policy, batch_size):
+    """Models, optimizers and the script's own train step under a dtype policy."""
+    keras.mixed_precision.set_global_policy(policy)
+    if name == "dcgan":
+        generator, discriminator = dcgan_fashion.build_generator(), dcgan_fashion.build_discriminator()
+        optimizers = [precision.optimizer(keras.optimizers.Adam(1e-4), policy) for _ in range(2)]
+        step = dcgan_fashion.make_train_step(generator, discriminator, *optimizers)
+        real_per_step = batch_size
+    elif name == "mlp":
+        generator, discriminator = mlp_gan_keras.build_generator(), mlp_gan_keras.build_discriminator()
+        optimizers = [precision.optimizer(keras.optimizers.Adam(2e-4, beta_1=0.5), policy) for _ in range(2)]
+        step = mlp_gan_keras.make_train_step(generator, discriminator, *optimizers,
+                                             mlp_gan_keras.generator_loss_non_saturating)
+        real_per_step = batch_size
+    else:
+        generator, discriminator = wgan_gp.build_generator(), wgan_gp.build_critic()
+        optimizers = [precision.optimizer(o, policy) for o in wgan_gp.make_optimizers("wgan-gp")]
+        step = wgan_gp.make_train_step(generator, discriminator, *optimizers, "wgan-gp", wgan_gp.CRITIC_STEPS)
+        real_per_step = batch_size * wgan_gp.CRITIC_STEPS
+    keras.mixed_precision.set_global_policy("float32")
+    return step, generator, discriminator, real_per_step
+
+
+def article_pipeline(images, real_per_step):
+    """As the articles: shuffle(60000), batch with a ragged last batch, no prefetch."""
+    return tf.data.Dataset.from_tensor_slices(images).shuffle(60000).batch(real_per_step)
+
+
+def time_steps(step, iterator, count):
+    started = time.perf_counter()
+    for _ in range(count):
+        metrics = step(next(iterator))
+    float(next(iter(metrics.values())))  # wait for the last step to finish
+    return time.perf_counter() - started
+
+
+DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64}
+SCRIPT_DEFAULTS = {"dcgan": dcgan_fashion.DEFAULTS, "mlp": mlp_gan_keras.DEFAULTS, "wgan": wgan_gp.DEFAULTS}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["dcgan", "mlp", "wgan"], choices=["dcgan", "mlp", "wgan"])
+    parser.add_argument("--steps", type=int, default=0, help="timed steps per round (default: about 5 s of work)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
+    parser.add_argument("--precision", default=None, help="the project side's policy (default: each script's)")
+    args = parser.parse_args()
+
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    cpu_flags = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in flags]
+    model_line = next((line.split(":", 1)[1].strip() for line in flags.splitlines() if line.startswith("model name")),
+                      platform.processor())
+    print(f"Machine: {model_line}, {os.cpu_count()} cores, flags {' '.join(cpu_flags) or '-'}; "
+          f"TensorFlow {tf.__version__}, Keras {keras.__version__}; "
+          f"GPU: {', '.join(g.name for g in tf.config.list_physical_devices('GPU')) or 'none'}")
+    peak = matmul_gflops()
+    print(f"float32 2048x2048 matmul: {peak:.0f} GFLOP/s (the practical peak for comparison)\n")
+
+    images = np.random.default_rng(0).uniform(-1, 1, (60000, 28, 28, 1)).astype(np.float32)
+    header = f"{'script':<16}{'batch':>6}{'article img/s':>15}{'project img/s':>15}{'ratio':>8}{'GFLOP/step':>12}{'of peak':>9}  project path"
+    print(header)
+    for name in args.models:
+        batch = DEFAULT_BATCH[name]
+        policy = precision.choose(args.precision or SCRIPT_DEFAULTS[name]["precision"])
+        article_step, generator, discriminator, per_step = build(name, "float32", batch)
+        project_step, *_ = build(name, policy, batch)
+        article_data = iter(article_pipeline(images, per_step).repeat())
+        project_data = iter(datasets.batches(images, per_step, seed=0).repeat())
+        # Warm up: trace and compile each step, fill each pipeline.
+        for _ in range(2):
+            time_steps(article_step, article_data, 1)
+            time_steps(project_step, project_data, 1)
+        count = args.steps or max(2, int(5 / max(time_steps(article_step, article_data, 1), 1e-3)))
+        article_times, project_times = [], []
+        for _ in range(args.rounds):
+            article_times.append(time_steps(article_step, article_data, count))
+            project_times.append(time_steps(project_step, project_data, count))
+        # Real images consumed per second (a WGAN-GP step takes 5 batches, one per critic step).
+        article_rate = count * per_step / statistics.median(article_times)
+        project_rate = count * per_step / statistics.median(project_times)
+        flops = step_flops(name, generator, discriminator, batch)
+        achieved = flops * article_rate / per_step / 1e9
+        print(f"{name:<16}{batch:>6}{article_rate:>15.0f}{project_rate:>15.0f}{project_rate / article_rate:>8.2f}"
+              f"{flops / 1e9:>12.1f}{achieved / peak:>9.0%}  {policy}, common.datasets pipeline")
+    print("\n'of peak': the article path's FLOP/s (counted from layer shapes) over the matmul speed above.")
+
+
+if __name__ == "__main__":
+    main()
