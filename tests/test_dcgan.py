@@ -155,3 +155,32 @@ def test_trains_on_the_real_fashion_mnist(tmp_path, capsys):
     status, stdout, _ = run_main(dcgan, ["train", "--epochs", "1", "--data-dir", REAL, "--batch-size", "32",
                                          "--steps-per-epoch", "3", "--out-dir", str(tmp_path)], capsys)
     assert status == 0 and "60,000 images" in stdout and "3 of 1875 steps" in stdout
+
+
+def test_real_ctrl_c_saves_and_resumes(tmp_path, idx_dir):
+    """SIGINT, as Ctrl-C sends it, in the middle of training; then the same command resumes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = str(tmp_path / "run")
+    flags = ["--data-dir", idx_dir, "--out-dir", out, "--batch-size", "16", "--steps-per-epoch", "1",
+             "--save-every", "100"]
+    command = [sys.executable, "dcgan_fashion.py", "train", "--epochs", "500", *flags]
+    process = subprocess.Popen(command, cwd=os.path.dirname(dcgan.__file__), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    log = os.path.join(out, "log.csv")
+    deadline = time.time() + 120
+    while time.time() < deadline and not (os.path.exists(log) and len(open(log).readlines()) >= 3):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Interrupted during epoch" in stderr and "Traceback" not in stderr
+    finished = len(read_log(log))
+    assert finished >= 2 and os.path.exists(os.path.join(out, "checkpoints", f"ckpt-{finished}.index"))
+    result = run_script("dcgan_fashion.py", "train", "--epochs", str(finished + 1), *flags)
+    assert result.returncode == 0, result.stderr
+    assert f"from its checkpoint at epoch {finished}" in result.stdout
+    assert [row["epoch"] for row in read_log(log)] == list(range(1, finished + 2))
