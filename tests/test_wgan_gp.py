@@ -90,3 +90,20 @@ def test_train_sample_resume(tmp_path, idx_dir, capsys):
     assert status == 0 and "Critic's mean score" in stdout
     status, _, stderr = run_main(wgan_gp, argv + ["--epochs", "3", "--mode", "wgan"], capsys)
     assert status == 2 and "mode='wgan-gp'" in stderr
+
+
+def test_mixed_precision_keeps_penalty_and_losses_in_float32():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
+        assert critic.layers[0].compute_dtype == "bfloat16"
+        fakes = generator(tf.random.normal([4, wgan_gp.NOISE_DIM]))
+        assert fakes.dtype == tf.float32  # the tanh layer stays float32
+        penalty = wgan_gp.gradient_penalty(critic, tf.random.uniform([4, 28, 28, 1], -1, 1), fakes)
+        assert penalty.dtype == tf.float32 and math.isfinite(float(penalty))
+        generator_optimizer, critic_optimizer = wgan_gp.make_optimizers("wgan-gp")
+        step = wgan_gp.make_train_step(generator, critic, generator_optimizer, critic_optimizer, "wgan-gp", 2)
+        metrics = step(tf.random.uniform([8, 28, 28, 1], -1, 1))
+        assert all(value.dtype == tf.float32 and math.isfinite(float(value)) for value in metrics.values())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
