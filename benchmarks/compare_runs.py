@@ -14,6 +14,7 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 from common.training import read_log  # noqa: E402
 
@@ -36,6 +37,7 @@ def main():
                 axis.plot(*zip(*points), marker=".", label=label)
         axis.set_title(column)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     if args.title:

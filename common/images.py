@@ -66,6 +66,7 @@ def plot_history(rows, path, title, panels):
 
     matplotlib.use("Agg")  # files only: no window, works on a server
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     panels = [(name, [c for c in cols if any(c in row for row in rows)]) for name, cols in panels]
     panels = [(name, cols) for name, cols in panels if cols]
@@ -81,6 +82,7 @@ def plot_history(rows, path, title, panels):
         axis.grid(alpha=0.3)
         axis.legend(loc="best", fontsize=8)
     axes[-1].set_xlabel("epoch")
+    axes[-1].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axes[0].set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
