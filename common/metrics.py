@@ -19,6 +19,7 @@ import datetime
 import hashlib
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -160,7 +161,10 @@ def gaussian(features):
 
 def frechet_distance(mu_1, sigma_1, mu_2, sigma_2):
     """|mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)), the Frechet distance of two Gaussians."""
-    covariance_mean = linalg.sqrtm(sigma_1 @ sigma_2)
+    with warnings.catch_warnings():
+        # A collapsed generator has a singular covariance; sqrtm warns but stays finite there.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covariance_mean = linalg.sqrtm(sigma_1 @ sigma_2)
     if not np.isfinite(covariance_mean).all():
         # A singular product: nudge both covariances, as the FID reference code does.
         offset = np.eye(len(sigma_1)) * 1e-6
