@@ -9,7 +9,7 @@ TensorFlow DCGAN tutorial; the architecture is Radford et al. 2015 (arXiv 1511.0
 
 Usage:
     python dcgan_fashion.py train                 # 100 epochs as the article; resumes if stopped
-    python dcgan_fashion.py train --epochs 5      # a short run (an epoch is ~2 min on a laptop CPU)
+    python dcgan_fashion.py train --epochs 5      # a short run (an epoch: ~4.5 min on 2 CPU cores)
     python dcgan_fashion.py                       # 16 samples from the latest checkpoint
     python dcgan_fashion.py sample --n 64 --output samples.npy
     python dcgan_fashion.py evaluate              # FCD, KID and class coverage of the samples
@@ -51,6 +51,15 @@ DEFAULTS = dict(
     save_every=20,  # article: a checkpoint every 20 epochs
     precision="float32",  # the article's numbers; see the README's performance section
 )
+
+
+# ----------------------------------------------------------------------------------------
+# Data: Fashion-MNIST (the article's data) scaled to [-1, 1], fed as shuffled full batches (common/datasets.py)
+# ----------------------------------------------------------------------------------------
+def load_data(args):
+    """The training images, shape (N, 28, 28, 1), where they came from, and the batches."""
+    real_images, source = datasets.load(args.dataset, "train", args.data_dir)
+    return real_images, source, datasets.batches(real_images, args.batch_size, seed=args.seed)
 
 
 # ----------------------------------------------------------------------------------------
@@ -161,8 +170,7 @@ def train(args):
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
     args.precision = precision.set_policy(args.precision)
-    real_images, source = datasets.load(args.dataset, "train", args.data_dir)
-    dataset = datasets.batches(real_images, args.batch_size, seed=args.seed)
+    real_images, source, dataset = load_data(args)
 
     generator, discriminator = build_generator(), build_discriminator()
     generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE), args.precision)

@@ -64,6 +64,15 @@ def add_train_args(parser):
 
 
 # ----------------------------------------------------------------------------------------
+# Data: MNIST (the article's data) or Fashion-MNIST scaled to [-1, 1], fed as shuffled full batches (common/datasets.py)
+# ----------------------------------------------------------------------------------------
+def load_data(args):
+    """The training images, shape (N, 28, 28, 1), where they came from, and the batches."""
+    real_images, source = datasets.load(args.dataset, "train", args.data_dir)
+    return real_images, source, datasets.batches(real_images, args.batch_size, seed=args.seed)
+
+
+# ----------------------------------------------------------------------------------------
 # Generator: noise (100) -> image (28, 28, 1) in [-1, 1]
 # ----------------------------------------------------------------------------------------
 def build_generator():
@@ -178,8 +187,7 @@ def train(args):
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
     args.precision = precision.set_policy(args.precision)
-    real_images, source = datasets.load(args.dataset, "train", args.data_dir)
-    dataset = datasets.batches(real_images, args.batch_size, seed=args.seed)
+    real_images, source, dataset = load_data(args)
 
     generator, discriminator = build_generator(), build_discriminator()
     generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), args.precision)

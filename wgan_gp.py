@@ -69,6 +69,16 @@ def add_train_args(parser):
 
 
 # ----------------------------------------------------------------------------------------
+# Data: MNIST (the article's data) or Fashion-MNIST scaled to [-1, 1], fed as shuffled full batches (common/datasets.py)
+# ----------------------------------------------------------------------------------------
+def load_data(args):
+    """The training images, where they came from, and batches of critic_steps x batch_size:
+    one train step feeds each of its critic steps a batch of its own."""
+    real_images, source = datasets.load(args.dataset, "train", args.data_dir)
+    return real_images, source, datasets.batches(real_images, args.batch_size * args.critic_steps, seed=args.seed)
+
+
+# ----------------------------------------------------------------------------------------
 # Generator: noise (128) -> image (28, 28, 1) in [-1, 1]
 # ----------------------------------------------------------------------------------------
 def build_generator():
@@ -215,9 +225,7 @@ def train(args):
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
     args.precision = precision.set_policy(args.precision)
-    real_images, source = datasets.load(args.dataset, "train", args.data_dir)
-    # One train step takes critic_steps batches at once (see train_step).
-    dataset = datasets.batches(real_images, args.batch_size * args.critic_steps, seed=args.seed)
+    real_images, source, dataset = load_data(args)
 
     generator, critic = build_generator(), build_critic()
     generator_optimizer, critic_optimizer = (precision.optimizer(o, args.precision) for o in make_optimizers(args.mode))
