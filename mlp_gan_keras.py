@@ -148,7 +148,9 @@ GENERATOR_LOSSES = {"non-saturating": generator_loss_non_saturating, "minimax": 
 # Train step: the discriminator first, then the generator, as the article alternates them
 # ----------------------------------------------------------------------------------------
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, generator_loss):
-    @tf.function
+    # XLA fuses this step's many small ops: 1.3x faster on a 2-core CPU (benchmarks/throughput.py).
+    # The DCGAN's step gained nothing from it, and WGAN-GP's became 5x slower, so they go without.
+    @tf.function(jit_compile=True)
     def train_step(real_images):
         batch_size = tf.shape(real_images)[0]
 

@@ -9,8 +9,8 @@ round so that a busy machine slows both alike:
 
 - article: float32, the article's input pipeline (a float32 tensor, shuffle(60000),
   batch with a ragged last batch, no prefetch), one @tf.function step per Python iteration;
-- project: what `python SCRIPT.py train` does by default (its --precision and its
-  common.datasets pipeline).
+- project: what `python SCRIPT.py train` does by default (its --precision, its
+  common.datasets pipeline, and XLA where the script turns it on: the MLP GAN).
 
 It prints images per second for both and their ratio, the machine, and how close each step
 comes to the machine's measured float32 matrix-multiply speed, counted from the layer shapes.
@@ -144,6 +144,8 @@ def main():
         batch = DEFAULT_BATCH[name]
         policy = precision.choose(args.precision or SCRIPT_DEFAULTS[name]["precision"])
         article_step, generator, discriminator, per_step = build(name, "float32", batch)
+        # The article's step: the same Python function, compiled by plain tf.function (no XLA).
+        article_step = tf.function(article_step.python_function)
         project_step, *_ = build(name, policy, batch)
         article_data = iter(article_pipeline(images, per_step).repeat())
         project_data = iter(datasets.batches(images, per_step, seed=0).repeat())
@@ -160,9 +162,10 @@ def main():
         article_rate = count * per_step / statistics.median(article_times)
         project_rate = count * per_step / statistics.median(project_times)
         flops = step_flops(name, generator, discriminator, batch)
+        xla = ", XLA" if getattr(project_step, "_jit_compile", False) else ""
         achieved = flops * article_rate / per_step / 1e9
         print(f"{name:<16}{batch:>6}{article_rate:>15.0f}{project_rate:>15.0f}{project_rate / article_rate:>8.2f}"
-              f"{flops / 1e9:>12.1f}{achieved / peak:>9.0%}  {policy}, common.datasets pipeline")
+              f"{flops / 1e9:>12.1f}{achieved / peak:>9.0%}  {policy}, common.datasets pipeline{xla}")
     print("\n'of peak': the article path's FLOP/s (counted from layer shapes) over the matmul speed above.")
 
 
