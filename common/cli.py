@@ -34,7 +34,7 @@ positive_int = whole_number(1)
 non_negative_int = whole_number(0)
 
 
-def build_parser(script, description, defaults, add_train_args=None):
+def build_parser(script, description, defaults, add_train_args=None, epilog=None):
     """The parser for one script.
 
     script:      its file name, for messages ("dcgan_fashion.py").
@@ -44,6 +44,7 @@ def build_parser(script, description, defaults, add_train_args=None):
     parser = argparse.ArgumentParser(
         prog=f"python {script}",
         description=description,
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="{train,sample,gif,evaluate}")
@@ -60,23 +61,23 @@ def build_parser(script, description, defaults, add_train_args=None):
                               "(default: search $GAN_DATA_DIR, ~/.keras/datasets, /usr/share/datasets)")
 
     train = commands.add_parser("train", help="train the GAN (resumes the run in --out-dir)")
-    train.add_argument("--epochs", type=positive_int, default=defaults["epochs"],
+    train.add_argument("--epochs", metavar="N", type=positive_int, default=defaults["epochs"],
                        help="total epochs of the run, resumed ones included (default: %(default)s)")
-    train.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"],
+    train.add_argument("--batch-size", metavar="B", type=positive_int, default=defaults["batch_size"],
                        help="images per batch (default: %(default)s)")
     add_out_dir(train)
     add_data_args(train)
-    train.add_argument("--steps-per-epoch", type=positive_int, default=None,
+    train.add_argument("--steps-per-epoch", metavar="N", type=positive_int, default=None,
                        help="cap the steps of an epoch, for quick tries and tests (default: a full pass)")
-    train.add_argument("--save-every", type=positive_int, default=defaults["save_every"],
+    train.add_argument("--save-every", metavar="N", type=positive_int, default=defaults["save_every"],
                        help="save a checkpoint every N epochs; also at the end and on Ctrl-C "
                             "(default: %(default)s)")
-    train.add_argument("--seed", type=non_negative_int, default=None,
+    train.add_argument("--seed", metavar="S", type=non_negative_int, default=None,
                        help="random seed for weights, noise and shuffling (default: none, as the article)")
     train.add_argument("--precision", choices=PRECISIONS, default=defaults.get("precision", "float32"),
                        help="number format of the layers; 'auto' picks the fastest for this "
                             "machine and says which (default: %(default)s)")
-    train.add_argument("--eval-every", type=non_negative_int, default=0,
+    train.add_argument("--eval-every", metavar="N", type=non_negative_int, default=0,
                        help="score the generator every N epochs (FCD, KID, coverage) into the log "
                             "and plot; 0 = never (default: 0)")
     if add_train_args:
@@ -84,7 +85,7 @@ def build_parser(script, description, defaults, add_train_args=None):
 
     sample = commands.add_parser("sample", help="sample from the latest checkpoint (the default)")
     add_out_dir(sample)
-    sample.add_argument("--n", type=positive_int, default=16, help="how many images (default: 16)")
+    sample.add_argument("--n", metavar="N", type=positive_int, default=16, help="how many images (default: 16)")
     sample.add_argument("--seed", type=non_negative_int, default=None, help="noise seed (default: random)")
     sample.add_argument("--output", default=None,
                         help="file to write: .png for a grid, .npy for the raw images "
@@ -95,7 +96,7 @@ def build_parser(script, description, defaults, add_train_args=None):
 
     evaluate = commands.add_parser("evaluate", help="score the latest checkpoint: FCD, KID, class coverage")
     add_out_dir(evaluate)
-    evaluate.add_argument("--n", type=positive_int, default=10000,
+    evaluate.add_argument("--n", metavar="N", type=positive_int, default=10000,
                           help="generated images to score (default: %(default)s)")
     evaluate.add_argument("--data-dir", default=None, help="folder with the dataset files (see train)")
     evaluate.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default: 0)")
@@ -127,7 +128,8 @@ def main(argv, script, doc, defaults, train, sample, evaluate, add_train_args=No
     """Parse the command line and call the script's function for the command."""
     from common import images
 
-    parser = build_parser(script, doc.split("\n\n")[0], defaults, add_train_args)
+    usage = next((part for part in doc.split("\n\n") if part.startswith("Usage:")), None)
+    parser = build_parser(script, doc.split("\n\n")[0], defaults, add_train_args, epilog=usage)
     args = parse(parser, argv)
     if args.command == "train":
         from common.training import ensure_writable
