@@ -19,6 +19,7 @@ import contextlib
 import csv
 import math
 import os
+import re
 import sys
 import time
 
@@ -112,9 +113,10 @@ class TrainingRun:
             # Drop what a previous, interrupted run wrote after its last checkpoint, so the
             # log and the GIF tell one story.
             self.log = [row for row in read_log(self.log_path) if row["epoch"] <= restored]
-            for path in os.listdir(self.images_dir):
-                if path.startswith("epoch_") and int(path[6:10]) > restored:
-                    os.remove(os.path.join(self.images_dir, path))
+            for name in os.listdir(self.images_dir):
+                match = re.fullmatch(r"epoch_(\d+)\.png", name)
+                if match and int(match.group(1)) > restored:
+                    os.remove(os.path.join(self.images_dir, name))
             if restored >= self.args.epochs:
                 print(
                     f"The run in {self.dir}/ already finished {restored} epochs "
