@@ -240,7 +240,7 @@ def table(scores, floor, count, dataset, epoch, accuracy):
     accuracy = f"{accuracy:.1%}" if accuracy is not None else "?"
     rows = [
         ("FCD (lower is better)", f"{scores['fcd']:.3f}", f"{floor['fcd']:.3f}"),
-        ("KID x 1000 (lower is better)", f"{scores['kid'] * 1000:.3f}", f"{floor['kid'] * 1000:.3f}"),
+        ("KID (lower is better)", f"{scores['kid']:.3f}", f"{floor['kid']:.3f}"),
         (f"classes with >= {COVERED_SHARE:.0%} of samples", f"{scores['classes_covered']}/10",
          f"{floor['classes_covered']}/10"),
         ("class entropy (1 = balanced)", f"{scores['class_entropy']:.3f}", f"{floor['class_entropy']:.3f}"),
