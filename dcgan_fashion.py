@@ -4,12 +4,14 @@ Two networks play a game. The generator turns 100 random numbers into a 28x28 im
 discriminator scores an image as real (a Fashion-MNIST photo) or fake (the generator's).
 Each step trains the discriminator to tell them apart and the generator to fool it.
 
-Follows article 003 ("TensorFlow 1 to 2 (12): GANs and image generation"), which is the
-TensorFlow DCGAN tutorial; the architecture is Radford et al. 2015 (arXiv 1511.06434).
+Follows the article "TensorFlow 1 to 2 (12): GANs and image generation" (in Chinese), which
+is the TensorFlow DCGAN tutorial; the architecture is Radford et al. 2015, "Unsupervised
+Representation Learning with Deep Convolutional Generative Adversarial Networks"
+(arXiv 1511.06434).
 
 Usage:
     python dcgan_fashion.py train                 # 100 epochs as the article; resumes if stopped
-    python dcgan_fashion.py train --epochs 5      # a short run (an epoch: ~4.5 min on 2 CPU cores)
+    python dcgan_fashion.py train --epochs 5      # a short run (an epoch: ~1.5 to 4.5 min on 2 CPU cores)
     python dcgan_fashion.py                       # 16 samples from the latest checkpoint
     python dcgan_fashion.py sample --n 64 --output samples.npy
     python dcgan_fashion.py evaluate              # FCD, KID and class coverage of the samples
@@ -19,47 +21,60 @@ Where this departs from the article, and why:
 - Every batch is full: the article's last batch of each epoch pairs 96 real images with
   256 fake ones and makes TensorFlow trace the step a second time.
 - The batch size comes from the batch inside the train step, not from a global.
-- The checkpoint also holds the epoch counter and the fixed noise, so a resumed run goes on
-  with the same pictures; the article restarts at epoch 1 with new noise.
+- A checkpoint after every epoch (the article: every 20), holding the epoch counter and
+  the fixed noise too, so a resumed run goes on with the same pictures; the article
+  restarts at epoch 1 with new noise.
 - `--precision` can compute the layers in bfloat16 (faster on CPUs with AMX); the logits
   and the losses stay float32.
 """
 
 import os
+import time
 
-from common import quiet_tensorflow  # noqa: F401  (must come before TensorFlow)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read by TensorFlow at import: hide its C++ log lines
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, metrics, precision
+from common import cli, datasets, images, metrics, precision, progress, runs
 from common.checkpoints import Checkpoints
-from common.training import TrainingRun, banner
+from common.errors import Interrupted
 
 # ----------------------------------------------------------------------------------------
 # Settings: the article's values
 # ----------------------------------------------------------------------------------------
 MODEL_NAME = "dcgan_fashion"
-NOISE_DIM = 100  # article: a noise vector of 100 numbers
-LEARNING_RATE = 1e-4  # article: Adam(1e-4) for each network
-NUM_FIXED = 16  # article: 16 fixed noise vectors, drawn as a 4x4 grid every epoch
+SCRIPT = "python dcgan_fashion.py"
+NOISE_DIM = 100  # the article: a noise vector of 100 numbers
+LEARNING_RATE = 1e-4  # the article: Adam(1e-4) for each network
+NUM_FIXED = 16  # the article: 16 fixed noise vectors, drawn as a 4x4 grid every epoch
 DEFAULTS = dict(
-    epochs=100,  # article: EPOCHS = 100
-    batch_size=256,  # article: BATCH_SIZE = 256
-    dataset="fashion_mnist",  # article: keras.datasets.fashion_mnist
+    epochs=100,  # the article: EPOCHS = 100
+    batch_size=256,  # the article: BATCH_SIZE = 256
+    dataset="fashion_mnist",  # the article: keras.datasets.fashion_mnist
     out_dir=os.path.join("runs", MODEL_NAME),
-    save_every=20,  # article: a checkpoint every 20 epochs
     precision="float32",  # the article's numbers; see the README's performance section
 )
+# The curves of losses.png: one panel per list of log columns.
+PLOT_PANELS = [("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"]), ("quality", ["fcd"])]
 
 
 # ----------------------------------------------------------------------------------------
-# Data: Fashion-MNIST (the article's data) scaled to [-1, 1], fed as shuffled full batches (common/datasets.py)
+# Data: Fashion-MNIST scaled to [-1, 1], in shuffled full batches
 # ----------------------------------------------------------------------------------------
-def load_data(args):
-    """The training images, shape (N, 28, 28, 1), where they came from, and the batches."""
-    real_images, source = datasets.load(args.dataset, "train", args.data_dir)
-    return real_images, source, datasets.batches(real_images, args.batch_size, seed=args.seed)
+def load_real_images(dataset, data_dir, batch_size, seed=None):
+    """The training images as float32 (N, 28, 28, 1) in [-1, 1], and their batches."""
+    pixels, source = datasets.load(dataset, "train", data_dir)  # uint8 (N, 28, 28), 0 = black
+    datasets.check_batch_size(len(pixels), batch_size)
+    # [0, 255] -> [-1, 1]: the generator ends in tanh, so real and fake images share a range.
+    real_images = (pixels.astype(np.float32) - 127.5) / 127.5
+    real_images = real_images[..., np.newaxis]  # (N, 28, 28, 1): one colour channel
+    batches = (tf.data.Dataset.from_tensor_slices(real_images)
+               .shuffle(len(real_images), seed=seed)  # a new order every epoch
+               .batch(batch_size, drop_remainder=True)  # full batches only (see the docstring)
+               .prefetch(tf.data.AUTOTUNE))  # the next batch is ready while a step runs
+    return real_images, batches, source
 
 
 # ----------------------------------------------------------------------------------------
@@ -167,64 +182,92 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
 # Training loop
 # ----------------------------------------------------------------------------------------
 def train(args):
+    """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
-    args.precision = precision.set_policy(args.precision)
-    real_images, source, dataset = load_data(args)
+        keras.utils.set_random_seed(args.seed)  # the same weights, noise and shuffling every run
+    policy = precision.set_policy(args.precision)
+    real_images, batches, source = load_real_images(args.dataset, args.data_dir, args.batch_size, args.seed)
+    full_steps = len(real_images) // args.batch_size
+    steps = min(full_steps, args.steps_per_epoch or full_steps)
 
     generator, discriminator = build_generator(), build_discriminator()
-    generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE), args.precision)
-    discriminator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE), args.precision)
-    # Keras 3 creates optimizer slots lazily; build them now so a restore can fill them.
+    generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE), policy)
+    discriminator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE), policy)
+    # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
     generator_optimizer.build(generator.trainable_variables)
     discriminator_optimizer.build(discriminator.trainable_variables)
-    # The same 16 noise vectors every epoch, so the GIF shows one set of images improving.
+    train_step = make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer)
+    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images learning.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     checkpoints = Checkpoints(
-        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset), "python dcgan_fashion.py",
+        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset), SCRIPT,
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
     )
-    train_step = make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer)
-    run = TrainingRun(
-        args, checkpoints, [generator, discriminator], [generator_optimizer, discriminator_optimizer],
-        plot_panels=[("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"]),
-                     ("quality", ["fcd"])],
-        steps=len(real_images) // args.batch_size,
-        title="DCGAN on " + args.dataset,
-    )
-    run.start(lambda: generator(fixed_noise, training=False),
-              banner(MODEL_NAME, args, source, len(real_images), run.full_steps, [generator, discriminator]))
+    progress.banner(f"{MODEL_NAME} on {args.dataset}", [generator, discriminator], len(real_images), source,
+                    args.epochs, steps, full_steps, args.batch_size, policy, args.seed, args.out_dir)
+    finished = checkpoints.restore_newest()  # the last finished epoch; 0 for a new run
+    runs.resume(args.out_dir, finished, args.epochs)  # drops files written after that checkpoint
+    if finished == 0:
+        images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, 0))
 
-    with run.saving_on_interrupt():
-        for epoch in run.epochs():
-            for real_batch in run.progress(dataset):
-                run.record(train_step(real_batch))
-            run.end_epoch(generator(fixed_noise, training=False),
-                          extra=metrics.during_training(args, epoch, generator, NOISE_DIM))
-    run.finish(generator)
+    try:
+        for epoch in range(finished + 1, args.epochs + 1):
+            started = time.perf_counter()
+            means = progress.RunningMeans()
+            for real_batch in progress.bar(batches.take(steps), steps, f"epoch {epoch}/{args.epochs}", means):
+                means.add(train_step(real_batch))
+            # The epoch's pictures and log row first, its checkpoint last: a run stopped in
+            # between resumes from the previous epoch, and `runs.resume` drops the extra files.
+            images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, epoch))
+            row = dict(epoch=epoch, **means.means(), seconds=round(time.perf_counter() - started, 2))
+            if args.eval_every and epoch % args.eval_every == 0:
+                row.update(metrics.evaluate(image_sampler(generator, seed=0), args.dataset, args.data_dir,
+                                            metrics.TRAINING_EVAL_SAMPLES, args.out_dir, epoch))
+            log = runs.append_log(args.out_dir, row)
+            images.plot_log(log, os.path.join(args.out_dir, "losses.png"), f"DCGAN on {args.dataset}", PLOT_PANELS)
+            checkpoints.save(epoch)
+            progress.epoch_done(row, args.epochs)
+    except KeyboardInterrupt:
+        # Every finished epoch is on disk already: only the epoch in progress is lost.
+        raise Interrupted(f"Interrupted during epoch {epoch}. The newest checkpoint holds epoch "
+                          f"{checkpoints.newest_epoch()}. Run the same train command again to resume "
+                          "from there.") from None
+
+    images.write_gif(list(runs.grid_paths(args.out_dir).values()), os.path.join(args.out_dir, "training.gif"))
+    generator.save(os.path.join(args.out_dir, "generator.keras"))  # loads with keras.models.load_model
+    print(f"Done: {args.epochs} epochs. In {args.out_dir}/: training.gif, log.csv, losses.png, "
+          "generator.keras (load it with keras.models.load_model) and the grids in images/.")
 
 
 # ----------------------------------------------------------------------------------------
 # Sampling: restore the latest checkpoint and draw new images
 # ----------------------------------------------------------------------------------------
+def image_sampler(generator, seed=None):
+    """A function count -> `count` new images from fresh Gaussian noise (seeded: repeatable)."""
+    noise = tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+    return lambda count: generator(noise.normal([count, NOISE_DIM]), training=False)
+
+
 def sample(args):
     generator, discriminator = build_generator(), build_discriminator()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python dcgan_fashion.py",
+    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT,
                               generator=generator, discriminator=discriminator)
-    epoch = checkpoints.require()
-    noise = tf.random.normal([args.n, NOISE_DIM], seed=args.seed)
-    fake_images = generator(noise, training=False)
+    epoch = checkpoints.restore_for_sampling()
+    fake_images = image_sampler(generator, args.seed)(args.n)
+    path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir, "samples.png"))
+    print(f"Generated {args.n} images with the generator of epoch {epoch}: {path}")
     # As the article does: ask the trained discriminator what it makes of the new samples.
     decision = tf.reduce_mean(tf.sigmoid(discriminator(fake_images, training=False)))
-    cli.report_samples(args, fake_images.numpy(), epoch,
-                       f"Discriminator's mean decision on them: {float(decision):.3f} (1 = real, 0 = fake)")
+    print(f"Discriminator's mean decision on them: {float(decision):.3f} (1 = real, 0 = fake)")
 
 
 def evaluate(args):
     generator = build_generator()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python dcgan_fashion.py", generator=generator)
-    metrics.evaluate_checkpoint(checkpoints, generator, NOISE_DIM, args)
+    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator)
+    epoch = checkpoints.restore_for_sampling()
+    metrics.evaluate(image_sampler(generator, args.seed), checkpoints.saved_identity().get("dataset"),
+                     args.data_dir, args.n, args.out_dir, epoch, args.seed)
 
 
 def main(argv=None):

@@ -5,9 +5,10 @@ discriminator, three Dense layers too, outputs the probability that an image is 
 They are trained in turn: the discriminator on real and fake images, then the generator
 to make the discriminator call its fakes real.
 
-Follows article 000 ("GAN and its Keras implementation"), after Goodfellow et al. 2014,
-"Generative Adversarial Nets" (arXiv 1406.2661), with the optimizer of the Keras GAN
-collection the article takes its code from; article 002 trains the same idea in PyTorch.
+Follows the article "GAN and its Keras implementation" (in Chinese), after Goodfellow et
+al. 2014, "Generative Adversarial Nets" (arXiv 1406.2661), with the optimizer of the Keras
+GAN collection the article takes its code from. A second article, "GAN in practice"
+(PyTorch), trains the same idea; its settings are quoted where they agree.
 
 Usage:
     python mlp_gan_keras.py train                         # MNIST, as the article
@@ -19,40 +20,53 @@ Usage:
 Where this departs from the article, and why:
 - The discriminator's last layer outputs a logit and the loss applies the sigmoid: the same
   network, but log(sigmoid(x)) computed as -softplus(-x) cannot overflow or give log(0).
-- Two GradientTapes and two optimizers replace `discriminator.trainable = False` and a
-  combined model, which no longer freeze the discriminator in Keras 3.
+- Two GradientTapes and two optimizers replace the article's combined model. The article
+  sets `discriminator.trainable = False` and builds a combined model so that the
+  generator's updates leave the discriminator alone (the Keras GAN collection it follows
+  compiles the discriminator first, to train it on its own with `train_on_batch`). Keras 2
+  read that flag when a model was compiled, so the discriminator still trained in its own
+  `train_on_batch`. Keras 3 reads it when a model's train step is first built, at its first
+  `train_on_batch`, which in the article comes after the flag is set: the discriminator is
+  then frozen in its own updates too and never learns (Keras warns that the model has no
+  trainable weights). A tape per network says plainly which weights each update changes.
 - Adam(2e-4, beta_1=0.5) for both networks, as the Keras GAN collection (the article's
   RMSprop(4e-4) line belongs to another variant it quotes).
+- A checkpoint after every epoch, holding the epoch counter and the fixed noise, so that a
+  stopped run resumes where it was.
 """
 
 import os
+import time
 
-from common import quiet_tensorflow  # noqa: F401  (must come before TensorFlow)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read by TensorFlow at import: hide its C++ log lines
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, metrics, precision
+from common import cli, datasets, images, metrics, precision, progress, runs
 from common.checkpoints import Checkpoints
-from common.training import TrainingRun, banner
+from common.errors import Interrupted
 
 # ----------------------------------------------------------------------------------------
 # Settings: the article's values
 # ----------------------------------------------------------------------------------------
 MODEL_NAME = "mlp_gan"
-NOISE_DIM = 100  # article: latent_dim = 100
-LEARNING_RATE = 2e-4  # Keras GAN collection: Adam(0.0002, 0.5); article 002 also uses 2e-4
+SCRIPT = "python mlp_gan_keras.py"
+NOISE_DIM = 100  # the article: latent_dim = 100
+LEARNING_RATE = 2e-4  # Keras GAN collection: Adam(0.0002, 0.5); "GAN in practice" also uses 2e-4
 BETA_1 = 0.5  # a shorter momentum memory: the target moves as the other network learns
 NUM_FIXED = 16
 DEFAULTS = dict(
     epochs=30,  # 1.8M images: about twice what the Keras GAN collection trains (README: "Why 30")
-    batch_size=128,  # article 002: batch 128
-    dataset="mnist",  # article: MNIST
+    batch_size=128,  # "GAN in practice": batch 128
+    dataset="mnist",  # the article: MNIST
     out_dir=os.path.join("runs", MODEL_NAME),
-    save_every=5,
     precision="float32",
 )
 LOSSES = ("non-saturating", "minimax")
+# The curves of losses.png: one panel per list of log columns.
+PLOT_PANELS = [("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"]), ("quality", ["fcd"])]
 
 
 def add_train_args(parser):
@@ -64,12 +78,20 @@ def add_train_args(parser):
 
 
 # ----------------------------------------------------------------------------------------
-# Data: MNIST (the article's data) or Fashion-MNIST scaled to [-1, 1], fed as shuffled full batches (common/datasets.py)
+# Data: MNIST (the article's data) or Fashion-MNIST scaled to [-1, 1], in shuffled full batches
 # ----------------------------------------------------------------------------------------
-def load_data(args):
-    """The training images, shape (N, 28, 28, 1), where they came from, and the batches."""
-    real_images, source = datasets.load(args.dataset, "train", args.data_dir)
-    return real_images, source, datasets.batches(real_images, args.batch_size, seed=args.seed)
+def load_real_images(dataset, data_dir, batch_size, seed=None):
+    """The training images as float32 (N, 28, 28, 1) in [-1, 1], and their batches."""
+    pixels, source = datasets.load(dataset, "train", data_dir)  # uint8 (N, 28, 28), 0 = black
+    datasets.check_batch_size(len(pixels), batch_size)
+    # [0, 255] -> [-1, 1]: the generator ends in tanh, so real and fake images share a range.
+    real_images = (pixels.astype(np.float32) - 127.5) / 127.5
+    real_images = real_images[..., np.newaxis]  # (N, 28, 28, 1): one colour channel
+    batches = (tf.data.Dataset.from_tensor_slices(real_images)
+               .shuffle(len(real_images), seed=seed)  # a new order every epoch
+               .batch(batch_size, drop_remainder=True)  # full batches: one shape, one trace
+               .prefetch(tf.data.AUTOTUNE))  # the next batch is ready while a step runs
+    return real_images, batches, source
 
 
 # ----------------------------------------------------------------------------------------
@@ -136,7 +158,8 @@ def generator_loss_minimax(fake_logits):
     """L_G = mean(log(1 - D(G(z)))), the minimax game itself.
 
     When D confidently rejects the fakes, D(G(z)) ~ 0 and this loss is flat (its gradient
-    vanishes): the generator learns slowly just when it is worst. Article 001 explains it.
+    vanishes): the generator learns slowly just when it is worst. Goodfellow et al. 2014
+    (section 3) say so and train with the non-saturating loss instead.
     """
     return -tf.reduce_mean(tf.nn.softplus(fake_logits))
 
@@ -186,64 +209,94 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
 # Training loop
 # ----------------------------------------------------------------------------------------
 def train(args):
+    """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
-    args.precision = precision.set_policy(args.precision)
-    real_images, source, dataset = load_data(args)
+        keras.utils.set_random_seed(args.seed)  # the same weights, noise and shuffling every run
+    policy = precision.set_policy(args.precision)
+    real_images, batches, source = load_real_images(args.dataset, args.data_dir, args.batch_size, args.seed)
+    full_steps = len(real_images) // args.batch_size
+    steps = min(full_steps, args.steps_per_epoch or full_steps)
 
     generator, discriminator = build_generator(), build_discriminator()
-    generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), args.precision)
-    discriminator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), args.precision)
-    # Keras 3 creates optimizer slots lazily; build them now so a restore can fill them.
+    generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), policy)
+    discriminator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), policy)
+    # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
     generator_optimizer.build(generator.trainable_variables)
     discriminator_optimizer.build(discriminator.trainable_variables)
-    # The same 16 noise vectors every epoch, so the GIF shows one set of digits improving.
+    train_step = make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
+                                 GENERATOR_LOSSES[args.loss])
+    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of digits learning.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     checkpoints = Checkpoints(
-        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, loss=args.loss), "python mlp_gan_keras.py",
+        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, loss=args.loss), SCRIPT,
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
     )
-    train_step = make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                                 GENERATOR_LOSSES[args.loss])
-    run = TrainingRun(
-        args, checkpoints, [generator, discriminator], [generator_optimizer, discriminator_optimizer],
-        plot_panels=[("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"]), ("quality", ["fcd"])],
-        steps=len(real_images) // args.batch_size,
-        title=f"MLP GAN ({args.loss} loss) on {args.dataset}",
-    )
-    run.start(lambda: generator(fixed_noise, training=False),
-              banner(f"{MODEL_NAME} ({args.loss} loss)", args, source, len(real_images), run.full_steps,
-                     [generator, discriminator]))
+    progress.banner(f"{MODEL_NAME} ({args.loss} loss) on {args.dataset}", [generator, discriminator],
+                    len(real_images), source, args.epochs, steps, full_steps, args.batch_size, policy,
+                    args.seed, args.out_dir)
+    finished = checkpoints.restore_newest()  # the last finished epoch; 0 for a new run
+    runs.resume(args.out_dir, finished, args.epochs)  # drops files written after that checkpoint
+    if finished == 0:
+        images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, 0))
 
-    with run.saving_on_interrupt():
-        for epoch in run.epochs():
-            for real_batch in run.progress(dataset):
-                run.record(train_step(real_batch))
-            run.end_epoch(generator(fixed_noise, training=False),
-                          extra=metrics.during_training(args, epoch, generator, NOISE_DIM))
-    run.finish(generator)
+    try:
+        for epoch in range(finished + 1, args.epochs + 1):
+            started = time.perf_counter()
+            means = progress.RunningMeans()
+            for real_batch in progress.bar(batches.take(steps), steps, f"epoch {epoch}/{args.epochs}", means):
+                means.add(train_step(real_batch))
+            # The epoch's pictures and log row first, its checkpoint last: a run stopped in
+            # between resumes from the previous epoch, and `runs.resume` drops the extra files.
+            images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, epoch))
+            row = dict(epoch=epoch, **means.means(), seconds=round(time.perf_counter() - started, 2))
+            if args.eval_every and epoch % args.eval_every == 0:
+                row.update(metrics.evaluate(image_sampler(generator, seed=0), args.dataset, args.data_dir,
+                                            metrics.TRAINING_EVAL_SAMPLES, args.out_dir, epoch))
+            log = runs.append_log(args.out_dir, row)
+            images.plot_log(log, os.path.join(args.out_dir, "losses.png"),
+                            f"MLP GAN ({args.loss} loss) on {args.dataset}", PLOT_PANELS)
+            checkpoints.save(epoch)
+            progress.epoch_done(row, args.epochs)
+    except KeyboardInterrupt:
+        # Every finished epoch is on disk already: only the epoch in progress is lost.
+        raise Interrupted(f"Interrupted during epoch {epoch}. The newest checkpoint holds epoch "
+                          f"{checkpoints.newest_epoch()}. Run the same train command again to resume "
+                          "from there.") from None
+
+    images.write_gif(list(runs.grid_paths(args.out_dir).values()), os.path.join(args.out_dir, "training.gif"))
+    generator.save(os.path.join(args.out_dir, "generator.keras"))  # loads with keras.models.load_model
+    print(f"Done: {args.epochs} epochs. In {args.out_dir}/: training.gif, log.csv, losses.png, "
+          "generator.keras (load it with keras.models.load_model) and the grids in images/.")
 
 
 # ----------------------------------------------------------------------------------------
 # Sampling: restore the latest checkpoint and draw new images
 # ----------------------------------------------------------------------------------------
+def image_sampler(generator, seed=None):
+    """A function count -> `count` new images from fresh Gaussian noise (seeded: repeatable)."""
+    noise = tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+    return lambda count: generator(noise.normal([count, NOISE_DIM]), training=False)
+
+
 def sample(args):
     generator, discriminator = build_generator(), build_discriminator()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python mlp_gan_keras.py",
+    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT,
                               generator=generator, discriminator=discriminator)
-    epoch = checkpoints.require()
-    noise = tf.random.normal([args.n, NOISE_DIM], seed=args.seed)
-    fake_images = generator(noise, training=False)
+    epoch = checkpoints.restore_for_sampling()
+    fake_images = image_sampler(generator, args.seed)(args.n)
+    path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir, "samples.png"))
+    print(f"Generated {args.n} images with the generator of epoch {epoch}: {path}")
     decision = tf.reduce_mean(tf.sigmoid(discriminator(fake_images, training=False)))
-    cli.report_samples(args, fake_images.numpy(), epoch,
-                       f"Discriminator's mean decision on them: {float(decision):.3f} (1 = real, 0 = fake)")
+    print(f"Discriminator's mean decision on them: {float(decision):.3f} (1 = real, 0 = fake)")
 
 
 def evaluate(args):
     generator = build_generator()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python mlp_gan_keras.py", generator=generator)
-    metrics.evaluate_checkpoint(checkpoints, generator, NOISE_DIM, args)
+    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator)
+    epoch = checkpoints.restore_for_sampling()
+    metrics.evaluate(image_sampler(generator, args.seed), checkpoints.saved_identity().get("dataset"),
+                     args.data_dir, args.n, args.out_dir, epoch, args.seed)
 
 
 def main(argv=None):

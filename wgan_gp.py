@@ -6,8 +6,8 @@ images (no sigmoid) and estimates the earth-mover distance between the real and 
 distributions; the generator lowers that distance. The estimate needs a 1-Lipschitz
 critic: WGAN clips the critic's weights, WGAN-GP penalises its gradient norm instead.
 
-Follows article 004 ("GAN collection (4): WGAN and WGAN-GP"), Gulrajani et al. 2017,
-"Improved Training of Wasserstein GANs" (arXiv 1704.00028) and its MNIST code, and
+Follows the article "GAN collection (4): WGAN and WGAN-GP" (in Chinese); Gulrajani et al.
+2017, "Improved Training of Wasserstein GANs" (arXiv 1704.00028) and its MNIST code; and
 Arjovsky et al. 2017, "Wasserstein GAN" (arXiv 1701.07875) for `--mode wgan`.
 
 Usage:
@@ -20,42 +20,53 @@ Usage:
 Where this departs from the paper's MNIST code, and why:
 - Images are in [-1, 1] with a tanh output (the paper's MNIST code uses [0, 1] and a
   sigmoid), so that all three scripts share one data range.
-- LeakyReLU in the critic, as the issue and the other scripts; the paper's code uses it too.
+- Batches of 64 (the paper's MNIST code: 50), as keras-io's WGAN-GP example.
 - An epoch is one pass of the *critic* over the data: each generator step consumes
   5 batches of 64 real images, one per critic step (60000 / 320 = 187 generator steps).
+- A checkpoint after every epoch, holding the epoch counter and the fixed noise, so that a
+  stopped run resumes where it was.
 """
 
 import os
+import time
 
-from common import quiet_tensorflow  # noqa: F401  (must come before TensorFlow)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read by TensorFlow at import: hide its C++ log lines
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, metrics, precision
+from common import cli, datasets, images, metrics, precision, progress, runs
 from common.checkpoints import Checkpoints
-from common.training import TrainingRun, banner
+from common.errors import Interrupted
 
 # ----------------------------------------------------------------------------------------
 # Settings: the paper's MNIST values
 # ----------------------------------------------------------------------------------------
 MODEL_NAME = "wgan_gp"
-NOISE_DIM = 128  # paper's MNIST code: 128
-GP_WEIGHT = 10.0  # lambda, the paper's value for every experiment
-CRITIC_STEPS = 5  # critic updates per generator update (n_critic)
-GP_ADAM = dict(learning_rate=1e-4, beta_1=0.5, beta_2=0.9)  # paper's MNIST code (the paper: beta_1 = 0)
-CLIP_VALUE = 0.01  # --mode wgan: critic weights clipped to [-0.01, 0.01]
-WGAN_RMSPROP = 5e-5  # --mode wgan: RMSprop, as Arjovsky et al.: momentum misleads a clipped critic
+SCRIPT = "python wgan_gp.py"
+NOISE_DIM = 128  # the paper's MNIST code: 128
+PENALTY_WEIGHT = 10.0  # lambda, the paper's value for every experiment
+CRITIC_STEPS = 5  # critic updates per generator update (n_critic in the paper)
+# WGAN-GP: Adam as the paper's MNIST code (the paper itself uses beta_1 = 0).
+ADAM_SETTINGS = dict(learning_rate=1e-4, beta_1=0.5, beta_2=0.9)
+# --mode wgan: RMSprop without momentum, as Arjovsky et al.: momentum misleads a clipped critic.
+RMSPROP_LEARNING_RATE = 5e-5
+CLIP_VALUE = 0.01  # --mode wgan: every critic weight clipped to [-0.01, 0.01]
 NUM_FIXED = 16
 DEFAULTS = dict(
-    epochs=20,  # about 3,700 generator steps (README: "Why 20")
-    batch_size=64,  # paper's MNIST code: BATCH_SIZE = 50; 64 as the issue and keras-io
-    dataset="mnist",  # article: MNIST
+    # 20 passes of the critic over the data: about 3,700 generator steps. A budget that fits
+    # an afternoon on a CPU; the paper trains far longer.
+    epochs=20,
+    batch_size=64,  # keras-io's WGAN-GP example; the paper's MNIST code uses 50
+    dataset="mnist",  # the article: MNIST
     out_dir=os.path.join("runs", MODEL_NAME),
-    save_every=5,
     precision="float32",
 )
 MODES = ("wgan-gp", "wgan")
+# The curves of losses.png: one panel per list of log columns.
+PLOT_PANELS = [("Wasserstein estimate", ["wasserstein"]), ("loss", ["critic_loss", "g_loss"]),
+               ("gradient penalty", ["gradient_penalty"]), ("quality", ["fcd"])]
 
 
 def add_train_args(parser):
@@ -69,13 +80,24 @@ def add_train_args(parser):
 
 
 # ----------------------------------------------------------------------------------------
-# Data: MNIST (the article's data) or Fashion-MNIST scaled to [-1, 1], fed as shuffled full batches (common/datasets.py)
+# Data: MNIST (the article's data) or Fashion-MNIST scaled to [-1, 1], in shuffled full batches
 # ----------------------------------------------------------------------------------------
-def load_data(args):
-    """The training images, where they came from, and batches of critic_steps x batch_size:
-    one train step feeds each of its critic steps a batch of its own."""
-    real_images, source = datasets.load(args.dataset, "train", args.data_dir)
-    return real_images, source, datasets.batches(real_images, args.batch_size * args.critic_steps, seed=args.seed)
+def load_real_images(dataset, data_dir, batch_size, seed=None):
+    """The training images as float32 (N, 28, 28, 1) in [-1, 1], and their batches.
+
+    One train step takes `batch_size` = critic_steps x the critic's batch, so that each of
+    its critic steps sees images of its own.
+    """
+    pixels, source = datasets.load(dataset, "train", data_dir)  # uint8 (N, 28, 28), 0 = black
+    datasets.check_batch_size(len(pixels), batch_size)
+    # [0, 255] -> [-1, 1]: the generator ends in tanh, so real and fake images share a range.
+    real_images = (pixels.astype(np.float32) - 127.5) / 127.5
+    real_images = real_images[..., np.newaxis]  # (N, 28, 28, 1): one colour channel
+    batches = (tf.data.Dataset.from_tensor_slices(real_images)
+               .shuffle(len(real_images), seed=seed)  # a new order every epoch
+               .batch(batch_size, drop_remainder=True)  # full batches: one shape, one trace
+               .prefetch(tf.data.AUTOTUNE))  # the next batch is ready while a step runs
+    return real_images, batches, source
 
 
 # ----------------------------------------------------------------------------------------
@@ -157,7 +179,7 @@ def gradient_penalty(critic, real_images, fake_images):
 
 def critic_loss(real_scores, fake_scores, penalty):
     """L_D = mean(D(fake)) - mean(D(real)) + lambda * GP: push real scores up, fake ones down."""
-    return tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores) + GP_WEIGHT * penalty
+    return tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores) + PENALTY_WEIGHT * penalty
 
 
 def generator_loss(fake_scores):
@@ -176,7 +198,7 @@ def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mo
         # real_images holds critic_steps batches: each critic step sees images of its own.
         real_batches = tf.split(real_images, critic_steps)
         batch_size = tf.shape(real_batches[0])[0]
-        totals = {"critic_loss": 0.0, "gp": 0.0, "wasserstein": 0.0}
+        totals = {"critic_loss": 0.0, "gradient_penalty": 0.0, "wasserstein": 0.0}
         for real_batch in real_batches:
             noise = tf.random.normal([batch_size, NOISE_DIM])
             with tf.GradientTape() as tape:
@@ -192,7 +214,7 @@ def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mo
                 for weight in critic.trainable_variables:
                     weight.assign(tf.clip_by_value(weight, -CLIP_VALUE, CLIP_VALUE))
             totals["critic_loss"] += loss
-            totals["gp"] += penalty
+            totals["gradient_penalty"] += penalty
             # The Wasserstein estimate: how much higher the critic scores real than fake.
             totals["wasserstein"] += tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)
 
@@ -202,11 +224,11 @@ def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mo
         gradients = tape.gradient(generator_optimizer.scale_loss(g_loss), generator.trainable_variables)
         generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
 
-        metrics = {name: total / critic_steps for name, total in totals.items()}
-        metrics["g_loss"] = g_loss
+        step_outputs = {name: total / critic_steps for name, total in totals.items()}
+        step_outputs["g_loss"] = g_loss
         if not use_penalty:
-            del metrics["gp"]
-        return metrics
+            del step_outputs["gradient_penalty"]
+        return step_outputs
 
     return train_step
 
@@ -214,73 +236,102 @@ def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mo
 def make_optimizers(mode):
     """Adam(1e-4, 0.5, 0.9) for WGAN-GP; RMSprop(5e-5) for the clipped WGAN."""
     if mode == "wgan":
-        return keras.optimizers.RMSprop(WGAN_RMSPROP), keras.optimizers.RMSprop(WGAN_RMSPROP)
-    return keras.optimizers.Adam(**GP_ADAM), keras.optimizers.Adam(**GP_ADAM)
+        return keras.optimizers.RMSprop(RMSPROP_LEARNING_RATE), keras.optimizers.RMSprop(RMSPROP_LEARNING_RATE)
+    return keras.optimizers.Adam(**ADAM_SETTINGS), keras.optimizers.Adam(**ADAM_SETTINGS)
 
 
 # ----------------------------------------------------------------------------------------
 # Training loop
 # ----------------------------------------------------------------------------------------
 def train(args):
+    """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)
-    args.precision = precision.set_policy(args.precision)
-    real_images, source, dataset = load_data(args)
+        keras.utils.set_random_seed(args.seed)  # the same weights, noise and shuffling every run
+    policy = precision.set_policy(args.precision)
+    images_per_step = args.batch_size * args.critic_steps  # each critic step gets a batch of its own
+    real_images, batches, source = load_real_images(args.dataset, args.data_dir, images_per_step, args.seed)
+    full_steps = len(real_images) // images_per_step
+    steps = min(full_steps, args.steps_per_epoch or full_steps)
 
     generator, critic = build_generator(), build_critic()
-    generator_optimizer, critic_optimizer = (precision.optimizer(o, args.precision) for o in make_optimizers(args.mode))
-    # Keras 3 creates optimizer slots lazily; build them now so a restore can fill them.
+    generator_optimizer, critic_optimizer = (precision.optimizer(o, policy) for o in make_optimizers(args.mode))
+    # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
     generator_optimizer.build(generator.trainable_variables)
     critic_optimizer.build(critic.trainable_variables)
-    # The same 16 noise vectors every epoch, so the GIF shows one set of images improving.
+    train_step = make_train_step(generator, critic, generator_optimizer, critic_optimizer,
+                                 args.mode, args.critic_steps)
+    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images learning.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     checkpoints = Checkpoints(
-        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, mode=args.mode), "python wgan_gp.py",
+        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, mode=args.mode), SCRIPT,
         generator=generator, critic=critic, generator_optimizer=generator_optimizer,
         critic_optimizer=critic_optimizer, fixed_noise=fixed_noise,
     )
-    train_step = make_train_step(generator, critic, generator_optimizer, critic_optimizer,
-                                 args.mode, args.critic_steps)
-    run = TrainingRun(
-        args, checkpoints, [generator, critic], [generator_optimizer, critic_optimizer],
-        plot_panels=[("Wasserstein estimate", ["wasserstein"]), ("loss", ["critic_loss", "g_loss"]),
-                     ("gradient penalty", ["gp"]), ("quality", ["fcd"])],
-        steps=len(real_images) // (args.batch_size * args.critic_steps),
-        title=f"{args.mode.upper()} on {args.dataset}",
-    )
-    run.start(lambda: generator(fixed_noise, training=False),
-              banner(f"{MODEL_NAME} (mode {args.mode}, {args.critic_steps} critic steps per generator step)",
-                     args, source, len(real_images), run.full_steps, [generator, critic]))
+    progress.banner(f"{MODEL_NAME} (mode {args.mode}, {args.critic_steps} critic steps per generator step) "
+                    f"on {args.dataset}", [generator, critic], len(real_images), source, args.epochs, steps,
+                    full_steps, args.batch_size, policy, args.seed, args.out_dir)
+    finished = checkpoints.restore_newest()  # the last finished epoch; 0 for a new run
+    runs.resume(args.out_dir, finished, args.epochs)  # drops files written after that checkpoint
+    if finished == 0:
+        images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, 0))
 
-    with run.saving_on_interrupt():
-        for epoch in run.epochs():
-            for real_batches in run.progress(dataset):
-                run.record(train_step(real_batches))
-            run.end_epoch(generator(fixed_noise, training=False),
-                          extra=metrics.during_training(args, epoch, generator, NOISE_DIM))
-    run.finish(generator)
+    try:
+        for epoch in range(finished + 1, args.epochs + 1):
+            started = time.perf_counter()
+            means = progress.RunningMeans()
+            for real_batches in progress.bar(batches.take(steps), steps, f"epoch {epoch}/{args.epochs}", means):
+                means.add(train_step(real_batches))
+            # The epoch's pictures and log row first, its checkpoint last: a run stopped in
+            # between resumes from the previous epoch, and `runs.resume` drops the extra files.
+            images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, epoch))
+            row = dict(epoch=epoch, **means.means(), seconds=round(time.perf_counter() - started, 2))
+            if args.eval_every and epoch % args.eval_every == 0:
+                row.update(metrics.evaluate(image_sampler(generator, seed=0), args.dataset, args.data_dir,
+                                            metrics.TRAINING_EVAL_SAMPLES, args.out_dir, epoch))
+            log = runs.append_log(args.out_dir, row)
+            images.plot_log(log, os.path.join(args.out_dir, "losses.png"),
+                            f"{args.mode.upper()} on {args.dataset}", PLOT_PANELS)
+            checkpoints.save(epoch)
+            progress.epoch_done(row, args.epochs)
+    except KeyboardInterrupt:
+        # Every finished epoch is on disk already: only the epoch in progress is lost.
+        raise Interrupted(f"Interrupted during epoch {epoch}. The newest checkpoint holds epoch "
+                          f"{checkpoints.newest_epoch()}. Run the same train command again to resume "
+                          "from there.") from None
+
+    images.write_gif(list(runs.grid_paths(args.out_dir).values()), os.path.join(args.out_dir, "training.gif"))
+    generator.save(os.path.join(args.out_dir, "generator.keras"))  # loads with keras.models.load_model
+    print(f"Done: {args.epochs} epochs. In {args.out_dir}/: training.gif, log.csv, losses.png, "
+          "generator.keras (load it with keras.models.load_model) and the grids in images/.")
 
 
 # ----------------------------------------------------------------------------------------
 # Sampling: restore the latest checkpoint and draw new images
 # ----------------------------------------------------------------------------------------
+def image_sampler(generator, seed=None):
+    """A function count -> `count` new images from fresh Gaussian noise (seeded: repeatable)."""
+    noise = tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+    return lambda count: generator(noise.normal([count, NOISE_DIM]), training=False)
+
+
 def sample(args):
     generator, critic = build_generator(), build_critic()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python wgan_gp.py",
-                              generator=generator, critic=critic)
-    epoch = checkpoints.require()
-    noise = tf.random.normal([args.n, NOISE_DIM], seed=args.seed)
-    fake_images = generator(noise, training=False)
+    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator, critic=critic)
+    epoch = checkpoints.restore_for_sampling()
+    fake_images = image_sampler(generator, args.seed)(args.n)
+    path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir, "samples.png"))
+    print(f"Generated {args.n} images with the generator of epoch {epoch}: {path}")
     # A critic's score is not a probability: only differences between scores mean something.
     score = tf.reduce_mean(critic(fake_images, training=False))
-    cli.report_samples(args, fake_images.numpy(), epoch,
-                       f"Critic's mean score on them: {float(score):.3f} (unbounded; higher = more real)")
+    print(f"Critic's mean score on them: {float(score):.3f} (unbounded; higher = more real)")
 
 
 def evaluate(args):
     generator = build_generator()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), "python wgan_gp.py", generator=generator)
-    metrics.evaluate_checkpoint(checkpoints, generator, NOISE_DIM, args)
+    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator)
+    epoch = checkpoints.restore_for_sampling()
+    metrics.evaluate(image_sampler(generator, args.seed), checkpoints.saved_identity().get("dataset"),
+                     args.data_dir, args.n, args.out_dir, epoch, args.seed)
 
 
 def main(argv=None):

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 
-from common.training import read_log  # noqa: E402
+from common.runs import read_log  # noqa: E402
 
 
 def main():

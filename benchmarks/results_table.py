@@ -51,7 +51,7 @@ def main():
         script, extra, _ = MODELS[name]
         out = os.path.join(args.runs_dir, name)
         started = time.time()
-        run([sys.executable, script, "train", "--dataset", "fashion_mnist", "--seed", "0", "--save-every", "1",
+        run([sys.executable, script, "train", "--dataset", "fashion_mnist", "--seed", "0",
              "--epochs", str(epochs[name]), "--out-dir", out, *extra])
         run([sys.executable, script, "evaluate", "--out-dir", out, "--n", str(args.samples)])
         with open(os.path.join(out, "metrics.jsonl")) as file:

@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from common import quiet_tensorflow  # noqa: E402,F401
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -34,7 +34,7 @@ import tensorflow as tf  # noqa: E402
 import dcgan_fashion  # noqa: E402
 import mlp_gan_keras  # noqa: E402
 import wgan_gp  # noqa: E402
-from common import datasets, precision  # noqa: E402
+from common import precision  # noqa: E402
 
 
 # ----- arithmetic per step, from the layer shapes ------------------------------------------
@@ -115,6 +115,12 @@ def time_steps(step, iterator, count):
     return time.perf_counter() - started
 
 
+def project_pipeline(images, real_per_step):
+    """As the scripts' load_real_images: full batches, prefetched."""
+    return (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=0)
+            .batch(real_per_step, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+
+
 DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64}
 SCRIPT_DEFAULTS = {"dcgan": dcgan_fashion.DEFAULTS, "mlp": mlp_gan_keras.DEFAULTS, "wgan": wgan_gp.DEFAULTS}
 
@@ -148,7 +154,7 @@ def main():
         article_step = tf.function(article_step.python_function)
         project_step, *_ = build(name, policy, batch)
         article_data = iter(article_pipeline(images, per_step).repeat())
-        project_data = iter(datasets.batches(images, per_step, seed=0).repeat())
+        project_data = iter(project_pipeline(images, per_step).repeat())
         # Warm up: trace and compile each step, fill each pipeline.
         for _ in range(2):
             time_steps(article_step, article_data, 1)

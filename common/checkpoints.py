@@ -1,18 +1,25 @@
-"""Checkpoints that resume a run exactly, and refuse a folder that belongs to another model.
+"""Checkpoints that resume a run exactly, survive damaged files, and refuse another model's folder.
 
-A checkpoint holds both networks, both optimizers (their moment estimates and step
-counts), the epoch counter and the fixed noise vectors of the epoch grids, so a resumed run
-continues the same story. Beside the checkpoints, `run.json` records which script and which
-settings wrote them, so a folder of another model gets a clear message instead of a
-shape error deep inside TensorFlow.
+A checkpoint holds what a script hands it: both networks, both optimizers (their moment
+estimates and step counts), the fixed noise of the epoch grids, plus the epoch counter, so
+a resumed run continues the same story. Beside the checkpoints, `run.json` records which
+script and which settings wrote them, so a folder of another model gets a clear message
+instead of a shape error deep inside TensorFlow.
+
+TensorFlow writes a checkpoint as `ckpt-N.index` and `ckpt-N.data-...` files. When the
+newest one does not restore (a disk that filled up, a copy cut short), the next older one
+is used and the message says so: a damaged file costs the epochs after the last good one.
 """
 
 import json
 import os
+import re
 
 import tensorflow as tf
 
 from common.errors import UserError
+from common.files import replacing
+
 
 class Checkpoints:
     """Saves and restores one run's state under `run_dir/checkpoints/`.
@@ -35,19 +42,24 @@ class Checkpoints:
         self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **tracked)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.folder, max_to_keep=keep)
 
-    @property
-    def latest(self):
-        return self.manager.latest_checkpoint
+    def saved(self):
+        """The checkpoints on disk as {epoch: path prefix}, newest first.
+
+        Read from the files themselves, not from TensorFlow's `checkpoint` list, so that a
+        lost or garbled list still leaves every checkpoint usable.
+        """
+        names = os.listdir(self.folder) if os.path.isdir(self.folder) else []
+        numbers = [int(match.group(1)) for name in names if (match := re.fullmatch(r"ckpt-(\d+)\.index", name))]
+        return {number: os.path.join(self.folder, f"ckpt-{number}") for number in sorted(numbers, reverse=True)}
 
     def saved_identity(self):
         """The settings in run.json, as the run that wrote the checkpoints recorded them."""
-        with open(self.info_path) as file:
-            return json.load(file)
-
-    def _check_identity(self, keys):
         try:
             with open(self.info_path) as file:
                 saved = json.load(file)
+            if not isinstance(saved, dict):
+                raise ValueError("not a JSON object")
+            return saved
         except FileNotFoundError:
             raise UserError(
                 f"{self.folder} holds checkpoints but no run.json, so they were not written "
@@ -56,9 +68,13 @@ class Checkpoints:
             ) from None
         except (OSError, ValueError) as error:
             raise UserError(
-                f"{self.info_path} is unreadable ({error}). Remove the run folder or choose "
-                "another --out-dir."
+                f"{self.info_path} is damaged ({error}), so it cannot say which model and "
+                f"settings wrote these checkpoints. If they are this run's, write it again as "
+                f"{json.dumps(self.identity)}; otherwise choose another --out-dir."
             ) from None
+
+    def _check_identity(self, keys):
+        saved = self.saved_identity()
         for key in keys:
             if saved.get(key) != self.identity.get(key):
                 raise UserError(
@@ -68,30 +84,38 @@ class Checkpoints:
                     "run, or choose another --out-dir for a new one."
                 )
 
-    def restore(self, for_training=True):
-        """Restore the latest checkpoint; return its epoch, or None if there is none."""
-        if not self.latest:
-            return None
+    def restore_newest(self, for_training=True):
+        """Restore the newest checkpoint that restores; return its epoch, or 0 if there is none."""
+        saved = self.saved()
+        if not saved:
+            return 0
         self._check_identity(self.identity if for_training else ["model"])
-        try:
-            status = self.checkpoint.restore(self.latest)
-            if for_training:
-                status.assert_existing_objects_matched()
-            else:
-                status.expect_partial()  # sampling needs no optimizer state
-        except (ValueError, AssertionError, tf.errors.OpError) as error:
-            first_line = str(error).strip().splitlines()[0][:300]
-            raise UserError(
-                f"Could not restore {self.latest}: {first_line}. The checkpoint does not fit "
-                f"this model (or the files are damaged). Choose another --out-dir, or "
-                f"remove {self.folder} to start over."
-            ) from None
-        return int(self.epoch.numpy())
+        failures = []
+        for number, path in saved.items():
+            try:
+                status = self.checkpoint.restore(path)
+                if for_training:
+                    status.assert_existing_objects_matched()
+                else:
+                    status.expect_partial()  # sampling needs no optimizer state
+            except Exception as error:  # damaged files fail in many ways: IndexError, OpError, ...
+                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+                failures.append((path, first_line))
+                continue
+            for damaged, reason in failures:
+                print(f"Checkpoint {damaged} does not restore ({reason}); using {path} instead.")
+            return int(self.epoch.numpy())
+        raise UserError(
+            f"None of the {len(saved)} checkpoint(s) in {self.folder} restores; the newest, "
+            f"{failures[0][0]}, says: {failures[0][1]}. They do not fit this model or their "
+            f"files are damaged. Nothing was deleted. Choose another --out-dir, or move "
+            f"{self.folder} away to start over."
+        )
 
-    def require(self):
-        """Restore for sampling, with a clear message when there is nothing to restore."""
-        epoch = self.restore(for_training=False)
-        if epoch is None:
+    def restore_for_sampling(self):
+        """Restore the newest good checkpoint for `sample` or `evaluate`, or say to train first."""
+        epoch = self.restore_newest(for_training=False)
+        if epoch == 0:
             raise UserError(
                 f"No checkpoint in {self.folder}: train first with `{self.script} train` "
                 "(or point --out-dir at a folder that holds a trained run)."
@@ -101,7 +125,12 @@ class Checkpoints:
     def save(self, epoch):
         """Save the state as of the end of `epoch`; returns the checkpoint path."""
         os.makedirs(self.folder, exist_ok=True)
-        with open(self.info_path, "w") as file:
-            json.dump(self.identity, file, indent=2)
+        with replacing(self.info_path) as temporary:
+            with open(temporary, "w") as file:
+                json.dump(self.identity, file, indent=2)
         self.epoch.assign(epoch)
         return self.manager.save(checkpoint_number=epoch)
+
+    def newest_epoch(self):
+        """The epoch of the newest checkpoint on disk (0 if none): where `train` would resume."""
+        return next(iter(self.saved()), 0)

@@ -10,7 +10,7 @@ import argparse
 import sys
 import textwrap
 
-from common.errors import UserError
+from common.errors import Interrupted, UserError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
@@ -38,7 +38,7 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
     """The parser for one script.
 
     script:      its file name, for messages ("dcgan_fashion.py").
-    defaults:    the article's values: epochs, batch_size, dataset, out_dir, save_every.
+    defaults:    the article's values: epochs, batch_size, dataset, out_dir, precision.
     add_train_args(parser): adds the script's own training flags (e.g. --loss).
     """
     parser = argparse.ArgumentParser(
@@ -69,9 +69,9 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
     add_data_args(train)
     train.add_argument("--steps-per-epoch", metavar="N", type=positive_int, default=None,
                        help="cap the steps of an epoch, for quick tries and tests (default: a full pass)")
-    train.add_argument("--save-every", metavar="N", type=positive_int, default=defaults["save_every"],
-                       help="save a checkpoint every N epochs; also at the end and on Ctrl-C "
-                            "(default: %(default)s)")
+    # Every epoch ends with a checkpoint now; --save-every is still accepted so that old
+    # commands keep working, and changes nothing.
+    train.add_argument("--save-every", metavar="N", type=positive_int, default=1, help=argparse.SUPPRESS)
     train.add_argument("--seed", metavar="S", type=non_negative_int, default=None,
                        help="random seed for weights, noise and shuffling (default: none, as the article)")
     train.add_argument("--precision", choices=PRECISIONS, default=defaults.get("precision", "float32"),
@@ -119,6 +119,9 @@ def run(main, argv=None):
         message = textwrap.fill(str(error), width=88, subsequent_indent="       ")
         print(f"\nerror: {message}", file=sys.stderr)
         raise SystemExit(2) from None
+    except Interrupted as stopped:
+        print(f"\n{textwrap.fill(str(stopped), width=88)}", file=sys.stderr)
+        raise SystemExit(130) from None
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         raise SystemExit(130) from None
@@ -126,27 +129,14 @@ def run(main, argv=None):
 
 def main(argv, script, doc, defaults, train, sample, evaluate, add_train_args=None):
     """Parse the command line and call the script's function for the command."""
-    from common import images
+    from common import runs
 
     usage = next((part for part in doc.split("\n\n") if part.startswith("Usage:")), None)
     parser = build_parser(script, doc.split("\n\n")[0], defaults, add_train_args, epilog=usage)
     args = parse(parser, argv)
     if args.command == "train":
-        from common.training import ensure_writable
-
-        ensure_writable(args.out_dir)  # fail before loading data, not after
+        runs.ensure_writable(args.out_dir)  # fail before loading data, not after
     if args.command == "gif":
-        print(images.rebuild_gif(args.out_dir))
+        print(runs.rebuild_gif(args.out_dir))
     else:
         {"train": train, "sample": sample, "evaluate": evaluate}[args.command](args)
-
-
-def report_samples(args, fake_images, epoch, decision_text):
-    """Write sampled images where --output says and print what was written."""
-    import os
-
-    from common import images
-
-    path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir, "samples.png"))
-    print(f"Generated {len(fake_images)} images with the generator of epoch {epoch}: {path}")
-    print(decision_text)

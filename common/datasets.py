@@ -1,4 +1,4 @@
-"""MNIST and Fashion-MNIST, read offline from the standard files, fed as batches.
+"""MNIST and Fashion-MNIST, read offline from the standard files.
 
 Both datasets come as four IDX files (gzipped or not); Keras also keeps MNIST as one
 `mnist.npz`. `load()` looks for them in this order and takes the first it finds:
@@ -9,8 +9,9 @@ Both datasets come as four IDX files (gzipped or not); Keras also keeps MNIST as
 4. Debian's `/usr/share/datasets/<name>/` (`apt-get install dataset-fashion-mnist`),
 5. Keras's own download, unless `$GAN_OFFLINE` is set (the tests set it).
 
-Images come back as float32 in [-1, 1] shaped (N, 28, 28, 1): the generators end in
-tanh, so real and fake images share one range.
+Images come back as the files hold them: uint8 grey levels 0..255, shaped (N, 28, 28).
+Each script scales them to the range of its generator's output itself, where a learner
+sees it.
 """
 
 import gzip
@@ -74,7 +75,7 @@ def _idx_pair(folder, split):
     return tuple(paths)
 
 
-def _find_in(folder, name, split):
+def find_in(folder, name, split):
     """Look for the dataset in one folder; return a loader or None."""
     for sub in ("",) + SUBFOLDERS[name]:
         candidate = os.path.join(folder, sub)
@@ -125,7 +126,7 @@ def _download(name):
 
 
 def load(name="fashion_mnist", split="train", data_dir=None, labels=False):
-    """Images of one split as float32 in [-1, 1], shape (N, 28, 28, 1); labels too if asked.
+    """Images of one split as uint8, shape (N, 28, 28); labels too if asked.
 
     Also returns where the data came from, for the start-up banner.
     """
@@ -134,7 +135,7 @@ def load(name="fashion_mnist", split="train", data_dir=None, labels=False):
     found = None
     folders = search_folders(data_dir)
     for folder in folders:
-        found = _find_in(folder, name, split)
+        found = find_in(folder, name, split)
         if found:
             break
     if found:
@@ -154,8 +155,7 @@ def load(name="fashion_mnist", split="train", data_dir=None, labels=False):
             f"{source} holds images of shape {images.shape} and {len(targets)} labels; "
             "expected (N, 28, 28) images with one label each. Copy the dataset files again."
         )
-    images = (images.astype(np.float32) - 127.5) / 127.5
-    images = images[..., np.newaxis]  # (N, 28, 28) -> (N, 28, 28, 1): one colour channel
+    images = np.asarray(images, np.uint8)
     result = (images, targets.astype(np.int64)) if labels else images
     return result, source
 
@@ -179,22 +179,10 @@ def _not_found(name, folders, download_error=None):
     )
 
 
-def batches(images, batch_size, seed=None):
-    """A shuffled tf.data pipeline of full batches, refilled in the background.
-
-    The article batches with a ragged last batch (60000 = 234 * 256 + 96), which pairs 96 real
-    images with 256 fake ones and makes tf.function trace the step a second time. Dropping
-    the remainder gives every step the same shape; the dropped images differ every epoch
-    because the shuffle differs.
-    """
-    import tensorflow as tf
-
-    if batch_size > len(images):
+def check_batch_size(image_count, images_per_step):
+    """One train step's images must fit in the data, or an epoch would have no full batch."""
+    if images_per_step > image_count:
         raise UserError(
-            f"--batch-size {batch_size} is larger than the {len(images)} training images; "
-            "choose a smaller batch size."
+            f"One train step takes {images_per_step} images, more than the {image_count} "
+            "training images; choose a smaller --batch-size."
         )
-    dataset = tf.data.Dataset.from_tensor_slices(images)
-    dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=True)
-    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,15 +1,19 @@
-"""Pictures of training: image grids, the loss plot, and the GIF of the epoch grids."""
+"""Pictures of training: image grids, the loss plot, and the GIF of the epoch grids.
 
-import glob
+Every file is written through `files.replacing`, so a kill while a picture is being
+written leaves the previous picture, never half of one.
+"""
+
 import math
 import os
 
+import imageio.v3 as imageio
 import numpy as np
-from PIL import Image
 
 from common.errors import UserError
+from common.files import replacing
 
-# Each 28x28 image is drawn at 4x so that a 4x4 grid is a readable 480-pixel picture.
+# Each 28x28 image is drawn at 4x so that a 4x4 grid is a readable 488-pixel picture.
 SCALE = 4
 PADDING = 2
 
@@ -36,27 +40,24 @@ def grid(images, columns=None):
 
 
 def save_grid(images, path, columns=None):
-    """Write images as one PNG grid; returns the path."""
+    """Write images (N, 28, 28, 1) in [-1, 1] as one PNG grid; returns the path."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    Image.fromarray(grid(images, columns)).save(path)
+    with replacing(path) as temporary:
+        imageio.imwrite(temporary, grid(images, columns))
     return path
 
 
-def write_gif(image_dir, path, seconds_per_frame=0.15, hold_last=1.5):
-    """Join the epoch grids `epoch_*.png` in image_dir, in order, into one GIF."""
-    frames = sorted(glob.glob(os.path.join(image_dir, "epoch_*.png")))
-    if not frames:
-        return None
-    pictures = [Image.open(frame).convert("L") for frame in frames]
-    durations = [int(seconds_per_frame * 1000)] * len(pictures)
+def write_gif(frame_paths, path, seconds_per_frame=0.15, hold_last=1.5):
+    """Join PNG pictures, in the order given, into one looping GIF; returns the path."""
+    frames = [imageio.imread(frame) for frame in frame_paths]
+    durations = [int(seconds_per_frame * 1000)] * len(frames)
     durations[-1] = int(hold_last * 1000)  # linger on the final result before looping
-    pictures[0].save(
-        path, save_all=True, append_images=pictures[1:], duration=durations, loop=0
-    )
+    with replacing(path) as temporary:
+        imageio.imwrite(temporary, frames, duration=durations, loop=0)
     return path
 
 
-def plot_history(rows, path, title, panels):
+def plot_log(rows, path, title, panels):
     """Plot per-epoch columns of the training log, one panel per group of columns.
 
     rows: the log as a list of dicts (one per epoch). panels: a list of
@@ -68,8 +69,8 @@ def plot_history(rows, path, title, panels):
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    panels = [(name, [c for c in cols if any(c in row for row in rows)]) for name, cols in panels]
-    panels = [(name, cols) for name, cols in panels if cols]
+    panels = [(name, [c for c in columns if any(c in row for row in rows)]) for name, columns in panels]
+    panels = [(name, columns) for name, columns in panels if columns]
     figure, axes = plt.subplots(len(panels), 1, figsize=(7, 2.6 * len(panels)), sharex=True)
     axes = np.atleast_1d(axes)
     for axis, (name, columns) in zip(axes, panels):
@@ -85,7 +86,8 @@ def plot_history(rows, path, title, panels):
     axes[-1].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axes[0].set_title(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    with replacing(path) as temporary:
+        figure.savefig(temporary, dpi=90)
     plt.close(figure)
     return path
 
@@ -98,17 +100,10 @@ def save_samples(images, path):
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         if extension == ".npy":
-            np.save(path, np.asarray(images, dtype=np.float32))
+            with replacing(path) as temporary:
+                np.save(temporary, np.asarray(images, dtype=np.float32))
         else:
             save_grid(images, path)
     except OSError as error:
         raise UserError(f"Cannot write {path} ({error.strerror or error}). Choose another --output.") from None
     return path
-
-
-def rebuild_gif(run_dir):
-    """The `gif` command: join the run's epoch grids into training.gif again."""
-    gif = write_gif(os.path.join(run_dir, "images"), os.path.join(run_dir, "training.gif"))
-    if gif is None:
-        raise UserError(f"No epoch grids in {run_dir}/images/: train first, or pass --out-dir.")
-    return f"Wrote {gif}"

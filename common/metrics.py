@@ -28,6 +28,7 @@ from scipy import linalg
 
 from common import datasets
 from common.errors import UserError
+from common.files import replacing
 
 CLASSIFIER_VERSION = 1  # bump when the classifier's architecture or training changes
 CLASSIFIER_EPOCHS = 2
@@ -65,12 +66,18 @@ def fingerprint(images, labels):
     return f"{len(images)}-{digest.hexdigest()[:16]}"
 
 
+def to_model_range(images):
+    """uint8 images (N, 28, 28) -> float32 (N, 28, 28, 1) in [-1, 1], as every script scales its data."""
+    return ((images.astype(np.float32) - 127.5) / 127.5)[..., np.newaxis]
+
+
 class Scorer:
     """The dataset's classifier (cached) and the test split's features."""
 
     def __init__(self, dataset, data_dir=None, verbose=True):
-        (self.train_images, self.train_labels), _ = datasets.load(dataset, "train", data_dir, labels=True)
-        (self.test_images, self.test_labels), _ = datasets.load(dataset, "test", data_dir, labels=True)
+        (train_images, self.train_labels), _ = datasets.load(dataset, "train", data_dir, labels=True)
+        (test_images, self.test_labels), _ = datasets.load(dataset, "test", data_dir, labels=True)
+        self.train_images, self.test_images = to_model_range(train_images), to_model_range(test_images)
         self.dataset = dataset
         self.verbose = verbose
         self.classifier, self.info = self._load_or_train()
@@ -201,13 +208,9 @@ def coverage(classes, num_classes=10):
 
 
 # ----- what the scripts call --------------------------------------------------------------
-def generate(generator_fn, noise_dim, count, seed=0, batch=500):
-    """`count` images from the generator, from seeded noise, in batches."""
-    rng = np.random.default_rng(seed)
-    parts = []
-    for start in range(0, count, batch):
-        noise = rng.standard_normal((min(batch, count - start), noise_dim)).astype(np.float32)
-        parts.append(np.asarray(generator_fn(tf.constant(noise))))
+def generate(draw_images, count, batch=500):
+    """`count` images from draw_images(n), asked for in batches so memory stays small."""
+    parts = [np.asarray(draw_images(min(batch, count - start))) for start in range(0, count, batch)]
     return np.concatenate(parts)
 
 
@@ -222,18 +225,32 @@ def scorer_for(dataset, data_dir=None, verbose=True):
     return _SCORERS[key]
 
 
-def evaluate(generator_fn, noise_dim, dataset, data_dir, count, run_dir, epoch, seed=0):
-    """Score `count` samples, print the table, append a line to run_dir/metrics.jsonl."""
+def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
+    """Score `count` images from draw_images(n), print the table, append a line to metrics.jsonl.
+
+    draw_images is the script's own: it decides the noise and runs the generator. Returns
+    the scores that a training log records: fcd, kid and classes_covered.
+    """
+    if dataset not in datasets.NAMES:
+        raise UserError(f"The run in {run_dir} names no known dataset ({dataset!r}); cannot tell what to compare with.")
     scorer = scorer_for(dataset, data_dir)
-    scores = scorer.score(generate(generator_fn, noise_dim, count, seed), seed)
+    scores = scorer.score(generate(draw_images, count), seed)
     floor = scorer.floor(count, seed)
     print(table(scores, floor, count, dataset, epoch, scorer.info.get("test_accuracy")))
     record = dict(epoch=epoch, samples=count, dataset=dataset, **scores, floor=floor,
                   classifier_test_accuracy=scorer.info.get("test_accuracy"),
                   time=datetime.datetime.now().isoformat(timespec="seconds"))
-    with open(os.path.join(run_dir, "metrics.jsonl"), "a") as file:
-        file.write(json.dumps(record) + "\n")
-    return scores
+    path = os.path.join(run_dir, "metrics.jsonl")
+    earlier = ""
+    if os.path.exists(path):
+        with open(path) as file:
+            earlier = file.read()
+    if earlier and not earlier.endswith("\n"):
+        earlier += "\n"  # a line cut short by a crash stays a line of its own
+    with replacing(path) as temporary:
+        with open(temporary, "w") as file:
+            file.write(earlier + json.dumps(record) + "\n")
+    return {name: scores[name] for name in ("fcd", "kid", "classes_covered")}
 
 
 def table(scores, floor, count, dataset, epoch, accuracy):
@@ -250,22 +267,3 @@ def table(scores, floor, count, dataset, epoch, accuracy):
              f"  {'metric':<32}{'generated':>12}{'floor (real)':>16}"]
     lines += [f"  {name:<32}{value:>12}{base:>16}" for name, value, base in rows]
     return "\n".join(lines)
-
-
-def evaluate_checkpoint(checkpoints, generator, noise_dim, args):
-    """The `evaluate` command: restore the latest checkpoint and score it."""
-    epoch = checkpoints.require()
-    dataset = checkpoints.saved_identity().get("dataset")
-    if dataset not in datasets.NAMES:
-        raise UserError(f"{checkpoints.info_path} names no dataset; cannot tell what to compare with.")
-    evaluate(lambda noise: generator(noise, training=False), noise_dim, dataset, args.data_dir,
-             args.n, args.out_dir, epoch, args.seed)
-
-
-def during_training(args, epoch, generator, noise_dim):
-    """With --eval-every N, score TRAINING_EVAL_SAMPLES samples every N epochs; columns for the log."""
-    if not args.eval_every or epoch % args.eval_every:
-        return None
-    scores = evaluate(lambda noise: generator(noise, training=False), noise_dim, args.dataset, args.data_dir,
-                      TRAINING_EVAL_SAMPLES, args.out_dir, epoch)
-    return {"fcd": scores["fcd"], "kid": scores["kid"], "classes_covered": scores["classes_covered"]}

@@ -15,8 +15,7 @@ sys.path.insert(0, ROOT)
 # Tests never touch the network, and keep the classifier cache out of the home folder.
 os.environ["GAN_OFFLINE"] = "1"
 os.environ.pop("GAN_DATA_DIR", None)
-
-from common import quiet_tensorflow  # noqa: E402,F401
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as the scripts: hide TensorFlow's C++ log lines
 
 
 def toy_images(count, seed):
@@ -85,6 +84,18 @@ def run_main(module, argv, capsys):
         status = exit_.code
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def real_fashion_mnist():
+    """The folder with the real Fashion-MNIST files, found as `datasets.load` finds them, or a skip."""
+    from common import datasets
+
+    for folder in datasets.search_folders():
+        if datasets.find_in(folder, "fashion_mnist", "train"):
+            return folder
+    pytest.skip("the real Fashion-MNIST files are nowhere on this machine: install them with "
+                "`sudo apt-get install dataset-fashion-mnist` (Debian, Ubuntu; .ci/run does), or put "
+                "the four IDX files in ~/.keras/datasets/fashion-mnist/")
 
 
 def run_script(script, *args, timeout=240):

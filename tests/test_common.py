@@ -1,4 +1,4 @@
-"""common/: datasets, pictures, checkpoints and the training run's bookkeeping."""
+"""common/: datasets, pictures, the run folder, progress, checkpoints, the command line."""
 
 import argparse
 import gzip
@@ -10,20 +10,18 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from common import cli, datasets, images
+from common import cli, datasets, images, progress, runs
 from common.checkpoints import Checkpoints
 from common.errors import UserError
-from common.training import TrainingRun
 from conftest import toy_images, write_idx
 
 
 # ----- datasets ---------------------------------------------------------------------------
-def test_load_idx_scales_to_minus_one_one(idx_dir):
+def test_load_idx_as_the_files_hold_them(idx_dir):
     (train, labels), source = datasets.load("fashion_mnist", "train", idx_dir, labels=True)
-    assert train.shape == (200, 28, 28, 1) and train.dtype == np.float32
-    assert train.min() == -1.0 and train.max() == 1.0
     raw, raw_labels = toy_images(200, 1)
-    np.testing.assert_allclose(train[..., 0], (raw - 127.5) / 127.5)
+    assert train.shape == (200, 28, 28) and train.dtype == np.uint8
+    np.testing.assert_array_equal(train, raw)
     assert labels.tolist() == raw_labels.tolist()
     assert source.endswith("train-images-idx3-ubyte.gz")
 
@@ -32,7 +30,7 @@ def test_load_test_split_and_npz_agree(idx_dir, npz_dir):
     from_idx, _ = datasets.load("mnist", "test", idx_dir)
     from_npz, source = datasets.load("mnist", "test", npz_dir)
     assert source.endswith("mnist.npz")
-    assert from_idx.shape == (100, 28, 28, 1)
+    assert from_idx.shape == (100, 28, 28)
     np.testing.assert_array_equal(from_idx, from_npz)
 
 
@@ -77,13 +75,10 @@ def test_corrupt_idx_files_are_named(tmp_path):
         datasets.read_idx(str(not_gzip), 3)
 
 
-def test_batches_are_full_and_shuffled(idx_dir):
-    train, _ = datasets.load("fashion_mnist", "train", idx_dir)
-    batches = list(datasets.batches(train, 64, seed=0))
-    assert [len(batch) for batch in batches] == [64, 64, 64]  # 200 images: the 8 left over are dropped
-    assert not np.array_equal(batches[0].numpy(), train[:64])
-    with pytest.raises(UserError, match="larger than the 200"):
-        datasets.batches(train, 500)
+def test_a_batch_larger_than_the_data_is_refused():
+    datasets.check_batch_size(200, 200)
+    with pytest.raises(UserError, match="more than the 200"):
+        datasets.check_batch_size(200, 201)
 
 
 # ----- pictures ---------------------------------------------------------------------------
@@ -97,13 +92,21 @@ def test_grid_layout_and_grey_levels(tmp_path):
     pad = images.PADDING * images.SCALE
     assert picture[pad + cell + 10, pad + cell + 10] == 255
     assert picture[pad + 10, pad + 10] == 0
+    assert os.listdir(tmp_path) == ["grid.png"]  # no temporary file left behind
 
 
-def test_gif_has_one_frame_per_epoch(tmp_path):
+def test_gif_has_one_frame_per_grid_in_order(tmp_path):
+    paths = []
     for epoch in range(3):
-        images.save_grid(np.full((4, 28, 28, 1), epoch / 3, np.float32), str(tmp_path / f"epoch_{epoch:04d}.png"))
-    gif = Image.open(images.write_gif(str(tmp_path), str(tmp_path / "run.gif")))
+        paths.append(images.save_grid(np.full((4, 28, 28, 1), epoch / 3, np.float32),
+                                      runs.grid_path(str(tmp_path), epoch)))
+    gif = Image.open(images.write_gif(paths, str(tmp_path / "run.gif")))
     assert gif.n_frames == 3
+    levels = []
+    for frame in range(3):
+        gif.seek(frame)
+        levels.append(np.asarray(gif.convert("L"))[20, 20])
+    assert levels == sorted(levels) and levels[0] < levels[-1]
 
 
 def test_save_samples_npy_and_bad_extension(tmp_path):
@@ -114,6 +117,40 @@ def test_save_samples_npy_and_bad_extension(tmp_path):
         images.save_samples(batch, str(tmp_path / "s.jpg"))
 
 
+# ----- the run folder ---------------------------------------------------------------------
+def test_log_rows_append_and_resume_cuts_back(tmp_path, capsys):
+    run = str(tmp_path)
+    for epoch in range(4):
+        images.save_grid(np.zeros((4, 28, 28, 1)), runs.grid_path(run, epoch))
+        if epoch:
+            runs.append_log(run, dict(epoch=epoch, d_loss=epoch / 10, seconds=1.5))
+    assert [row["epoch"] for row in runs.read_log(runs.log_path(run))] == [1, 2, 3]
+    runs.resume(run, 2, epochs=5)  # the checkpoint holds epoch 2: epoch 3's files go
+    assert "Resuming" in capsys.readouterr().out
+    assert [row["epoch"] for row in runs.read_log(runs.log_path(run))] == [1, 2]
+    assert list(runs.grid_paths(run)) == [0, 1, 2]
+    # An epoch logged twice (a run stopped after its row but before its checkpoint) keeps one row.
+    rows = runs.append_log(run, dict(epoch=2, d_loss=0.9, seconds=1.0))
+    assert [(row["epoch"], row["d_loss"]) for row in rows] == [(1, 0.1), (2, 0.9)]
+
+
+def test_a_damaged_log_row_is_left_out(tmp_path, capsys):
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,d_loss,seconds\n1,0.5,2.0\n2,0.4,2.0\n3,0.")
+    path.write_text(path.read_text() + "\x00\x00garbage\n")
+    assert [row["epoch"] for row in runs.read_log(str(path))] == [1, 2]
+    assert "damaged row" in capsys.readouterr().out
+
+
+def test_running_means_and_the_nan_guard():
+    means = progress.RunningMeans()
+    means.add({"loss": tf.constant(1.0)})
+    means.add({"loss": tf.constant(3.0)})
+    assert means.means() == {"loss": 2.0}
+    with pytest.raises(UserError, match="diverged: loss became nan at step 3"):
+        means.add({"loss": tf.constant(float("nan"))})
+
+
 # ----- command line -----------------------------------------------------------------------
 @pytest.mark.parametrize("value, message", [("0", "must be 1 or more"), ("-3", "must be 1 or more"),
                                             ("ten", "expected a whole number")])
@@ -122,7 +159,7 @@ def test_positive_int_rejects(value, message):
         cli.positive_int(value)
 
 
-# ----- checkpoints and the training run ---------------------------------------------------
+# ----- checkpoints ------------------------------------------------------------------------
 def small_state(tmp_path, model="toy"):
     import keras
 
@@ -134,57 +171,28 @@ def small_state(tmp_path, model="toy"):
     return model_, optimizer, checkpoints
 
 
-def fake_args(tmp_path, **overrides):
-    values = dict(epochs=5, steps_per_epoch=None, save_every=10, out_dir=str(tmp_path))
-    values.update(overrides)
-    return argparse.Namespace(**values)
-
-
 def test_checkpoint_round_trip_and_foreign_folder(tmp_path):
     model, optimizer, checkpoints = small_state(tmp_path)
+    assert checkpoints.restore_newest() == 0
     model.layers[0].kernel.assign(np.ones((3, 2)))
     checkpoints.save(7)
     restored_model, _, restored = small_state(tmp_path)
-    assert restored.restore() == 7
+    assert restored.restore_newest() == 7 and restored.newest_epoch() == 7
     np.testing.assert_array_equal(restored_model.layers[0].kernel.numpy(), np.ones((3, 2)))
     _, _, other = small_state(tmp_path, model="wgan_gp")
     with pytest.raises(UserError, match="model='toy'"):
-        other.restore()
+        other.restore_newest()
 
 
-def test_ctrl_c_saves_the_last_finished_epoch_exactly(tmp_path, capsys):
-    model, optimizer, checkpoints = small_state(tmp_path)
-    run = TrainingRun(fake_args(tmp_path), checkpoints, [model], [optimizer], [("loss", ["loss"])],
-                      steps=2, title="toy")
-    run.start(lambda: np.zeros((4, 28, 28, 1)), ["banner"])
-    data = tf.data.Dataset.range(4)
-    for _ in run.progress(data):
-        run.record({"loss": tf.constant(1.0)})
-    model.layers[0].kernel.assign(np.full((3, 2), 2.0))
-    run.end_epoch(np.zeros((4, 28, 28, 1)))  # epoch 1 ends with kernel == 2, not saved (save_every 10)
-    with pytest.raises(SystemExit) as exit_:
-        with run.saving_on_interrupt():
-            for _ in run.progress(data):
-                model.layers[0].kernel.assign(np.full((3, 2), 99.0))  # half-way through epoch 2
-                raise KeyboardInterrupt
-    assert exit_.value.code == 130
-    assert "Run the same train command again" in capsys.readouterr().err
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, capsys):
+    model, _, checkpoints = small_state(tmp_path)
+    for epoch in (1, 2):
+        model.layers[0].kernel.assign(np.full((3, 2), float(epoch)))
+        checkpoints.save(epoch)
+    data = next(name for name in os.listdir(checkpoints.folder) if name.startswith("ckpt-2.data"))
+    with open(os.path.join(checkpoints.folder, data), "r+b") as file:
+        file.truncate(10)  # a copy cut short
     restored_model, _, restored = small_state(tmp_path)
-    assert restored.restore() == 1
-    np.testing.assert_array_equal(restored_model.layers[0].kernel.numpy(), np.full((3, 2), 2.0))
-
-
-def test_nan_loss_stops_without_overwriting_checkpoint(tmp_path):
-    model, optimizer, checkpoints = small_state(tmp_path)
-    run = TrainingRun(fake_args(tmp_path, save_every=1), checkpoints, [model], [optimizer],
-                      [("loss", ["loss"])], steps=2, title="toy")
-    run.start(lambda: np.zeros((4, 28, 28, 1)), ["banner"])
-    for _ in run.progress(tf.data.Dataset.range(2)):
-        run.record({"loss": tf.constant(0.5)})
-    run.end_epoch(np.zeros((4, 28, 28, 1)))
-    saved = checkpoints.latest
-    with pytest.raises(UserError, match="diverged.*epoch 1"):
-        for _ in run.progress(tf.data.Dataset.range(2)):
-            run.record({"loss": tf.constant(float("nan"))})
-    assert checkpoints.latest == saved and saved.endswith("ckpt-1")
-    assert os.listdir(os.path.join(str(tmp_path), "checkpoints")).count("ckpt-2.index") == 0
+    assert restored.restore_newest() == 1
+    assert "ckpt-2 does not restore" in capsys.readouterr().out
+    np.testing.assert_array_equal(restored_model.layers[0].kernel.numpy(), np.ones((3, 2)))

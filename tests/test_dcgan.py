@@ -11,21 +11,18 @@ import tensorflow as tf
 from PIL import Image
 
 import dcgan_fashion as dcgan
-from conftest import run_main, run_script
-from common.training import read_log
+from common.runs import read_log
+from conftest import real_fashion_mnist, run_main, run_script
 
 TINY = ["--batch-size", "16", "--steps-per-epoch", "2"]
 
 
-def test_model_shapes_and_range():
+def test_model_shapes():
     generator, discriminator = dcgan.build_generator(), dcgan.build_discriminator()
     fakes = generator(tf.random.normal([4, dcgan.NOISE_DIM]), training=False)
     assert fakes.shape == (4, 28, 28, 1)
-    assert float(tf.reduce_min(fakes)) >= -1.0 and float(tf.reduce_max(fakes)) <= 1.0
     assert discriminator(fakes).shape == (4, 1)
-    # Each generator stage's output shape, as the article asserts them.
-    stages = [layer.output.shape for layer in generator.layers]
-    assert (None, 7, 7, 256) in stages and (None, 14, 14, 64) in stages
+    assert discriminator.layers[-1].activation.__name__ == "linear"  # logits: the loss applies the sigmoid
 
 
 def test_losses_on_known_logits():
@@ -53,7 +50,6 @@ def test_one_step_changes_both_networks():
     n_gen = len(generator.trainable_weights)
     assert all(changed[:n_gen]) and all(changed[n_gen:])
     assert set(metrics) == {"d_loss", "g_loss", "D(x)", "D(G(z))"}
-    assert 0 < float(metrics["D(x)"]) < 1
     assert int(g_opt.iterations) == 1 and int(d_opt.iterations) == 1
 
 
@@ -144,15 +140,12 @@ def test_a_real_user_run_in_a_subprocess(tmp_path, idx_dir):
     assert result.returncode == 2 and "Traceback" not in result.stderr and "train first" in result.stderr
 
 
-REAL = "/usr/share/datasets/fashion-mnist"
-
-
 def test_trains_on_the_real_fashion_mnist(tmp_path, capsys):
-    """The real files from Debian's dataset-fashion-mnist (installed by .ci/run)."""
-    (images_, labels), source = __import__("common.datasets").datasets.load(
-        "fashion_mnist", "train", REAL, labels=True)
-    assert images_.shape == (60000, 28, 28, 1) and sorted(set(labels.tolist())) == list(range(10))
-    status, stdout, _ = run_main(dcgan, ["train", "--epochs", "1", "--data-dir", REAL, "--batch-size", "32",
+    """The real files, found where `datasets.load` looks (Debian's dataset-fashion-mnist in CI)."""
+    folder = real_fashion_mnist()
+    (pixels, labels), _ = __import__("common.datasets").datasets.load("fashion_mnist", "train", folder, labels=True)
+    assert pixels.shape == (60000, 28, 28) and sorted(set(labels.tolist())) == list(range(10))
+    status, stdout, _ = run_main(dcgan, ["train", "--epochs", "1", "--data-dir", folder, "--batch-size", "32",
                                          "--steps-per-epoch", "3", "--out-dir", str(tmp_path)], capsys)
     assert status == 0 and "60,000 images" in stdout and "3 of 1875 steps" in stdout
 
@@ -165,22 +158,47 @@ def test_real_ctrl_c_saves_and_resumes(tmp_path, idx_dir):
     import time
 
     out = str(tmp_path / "run")
-    flags = ["--data-dir", idx_dir, "--out-dir", out, "--batch-size", "16", "--steps-per-epoch", "1",
-             "--save-every", "100"]
+    flags = ["--data-dir", idx_dir, "--out-dir", out, "--batch-size", "16", "--steps-per-epoch", "1"]
     command = [sys.executable, "dcgan_fashion.py", "train", "--epochs", "500", *flags]
     process = subprocess.Popen(command, cwd=os.path.dirname(dcgan.__file__), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     log = os.path.join(out, "log.csv")
     deadline = time.time() + 120
-    while time.time() < deadline and not (os.path.exists(log) and len(open(log).readlines()) >= 3):
+    # Three epochs logged: epoch 2's checkpoint is surely written (each row comes before its checkpoint).
+    while time.time() < deadline and not (os.path.exists(log) and len(open(log).readlines()) >= 4):
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Interrupted during epoch" in stderr and "Traceback" not in stderr
-    finished = len(read_log(log))
+    finished = int(" ".join(stderr.split()).split("The newest checkpoint holds epoch ")[1].split(".")[0])
     assert finished >= 2 and os.path.exists(os.path.join(out, "checkpoints", f"ckpt-{finished}.index"))
     result = run_script("dcgan_fashion.py", "train", "--epochs", str(finished + 1), *flags)
     assert result.returncode == 0, result.stderr
     assert f"from its checkpoint at epoch {finished}" in result.stdout
     assert [row["epoch"] for row in read_log(log)] == list(range(1, finished + 2))
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, idx_dir, capsys, monkeypatch):
+    make_real_step = dcgan.make_train_step
+
+    def make_diverging_step(*models):
+        step, calls = make_real_step(*models), []
+
+        def diverging_step(real_images):
+            calls.append(1)
+            outputs = step(real_images)
+            if len(calls) > 2:  # epoch 1's two steps are fine; epoch 2 diverges
+                outputs = dict(outputs, d_loss=tf.constant(float("nan")))
+            return outputs
+
+        return diverging_step
+
+    monkeypatch.setattr(dcgan, "make_train_step", make_diverging_step)
+    out = str(tmp_path / "run")
+    status, _, stderr = run_main(dcgan, ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out,
+                                         "--save-every", "5", *TINY], capsys)  # --save-every: still accepted
+    assert status == 2 and "diverged: d_loss became nan at step 1" in stderr
+    names = os.listdir(os.path.join(out, "checkpoints"))
+    assert "ckpt-1.index" in names and "ckpt-2.index" not in names
+    assert [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))] == [1]

@@ -1,0 +1,64 @@
+"""What a learner watches while a GAN trains: a banner, a progress bar per epoch with the
+running mean of each number the train step returns, and one line per finished epoch."""
+
+import math
+import sys
+
+from tqdm import tqdm
+
+from common.errors import UserError
+
+
+class RunningMeans:
+    """The mean of each number a train step returns, over the steps of one epoch so far."""
+
+    def __init__(self):
+        self.totals, self.count = {}, 0
+
+    def add(self, step_outputs):
+        """Add one step's outputs (a dict of scalar tensors); stop with a clear error on NaN or inf."""
+        values = {name: float(value) for name, value in step_outputs.items()}
+        broken = [name for name, value in values.items() if not math.isfinite(value)]
+        if broken:
+            raise UserError(
+                f"Training diverged: {', '.join(broken)} became {values[broken[0]]} at step "
+                f"{self.count + 1} of this epoch. This epoch was not saved, so the newest "
+                "checkpoint is still the last good one and `train` resumes from it. Try "
+                "--precision float32, a smaller learning rate, or another --seed."
+            )
+        for name, value in values.items():
+            self.totals[name] = self.totals.get(name, 0.0) + value
+        self.count += 1
+
+    def means(self):
+        return {name: total / max(self.count, 1) for name, total in self.totals.items()}
+
+
+def bar(batches, steps, description, means):
+    """Yield the batches behind a progress bar that shows `means` as they grow."""
+    interactive = sys.stderr.isatty()
+    with tqdm(total=steps, desc=description, unit="step", dynamic_ncols=True,
+              leave=not interactive,  # in a log file, keep each epoch's bar on its own line
+              mininterval=0.5 if interactive else 30) as shown:
+        for batch in batches:
+            yield batch
+            shown.set_postfix({name: f"{value:.3f}" for name, value in means.means().items()}, refresh=False)
+            shown.update()
+
+
+def banner(title, models, image_count, source, epochs, steps, full_steps, batch_size, policy, seed, out_dir):
+    """Print what is trained on what, how big, how long, and where it goes."""
+    sizes = ", ".join(f"{model.name} {model.count_params():,}" for model in models)
+    per_epoch = f"{full_steps} steps of {batch_size}"
+    if steps < full_steps:
+        per_epoch = f"{steps} of {full_steps} steps of {batch_size} (--steps-per-epoch)"
+    print(f"{title}: {epochs} epochs, {image_count:,} images from {source}")
+    print(f"  parameters: {sizes}")
+    print(f"  each epoch: {per_epoch}; precision {policy}; seed {seed}")
+    print(f"  output: {out_dir}/ (a checkpoint after every epoch; Ctrl-C loses only the epoch in progress)")
+
+
+def epoch_done(row, epochs):
+    """Print the line that closes an epoch: its mean losses and how long it took."""
+    shown = "  ".join(f"{name} {value:.4f}" for name, value in row.items() if name not in ("epoch", "seconds"))
+    print(f"epoch {row['epoch']}/{epochs}  {shown}  ({row['seconds']:.1f} s)")

@@ -1,0 +1,127 @@
+"""A training run's folder: where each file goes, the per-epoch log, and resuming.
+
+    OUT_DIR/images/epoch_NNNN.png    the fixed noise drawn as a grid after each epoch (0: untrained)
+    OUT_DIR/log.csv                  one row per finished epoch: mean losses, seconds, scores
+    OUT_DIR/losses.png               the log drawn as curves
+    OUT_DIR/checkpoints/             the state of the last few epochs (common/checkpoints.py)
+    OUT_DIR/training.gif             the epoch grids in order, written at the end of `train`
+    OUT_DIR/generator.keras          the trained generator, written at the end of `train`
+
+The scripts write grids and log rows *before* the epoch's checkpoint. A run that stops in
+between has files from an epoch its checkpoint does not hold; `resume` removes them, so the
+log and the GIF tell one story.
+"""
+
+import csv
+import os
+import re
+
+from common.errors import UserError
+from common.files import replacing
+
+GRID_NAME = re.compile(r"epoch_(\d+)\.png")
+
+
+def ensure_writable(folder):
+    """Create `folder` and prove that files can be written there, or explain why not."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = os.path.join(folder, ".write-test")
+        with open(probe, "w") as file:
+            file.write("ok")
+        os.remove(probe)
+    except OSError as error:
+        raise UserError(
+            f"Cannot write to the output folder {folder} ({error.strerror or error}). "
+            "Choose a folder you can write to with --out-dir."
+        ) from None
+
+
+def grid_path(run_dir, epoch):
+    return os.path.join(run_dir, "images", f"epoch_{epoch:04d}.png")
+
+
+def grid_paths(run_dir):
+    """The run's epoch grids as {epoch: path}, in epoch order."""
+    folder = os.path.join(run_dir, "images")
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    found = {int(match.group(1)): os.path.join(folder, name)
+             for name in names if (match := GRID_NAME.fullmatch(name))}
+    return dict(sorted(found.items()))
+
+
+def log_path(run_dir):
+    return os.path.join(run_dir, "log.csv")
+
+
+def read_log(path):
+    """The per-epoch log as a list of dicts of floats (epoch as int); [] if there is none.
+
+    A row that cannot be read (a file cut short, edited by hand) is left out with a note:
+    losing one row of a log is better than losing the run.
+    """
+    if not os.path.exists(path):
+        return []
+    rows, damaged = [], 0
+    try:
+        with open(path, newline="") as file:
+            for row in csv.DictReader(file):
+                try:
+                    values = {key: float(value) for key, value in row.items() if key and value not in ("", None)}
+                    values["epoch"] = int(values["epoch"])
+                    rows.append(values)
+                except (KeyError, TypeError, ValueError):
+                    damaged += 1
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        print(f"note: {path} could not be read ({error}); starting its rows again from here.")
+        return []
+    if damaged:
+        print(f"note: {damaged} damaged row(s) of {path} left out.")
+    return rows
+
+
+def write_log(path, rows):
+    columns = []
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    with replacing(path) as temporary:
+        with open(temporary, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def append_log(run_dir, row):
+    """Add one epoch's row to log.csv (rewritten whole, atomically); returns all rows."""
+    rows = [old for old in read_log(log_path(run_dir)) if old["epoch"] < row["epoch"]] + [row]
+    write_log(log_path(run_dir), rows)
+    return rows
+
+
+def resume(run_dir, finished, epochs):
+    """Forget log rows and grids after epoch `finished` (the checkpoint's); say what happens next."""
+    rows = read_log(log_path(run_dir))
+    kept = [row for row in rows if row["epoch"] <= finished]
+    if kept != rows:
+        write_log(log_path(run_dir), kept)
+    for epoch, path in grid_paths(run_dir).items():
+        if epoch > finished:
+            os.remove(path)
+    if finished == 0:
+        print(f"Starting a new run in {run_dir}/ (epoch 0 grid: the untrained generator).")
+    elif finished >= epochs:
+        print(f"The run in {run_dir}/ already finished {finished} epochs (asked for {epochs}); "
+              "nothing to train. Raise --epochs to go on.")
+    else:
+        print(f"Resuming {run_dir}/ from its checkpoint at epoch {finished}: "
+              f"training epochs {finished + 1} to {epochs}.")
+
+
+def rebuild_gif(run_dir):
+    """The `gif` command: join the run's epoch grids into training.gif again."""
+    from common import images
+
+    frames = list(grid_paths(run_dir).values())
+    if not frames:
+        raise UserError(f"No epoch grids in {run_dir}/images/: train first, or pass --out-dir.")
+    return f"Wrote {images.write_gif(frames, os.path.join(run_dir, 'training.gif'))}"
