@@ -1,11 +1,13 @@
-"""Training throughput: the article's way versus the project's default path, per script.
+"""Training throughput: the article's way versus the project's, per script.
 
-    python benchmarks/throughput.py                 # all three, about 10 minutes on 2 CPU cores
-    python benchmarks/throughput.py --models dcgan --steps 4 --rounds 3
+    python benchmarks/throughput.py                 # both tables, about 25 minutes on 2 CPU cores
+    python benchmarks/throughput.py --tables steps --models dcgan --steps 4 --rounds 3
+    python benchmarks/throughput.py --tables commands --models mlp
     python benchmarks/throughput.py --precision mixed_bfloat16   # try another policy as "project"
 
-For each script, the same model and batch size are timed two ways, interleaved round by
-round so that a busy machine slows both alike:
+Table "steps": the bare train step. For each script, the same model and batch size are
+timed two ways in one process, interleaved round by round so that a busy machine slows
+both alike:
 
 - article: float32, the article's input pipeline (a float32 tensor, shuffle(60000),
   batch with a ragged last batch, no prefetch), one @tf.function step per Python iteration;
@@ -14,17 +16,29 @@ round so that a busy machine slows both alike:
 
 It prints images per second for both and their ratio, the machine, and how close each step
 comes to the machine's measured float32 matrix-multiply speed, counted from the layer shapes.
+
+Table "commands": the whole program. `python SCRIPT.py train` (its loop, progress bar,
+grids, log and checkpoints) against benchmarks/article_loop.py (the articles' loop around
+the same step), each run as a user runs it, in a fresh process on the real Fashion-MNIST,
+with a small and a large number of steps; the difference of the two wall times over the
+difference of the steps is the time per step, with start-up (imports, data, tracing, the
+final files) cancelled out. Interleaved rounds, the median reported.
+
 No test asserts any of these numbers; the machine is shared and noisy.
 """
 
 import argparse
 import os
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
@@ -125,24 +139,51 @@ DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64}
 SCRIPT_DEFAULTS = {"dcgan": dcgan_fashion.DEFAULTS, "mlp": mlp_gan_keras.DEFAULTS, "wgan": wgan_gp.DEFAULTS}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["dcgan", "mlp", "wgan"], choices=["dcgan", "mlp", "wgan"])
-    parser.add_argument("--steps", type=int, default=0, help="timed steps per round (default: about 5 s of work)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
-    parser.add_argument("--precision", default=None, help="the project side's policy (default: each script's)")
-    args = parser.parse_args()
+# ----- the whole program: `train` against the article's loop ---------------------------------
+SCRIPT_FILES = {"dcgan": "dcgan_fashion.py", "mlp": "mlp_gan_keras.py", "wgan": "wgan_gp.py"}
+# (small, large) step counts: the difference is at least ~10 s of training on 2 cores.
+COMMAND_STEPS = {"dcgan": (13, 53), "mlp": (20, 420), "wgan": (5, 25)}
 
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
-    cpu_flags = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in flags]
-    model_line = next((line.split(":", 1)[1].strip() for line in flags.splitlines() if line.startswith("model name")),
-                      platform.processor())
-    print(f"Machine: {model_line}, {os.cpu_count()} cores, flags {' '.join(cpu_flags) or '-'}; "
-          f"TensorFlow {tf.__version__}, Keras {keras.__version__}; "
-          f"GPU: {', '.join(g.name for g in tf.config.list_physical_devices('GPU')) or 'none'}")
-    peak = matmul_gflops()
-    print(f"float32 2048x2048 matmul: {peak:.0f} GFLOP/s (the practical peak for comparison)\n")
 
+def wall_time(command):
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def command_rows(names, rounds, data_dir):
+    """Seconds per step of `train` and of the article's loop, from two step counts each."""
+    print(f"{'script':<16}{'steps':>10}{'article s/step':>16}{'train s/step':>14}{'ratio':>8}  rounds (article/train)")
+    for name in names:
+        small, large = COMMAND_STEPS[name]
+        folder = tempfile.mkdtemp(prefix="throughput-")
+        data = ["--data-dir", data_dir] if data_dir else []
+
+        def article(steps):
+            return [sys.executable, "benchmarks/article_loop.py", name, "--steps", str(steps),
+                    "--out-dir", os.path.join(folder, "article"), *data]
+
+        def train(steps):
+            out = os.path.join(folder, f"train-{steps}")
+            shutil.rmtree(out, ignore_errors=True)  # a new run every time, never a resume
+            return [sys.executable, SCRIPT_FILES[name], "train", "--dataset", "fashion_mnist", "--epochs", "1",
+                    "--steps-per-epoch", str(steps), "--out-dir", out, *data]
+
+        article_rates, train_rates = [], []
+        for _ in range(rounds):
+            article_rates.append((wall_time(article(large)) - wall_time(article(small))) / (large - small))
+            train_rates.append((wall_time(train(large)) - wall_time(train(small))) / (large - small))
+        shutil.rmtree(folder, ignore_errors=True)
+        article_step, train_step = statistics.median(article_rates), statistics.median(train_rates)
+        shown = " ".join(f"{a:.3f}/{t:.3f}" for a, t in zip(article_rates, train_rates))
+        print(f"{name:<16}{f'{small}->{large}':>10}{article_step:>16.3f}{train_step:>14.3f}"
+              f"{article_step / train_step:>8.2f}  {shown}", flush=True)
+    print("\nratio: the article loop's seconds per step over train's; above 1, `train` is faster.")
+
+
+def step_rows(args, peak):
     images = np.random.default_rng(0).uniform(-1, 1, (60000, 28, 28, 1)).astype(np.float32)
     header = f"{'script':<16}{'batch':>6}{'article img/s':>15}{'project img/s':>15}{'ratio':>8}{'GFLOP/step':>12}{'of peak':>9}  project path"
     print(header)
@@ -171,8 +212,37 @@ def main():
         xla = ", XLA" if getattr(project_step, "_jit_compile", False) else ""
         achieved = flops * article_rate / per_step / 1e9
         print(f"{name:<16}{batch:>6}{article_rate:>15.0f}{project_rate:>15.0f}{project_rate / article_rate:>8.2f}"
-              f"{flops / 1e9:>12.1f}{achieved / peak:>9.0%}  {policy}, common.datasets pipeline{xla}")
+              f"{flops / 1e9:>12.1f}{achieved / peak:>9.0%}  {policy}, the scripts' pipeline{xla}", flush=True)
     print("\n'of peak': the article path's FLOP/s (counted from layer shapes) over the matmul speed above.")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["dcgan", "mlp", "wgan"], choices=["dcgan", "mlp", "wgan"])
+    parser.add_argument("--tables", nargs="+", default=["steps", "commands"], choices=["steps", "commands"])
+    parser.add_argument("--steps", type=int, default=0, help="timed steps per round (default: about 5 s of work)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
+    parser.add_argument("--precision", default=None, help="the project side's policy (default: each script's)")
+    parser.add_argument("--data-dir", default=None, help="Fashion-MNIST folder for the commands table "
+                                                          "(default: where the scripts look)")
+    args = parser.parse_args()
+
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    cpu_flags = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in flags]
+    model_line = next((line.split(":", 1)[1].strip() for line in flags.splitlines() if line.startswith("model name")),
+                      platform.processor())
+    family = next((line.split(":", 1)[1].strip() for line in flags.splitlines() if line.startswith("cpu family")), "?")
+    print(f"Machine: {model_line} (family {family}), {os.cpu_count()} cores, flags {' '.join(cpu_flags) or '-'}; "
+          f"TensorFlow {tf.__version__}, Keras {keras.__version__}; "
+          f"GPU: {', '.join(g.name for g in tf.config.list_physical_devices('GPU')) or 'none'}")
+    if "steps" in args.tables:
+        peak = matmul_gflops()
+        print(f"float32 2048x2048 matmul: {peak:.0f} GFLOP/s (the practical peak for comparison)\n")
+        print("The bare train step, in one process:")
+        step_rows(args, peak)
+    if "commands" in args.tables:
+        print("\nThe whole program: `python SCRIPT.py train` against the article's loop, seconds per step:")
+        command_rows(args.models, args.rounds, args.data_dir)
 
 
 if __name__ == "__main__":

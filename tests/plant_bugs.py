@@ -1,0 +1,120 @@
+"""Plant the bugs GAN code really ships with, one at a time, and check that the suite fails.
+
+    python tests/plant_bugs.py            # every bug; a few minutes on 2 CPU cores
+    python tests/plant_bugs.py tanh       # only the bugs whose name contains "tanh"
+
+Each bug is a text replacement in one file of a scratch copy of the project; the tests
+named beside it run there with pytest. A bug that leaves them passing is a test to write.
+Not collected by pytest itself (the name does not start with test_).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = ("dcgan_fashion.py", "mlp_gan_keras.py", "wgan_gp.py")
+
+# (name, file, text to find, replacement, tests to run)
+BUGS = [
+    ("interpolation weight a ~ N(0, 1), not U[0, 1]", "wgan_gp.py",
+     "tf.random.uniform([batch_size, 1, 1, 1], 0.0, 1.0)", "tf.random.normal([batch_size, 1, 1, 1])",
+     "tests/test_wgan_gp.py"),
+    ("penalty left out of the critic's loss", "wgan_gp.py",
+     "tf.reduce_mean(real_scores) + PENALTY_WEIGHT * penalty", "tf.reduce_mean(real_scores)",
+     "tests/test_wgan_gp.py"),
+    ("square root left out of the gradient norm", "wgan_gp.py",
+     "norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]) + 1e-12)",
+     "norms = tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]) + 1e-12", "tests/test_wgan_gp.py"),
+    ("clipping bound 0.1 in the step", "wgan_gp.py",
+     "tf.clip_by_value(weight, -CLIP_VALUE, CLIP_VALUE)", "tf.clip_by_value(weight, -0.1, 0.1)",
+     "tests/test_wgan_gp.py"),
+    ("clipping bound constant 0.1", "wgan_gp.py", "CLIP_VALUE = 0.01", "CLIP_VALUE = 0.1",
+     "tests/test_wgan_gp.py"),
+    ("critic loss sign flipped", "wgan_gp.py",
+     "return tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores) +",
+     "return tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores) +", "tests/test_wgan_gp.py tests/test_scripts.py"),
+    ("WGAN generator loss sign flipped", "wgan_gp.py",
+     "return -tf.reduce_mean(fake_scores)", "return tf.reduce_mean(fake_scores)", "tests/test_wgan_gp.py"),
+    ("Wasserstein estimate sign flipped", "wgan_gp.py",
+     'totals["wasserstein"] += tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)',
+     'totals["wasserstein"] += tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)', "tests/test_scripts.py"),
+    ("DCGAN: real images labelled 0", "dcgan_fashion.py",
+     "cross_entropy(tf.ones_like(real_logits), real_logits)", "cross_entropy(tf.zeros_like(real_logits), real_logits)",
+     "tests/test_dcgan.py"),
+    ("DCGAN: fakes labelled 1 for D", "dcgan_fashion.py",
+     "cross_entropy(tf.zeros_like(fake_logits), fake_logits)", "cross_entropy(tf.ones_like(fake_logits), fake_logits)",
+     "tests/test_dcgan.py"),
+    ("DCGAN: generator wants its fakes called fake", "dcgan_fashion.py",
+     "return cross_entropy(tf.ones_like(fake_logits), fake_logits)",
+     "return cross_entropy(tf.zeros_like(fake_logits), fake_logits)", "tests/test_dcgan.py"),
+    ("DCGAN: step passes fake and real logits swapped", "dcgan_fashion.py",
+     "d_loss = discriminator_loss(real_logits, fake_logits)", "d_loss = discriminator_loss(fake_logits, real_logits)",
+     "tests/test_scripts.py"),
+    ("MLP: real term of D's loss sign flipped", "mlp_gan_keras.py",
+     "tf.reduce_mean(tf.nn.softplus(-real_logits))", "tf.reduce_mean(tf.nn.softplus(real_logits))",
+     "tests/test_mlp_gan.py"),
+    ("MLP: non-saturating loss sign flipped", "mlp_gan_keras.py",
+     "return tf.reduce_mean(tf.nn.softplus(-fake_logits))", "return tf.reduce_mean(tf.nn.softplus(fake_logits))",
+     "tests/test_mlp_gan.py"),
+    ("MLP: minimax loss sign flipped", "mlp_gan_keras.py",
+     "return -tf.reduce_mean(tf.nn.softplus(fake_logits))", "return tf.reduce_mean(tf.nn.softplus(fake_logits))",
+     "tests/test_mlp_gan.py"),
+    ("MLP: D(x) and D(G(z)) swapped in the step", "mlp_gan_keras.py",
+     '"D(x)": tf.reduce_mean(tf.sigmoid(real_logits))', '"D(x)": tf.reduce_mean(tf.sigmoid(fake_logits))',
+     "tests/test_scripts.py"),
+] + [
+    (f"{script}: tanh removed", script, 'activation="tanh", ', "", "tests/test_scripts.py") for script in SCRIPTS
+] + [
+    (f"{script}: data scaled to [0, 1]", script, "(pixels.astype(np.float32) - 127.5) / 127.5",
+     "pixels.astype(np.float32) / 255.0", "tests/test_scripts.py") for script in SCRIPTS
+] + [
+    (f"{script}: generator optimizer left out of the checkpoint", script,
+     "generator=generator, ", "", "tests/test_scripts.py") for script in SCRIPTS
+] + [
+    ("DCGAN: a generator stage of the wrong shape", "dcgan_fashion.py",
+     "layers.Conv2DTranspose(64, 5, strides=2", "layers.Conv2DTranspose(32, 5, strides=2", "tests/test_scripts.py"),
+    ("MLP: a generator stage of the wrong shape", "mlp_gan_keras.py",
+     "layers.Dense(512),  # (B, 512)", "layers.Dense(500),", "tests/test_scripts.py"),
+    ("WGAN-GP: a generator stage of the wrong shape", "wgan_gp.py",
+     "layers.Conv2DTranspose(64, 5, strides=2", "layers.Conv2DTranspose(32, 5, strides=2", "tests/test_scripts.py"),
+]
+
+
+def main():
+    wanted = sys.argv[1] if len(sys.argv) > 1 else ""
+    scratch = tempfile.mkdtemp(prefix="planted-")
+    shutil.copytree(ROOT, scratch, dirs_exist_ok=True, ignore=shutil.ignore_patterns("runs", ".git", "__pycache__"))
+    caught = missed = 0
+    for name, path, old, new, tests in BUGS:
+        if wanted not in name:
+            continue
+        target = os.path.join(scratch, path)
+        original = open(target).read()
+        if original.count(old) < 1:
+            print(f"?      {name}: text not found in {path}")
+            missed += 1
+            continue
+        with open(target, "w") as file:
+            file.write(original.replace(old, new))
+        result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests.split()],
+                                cwd=scratch, capture_output=True, text=True)
+        with open(target, "w") as file:
+            file.write(original)
+        failed = [line.split(" - ")[0].replace("FAILED ", "") for line in result.stdout.splitlines()
+                  if line.startswith("FAILED")]
+        if result.returncode:
+            caught += 1
+            print(f"caught  {name}: {', '.join(failed) or result.stdout.strip().splitlines()[-1]}")
+        else:
+            missed += 1
+            print(f"MISSED  {name}")
+    shutil.rmtree(scratch)
+    print(f"\n{caught} caught, {missed} missed")
+    raise SystemExit(1 if missed else 0)
+
+
+if __name__ == "__main__":
+    main()
