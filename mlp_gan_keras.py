@@ -44,7 +44,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, images, metrics, precision, progress, runs
+from common import cli, datasets, files, images, metrics, precision, progress, runs
 from common.checkpoints import Checkpoints
 from common.errors import Interrupted
 
@@ -265,7 +265,8 @@ def train(args):
                           "from there.") from None
 
     images.write_gif(list(runs.grid_paths(args.out_dir).values()), os.path.join(args.out_dir, "training.gif"))
-    generator.save(os.path.join(args.out_dir, "generator.keras"))  # loads with keras.models.load_model
+    with files.replacing(os.path.join(args.out_dir, "generator.keras")) as path:
+        generator.save(path)  # a file keras.models.load_model reads without this code
     print(f"Done: {args.epochs} epochs. In {args.out_dir}/: training.gif, log.csv, losses.png, "
           "generator.keras (load it with keras.models.load_model) and the grids in images/.")
 

@@ -52,6 +52,13 @@ class Checkpoints:
         numbers = [int(match.group(1)) for name in names if (match := re.fullmatch(r"ckpt-(\d+)\.index", name))]
         return {number: os.path.join(self.folder, f"ckpt-{number}") for number in sorted(numbers, reverse=True)}
 
+    def _without_index(self, newest):
+        """Checkpoints newer than `newest` that left data files but no index (newest first)."""
+        names = os.listdir(self.folder)
+        numbers = {int(match.group(1)) for name in names if (match := re.fullmatch(r"ckpt-(\d+)\.data-.*", name))}
+        return [os.path.join(self.folder, f"ckpt-{number}") for number in sorted(numbers, reverse=True)
+                if number > newest]
+
     def saved_identity(self):
         """The settings in run.json, as the run that wrote the checkpoints recorded them."""
         try:
@@ -90,7 +97,7 @@ class Checkpoints:
         if not saved:
             return 0
         self._check_identity(self.identity if for_training else ["model"])
-        failures = []
+        failures = [(path, "its .index file is missing") for path in self._without_index(next(iter(saved)))]
         for number, path in saved.items():
             try:
                 status = self.checkpoint.restore(path)

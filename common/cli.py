@@ -7,6 +7,7 @@
 """
 
 import argparse
+import errno
 import sys
 import textwrap
 
@@ -111,6 +112,13 @@ def parse(parser, argv=None):
     return parser.parse_args(argv)
 
 
+def disk_full(error):
+    """True for the errors of a full disk or a file-size limit, from Python or from TensorFlow."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return True
+    return any(text in str(error) for text in ("No space left on device", "File too large", "Disk quota exceeded"))
+
+
 def run(main, argv=None):
     """Call main(argv); a UserError becomes a one-paragraph message and exit status 2."""
     try:
@@ -125,6 +133,17 @@ def run(main, argv=None):
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         raise SystemExit(130) from None
+    except Exception as error:
+        if not disk_full(error):
+            raise
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[-1].split("; ")[-1][:200]
+        message = textwrap.fill(
+            f"The disk is full, or a file-size limit was reached, while writing ({reason}). Every "
+            "file is written under a temporary name first, so nothing saved before was lost: "
+            "the newest complete checkpoint still restores. Free some space and run the same "
+            "command again.", width=88, subsequent_indent="       ")
+        print(f"\nerror: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def main(argv, script, doc, defaults, train, sample, evaluate, add_train_args=None):

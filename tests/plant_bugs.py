@@ -66,12 +66,15 @@ BUGS = [
      '"D(x)": tf.reduce_mean(tf.sigmoid(real_logits))', '"D(x)": tf.reduce_mean(tf.sigmoid(fake_logits))',
      "tests/test_scripts.py"),
 ] + [
-    (f"{script}: tanh removed", script, 'activation="tanh", ', "", "tests/test_scripts.py") for script in SCRIPTS
+    (f"{script}: tanh removed", script, 'activation="tanh"', "activation=None", "tests/test_scripts.py") for script in SCRIPTS
 ] + [
     (f"{script}: data scaled to [0, 1]", script, "(pixels.astype(np.float32) - 127.5) / 127.5",
      "pixels.astype(np.float32) / 255.0", "tests/test_scripts.py") for script in SCRIPTS
 ] + [
     (f"{script}: generator optimizer left out of the checkpoint", script,
+     "generator_optimizer=generator_optimizer,", "", "tests/test_scripts.py") for script in SCRIPTS
+] + [
+    (f"{script}: generator left out of the checkpoint", script,
      "generator=generator, ", "", "tests/test_scripts.py") for script in SCRIPTS
 ] + [
     ("DCGAN: a generator stage of the wrong shape", "dcgan_fashion.py",

@@ -106,3 +106,10 @@ def test_checkpoint_holds_both_optimizers_and_resume_restores_them(script, tmp_p
     critic_updates = 5 if script is wgan_gp else 1
     other = "critic_optimizer" if script is wgan_gp else "discriminator_optimizer"
     assert counts == {"generator_optimizer": 4, other: 4 * critic_updates}
+
+    # `sample` restores the trained generator: the one exported as generator.keras.
+    samples = str(tmp_path / "samples.npy")
+    assert run_main(script, ["sample", "--out-dir", out, "--n", "4", "--seed", "7", "--output", samples], capsys)[0] == 0
+    exported = keras.models.load_model(os.path.join(out, "generator.keras"))
+    expected = exported(tf.random.Generator.from_seed(7).normal([4, script.NOISE_DIM]), training=False)
+    np.testing.assert_allclose(np.load(samples), expected.numpy(), atol=1e-5)
