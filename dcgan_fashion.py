@@ -5,7 +5,8 @@ discriminator scores an image as real (a Fashion-MNIST photo) or fake (the gener
 Each step trains the discriminator to tell them apart and the generator to fool it.
 
 Follows the article "TensorFlow 1 to 2 (12): GANs and image generation" (in Chinese), which
-is the TensorFlow DCGAN tutorial; the architecture is Radford et al. 2015, "Unsupervised
+takes the TensorFlow DCGAN tutorial to Fashion-MNIST, for 100 epochs with a checkpoint every
+20 (the tutorial: MNIST, 50 epochs, every 15); the architecture is Radford et al. 2015, "Unsupervised
 Representation Learning with Deep Convolutional Generative Adversarial Networks"
 (arXiv 1511.06434).
 
@@ -95,7 +96,7 @@ def build_generator():
             layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),  # (B, 14, 14, 64)
             layers.BatchNormalization(),
             layers.LeakyReLU(),
-            # tanh matches the data's [-1, 1]; float32 keeps the image exact under mixed precision.
+            # tanh matches the data's [-1, 1]; under mixed precision this last layer stays float32.
             layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False,
                                    activation="tanh", dtype="float32"),  # (B, 28, 28, 1)
         ],
@@ -151,7 +152,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     @tf.function
     def train_step(real_images):
         batch_size = tf.shape(real_images)[0]
-        noise = tf.random.normal([batch_size, NOISE_DIM])
+        noise = tf.random.normal([batch_size, NOISE_DIM])  # z ~ N(0, 1), fresh every step
         # Two tapes record the same forward pass; each network takes the gradient of its loss.
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             fake_images = generator(noise, training=True)
@@ -159,7 +160,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             fake_logits = discriminator(fake_images, training=True)
             g_loss = generator_loss(fake_logits)
             d_loss = discriminator_loss(real_logits, fake_logits)
-        # scale_loss is the identity in float32; with float16 it scales the loss up so that
+        # scale_loss is the identity unless --precision mixed_float16, where it scales the loss up so that
         # small gradients do not underflow (apply_gradients scales them back).
         generator_gradients = generator_tape.gradient(
             generator_optimizer.scale_loss(g_loss), generator.trainable_variables)
@@ -171,8 +172,10 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         return {
             "d_loss": d_loss,
             "g_loss": g_loss,
-            "D(x)": tf.reduce_mean(tf.sigmoid(real_logits)),  # near 1: D believes the real ones
-            "D(G(z))": tf.reduce_mean(tf.sigmoid(fake_logits)),  # near 0: D sees through fakes
+            # D's mean belief that an image is real, for the real images and for the fakes:
+            # both drift towards 0.5 while neither network wins.
+            "D(x)": tf.reduce_mean(tf.sigmoid(real_logits)),
+            "D(G(z))": tf.reduce_mean(tf.sigmoid(fake_logits)),
         }
 
     return train_step
@@ -184,7 +187,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
 def train(args):
     """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)  # the same weights, noise and shuffling every run
+        keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
     policy = precision.set_policy(args.precision)
     real_images, batches, source = load_real_images(args.dataset, args.data_dir, args.batch_size, args.seed)
     full_steps = len(real_images) // args.batch_size
@@ -216,6 +219,8 @@ def train(args):
             started = time.perf_counter()
             means = progress.RunningMeans()
             for real_batch in progress.bar(batches.take(steps), steps, f"epoch {epoch}/{args.epochs}", means):
+                # The step's losses join the epoch's means; a loss that turns NaN stops the run here,
+                # before this epoch's checkpoint, with a message.
                 means.add(train_step(real_batch))
             # The epoch's pictures and log row first, its checkpoint last: a run stopped in
             # between resumes from the previous epoch, and `runs.resume` drops the extra files.

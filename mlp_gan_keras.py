@@ -1,7 +1,8 @@
 """The original GAN with fully connected networks: a generator learns to write digits.
 
-The generator maps 100 random numbers through three Dense layers to a 28x28 image; the
-discriminator, three Dense layers too, outputs the probability that an image is real.
+The generator maps 100 random numbers through three hidden Dense layers to a 28x28 image;
+the discriminator, two hidden Dense layers, scores how likely an image is real (a logit:
+its sigmoid is the probability).
 They are trained in turn: the discriminator on real and fake images, then the generator
 to make the discriminator call its fakes real.
 
@@ -178,7 +179,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         batch_size = tf.shape(real_images)[0]
 
         # 1. The discriminator: real images should score 1, fresh fakes 0.
-        noise = tf.random.normal([batch_size, NOISE_DIM])
+        noise = tf.random.normal([batch_size, NOISE_DIM])  # z ~ N(0, 1)
         with tf.GradientTape() as tape:
             fake_images = generator(noise, training=True)
             real_logits = discriminator(real_images, training=True)
@@ -211,7 +212,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
 def train(args):
     """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)  # the same weights, noise and shuffling every run
+        keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
     policy = precision.set_policy(args.precision)
     real_images, batches, source = load_real_images(args.dataset, args.data_dir, args.batch_size, args.seed)
     full_steps = len(real_images) // args.batch_size
@@ -245,6 +246,8 @@ def train(args):
             started = time.perf_counter()
             means = progress.RunningMeans()
             for real_batch in progress.bar(batches.take(steps), steps, f"epoch {epoch}/{args.epochs}", means):
+                # The step's losses join the epoch's means; a loss that turns NaN stops the run here,
+                # before this epoch's checkpoint, with a message.
                 means.add(train_step(real_batch))
             # The epoch's pictures and log row first, its checkpoint last: a run stopped in
             # between resumes from the previous epoch, and `runs.resume` drops the extra files.

@@ -167,6 +167,9 @@ def gradient_penalty(critic, real_images, fake_images):
     batch_size = tf.shape(real_images)[0]
     alpha = tf.random.uniform([batch_size, 1, 1, 1], 0.0, 1.0)
     interpolates = alpha * real_images + (1.0 - alpha) * fake_images
+    # An inner tape for the gradient of the critic's score with respect to its input. The
+    # train step's own tape records this computation too, so the critic's update follows
+    # the gradient of this gradient: the penalty shapes the critic's slope.
     with tf.GradientTape() as tape:
         tape.watch(interpolates)
         scores = critic(interpolates, training=True)
@@ -200,7 +203,7 @@ def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mo
         batch_size = tf.shape(real_batches[0])[0]
         totals = {"critic_loss": 0.0, "gradient_penalty": 0.0, "wasserstein": 0.0}
         for real_batch in real_batches:
-            noise = tf.random.normal([batch_size, NOISE_DIM])
+            noise = tf.random.normal([batch_size, NOISE_DIM])  # z ~ N(0, 1)
             with tf.GradientTape() as tape:
                 fake_images = generator(noise, training=True)
                 real_scores = critic(real_batch, training=True)
@@ -246,7 +249,7 @@ def make_optimizers(mode):
 def train(args):
     """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)  # the same weights, noise and shuffling every run
+        keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
     policy = precision.set_policy(args.precision)
     images_per_step = args.batch_size * args.critic_steps  # each critic step gets a batch of its own
     real_images, batches, source = load_real_images(args.dataset, args.data_dir, images_per_step, args.seed)
@@ -269,7 +272,7 @@ def train(args):
     )
     progress.banner(f"{MODEL_NAME} (mode {args.mode}, {args.critic_steps} critic steps per generator step) "
                     f"on {args.dataset}", [generator, critic], len(real_images), source, args.epochs, steps,
-                    full_steps, args.batch_size, policy, args.seed, args.out_dir)
+                    full_steps, f"{args.critic_steps} x {args.batch_size}", policy, args.seed, args.out_dir)
     finished = checkpoints.restore_newest()  # the last finished epoch; 0 for a new run
     runs.resume(args.out_dir, finished, args.epochs)  # drops files written after that checkpoint
     if finished == 0:
@@ -280,6 +283,8 @@ def train(args):
             started = time.perf_counter()
             means = progress.RunningMeans()
             for real_batches in progress.bar(batches.take(steps), steps, f"epoch {epoch}/{args.epochs}", means):
+                # The step's losses join the epoch's means; a loss that turns NaN stops the run here,
+                # before this epoch's checkpoint, with a message.
                 means.add(train_step(real_batches))
             # The epoch's pictures and log row first, its checkpoint last: a run stopped in
             # between resumes from the previous epoch, and `runs.resume` drops the extra files.

@@ -1,8 +1,13 @@
-"""Plumbing shared by the three GAN scripts: nothing here teaches GANs.
+"""Plumbing shared by the three GAN scripts: nothing here teaches GANs, and nothing runs an epoch.
 
-- datasets:    reads MNIST and Fashion-MNIST offline and feeds batches.
-- images:      image grids, the loss plot and the training GIF.
-- checkpoints: saving, resuming and exporting a training run.
+- datasets:    reads MNIST and Fashion-MNIST offline, as the files hold them (uint8).
+- images:      image grids, the loss plot, the training GIF, sample files.
+- runs:        the run folder: where each file goes, the per-epoch log, resuming.
+- progress:    the start-up banner, the progress bar with running means, the NaN guard.
+- checkpoints: saving and restoring a run's state, with the settings that wrote it.
+- files:       writing a file so that a kill never leaves half of it.
 - cli:         the command line every script shares and its clear error messages.
+- precision:   float32 or mixed precision, where the hardware pays.
 - metrics:     a small classifier of the dataset and the scores built on it.
+- errors:      the exceptions that reach the user as a message.
 """

@@ -1,8 +1,9 @@
-"""Checkpoints that resume a run exactly, survive damaged files, and refuse another model's folder.
+"""Checkpoints that resume a run where it stopped, survive damaged files, refuse another model's folder.
 
 A checkpoint holds what a script hands it: both networks, both optimizers (their moment
 estimates and step counts), the fixed noise of the epoch grids, plus the epoch counter, so
-a resumed run continues the same story. Beside the checkpoints, `run.json` records which
+a resumed run continues the same story. (The random streams are not saved: a resumed run
+draws new noise and a new shuffle, which changes nothing that matters to a GAN.) Beside the checkpoints, `run.json` records which
 script and which settings wrote them, so a folder of another model gets a clear message
 instead of a shape error deep inside TensorFlow.
 

@@ -131,7 +131,7 @@ def run(main, argv=None):
         print(f"\n{textwrap.fill(str(stopped), width=88)}", file=sys.stderr)
         raise SystemExit(130) from None
     except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
+        print("\nInterrupted. Everything saved before is intact: run the same command again.", file=sys.stderr)
         raise SystemExit(130) from None
     except Exception as error:
         if not disk_full(error):

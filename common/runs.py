@@ -20,6 +20,7 @@ from common.errors import UserError
 from common.files import replacing
 
 GRID_NAME = re.compile(r"epoch_(\d+)\.png")
+PARTIAL_NAME = re.compile(r"\..+\.partial(\.\w+)?")  # common.files.replacing's temporary names
 
 
 def ensure_writable(folder):
@@ -100,6 +101,10 @@ def append_log(run_dir, row):
 
 def resume(run_dir, finished, epochs):
     """Forget log rows and grids after epoch `finished` (the checkpoint's); say what happens next."""
+    for folder in (run_dir, os.path.join(run_dir, "images")):
+        for name in os.listdir(folder) if os.path.isdir(folder) else []:
+            if PARTIAL_NAME.fullmatch(name):  # left by a run killed while writing
+                os.remove(os.path.join(folder, name))
     rows = read_log(log_path(run_dir))
     kept = [row for row in rows if row["epoch"] <= finished]
     if kept != rows:

@@ -73,6 +73,37 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setattr(metrics, "CLASSIFIER_MIN_STEPS", 40)  # the toy classes are separable
 
 
+TRAINED_FLAGS = ["--batch-size", "8", "--steps-per-epoch", "2"]
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory, idx_dir):
+    """{model name: a run folder of two epochs (2 steps of 8 each)}, trained once for the session.
+
+    Tests copy a folder before they change it (see `copy_run`).
+    """
+    import dcgan_fashion
+    import mlp_gan_keras
+    import wgan_gp
+    from common import cli
+
+    folders = {}
+    for script in (dcgan_fashion, mlp_gan_keras, wgan_gp):
+        out = str(tmp_path_factory.mktemp(script.MODEL_NAME) / "run")
+        cli.run(script.main, ["train", "--epochs", "2", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS])
+        folders[script.MODEL_NAME] = out
+    return folders
+
+
+def copy_run(trained_runs, script, tmp_path):
+    """A copy of the session's trained run of `script`, to damage or extend."""
+    import shutil
+
+    out = str(tmp_path / "run")
+    shutil.copytree(trained_runs[script.MODEL_NAME], out)
+    return out
+
+
 def run_main(module, argv, capsys):
     """Run a script's main() in this process; return (exit status, stdout, stderr)."""
     from common import cli

@@ -5,7 +5,6 @@ import math
 import os
 
 import numpy as np
-import pytest
 
 from common import metrics
 from conftest import run_main

@@ -12,7 +12,7 @@ import tensorflow as tf
 import dcgan_fashion
 import mlp_gan_keras
 import wgan_gp
-from conftest import run_main, toy_images
+from conftest import TRAINED_FLAGS, copy_run, run_main, toy_images
 
 SCRIPTS = [dcgan_fashion, mlp_gan_keras, wgan_gp]
 ids = [script.MODEL_NAME for script in SCRIPTS]
@@ -81,9 +81,13 @@ def learned_separation(script):
         step = script.make_train_step(generator, discriminator, *optimizers, script.generator_loss_non_saturating)
     else:
         step = script.make_train_step(generator, discriminator, *optimizers)
+    before = [weight.numpy().copy() for weight in generator.trainable_weights + discriminator.trainable_weights]
     for _ in range(15):
         outputs = step(toy_batch(16))
     assert int(optimizers[0].iterations) == 15 and int(optimizers[1].iterations) == 15
+    after = generator.trainable_weights + discriminator.trainable_weights
+    assert all(not np.array_equal(old, new.numpy()) for old, new in zip(before, after))  # every weight learns
+    assert set(outputs) == {"d_loss", "g_loss", "D(x)", "D(G(z))"}
     return float(outputs["D(x)"]) - float(outputs["D(G(z))"])
 
 
@@ -94,18 +98,17 @@ def test_a_few_steps_teach_the_discriminator_which_is_real(script):
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=ids)
-def test_checkpoint_holds_both_optimizers_and_resume_restores_them(script, tmp_path, idx_dir, capsys):
-    out = str(tmp_path / "run")
-    argv = ["train", "--data-dir", idx_dir, "--out-dir", out, "--batch-size", "8", "--steps-per-epoch", "2"]
-    assert run_main(script, argv + ["--epochs", "1"], capsys)[0] == 0
-    assert run_main(script, argv + ["--epochs", "2"], capsys)[0] == 0
-    reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", "ckpt-2"))
+def test_checkpoint_holds_both_optimizers_and_resume_restores_them(script, trained_runs, tmp_path, idx_dir, capsys):
+    out = copy_run(trained_runs, script, tmp_path)  # two epochs of two steps
+    argv = ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
+    assert run_main(script, argv, capsys)[0] == 0
+    reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", "ckpt-3"))
     counts = {name.split("/")[0]: int(reader.get_tensor(name))
               for name in reader.get_variable_to_shape_map() if name.endswith("_iterations/.ATTRIBUTES/VARIABLE_VALUE")}
-    # Two steps an epoch, two epochs: a resumed optimizer counts on from 2 (a fresh one from 0).
+    # Two steps an epoch, three epochs: a resumed optimizer counts on from 4 (a fresh one from 0).
     critic_updates = 5 if script is wgan_gp else 1
     other = "critic_optimizer" if script is wgan_gp else "discriminator_optimizer"
-    assert counts == {"generator_optimizer": 4, other: 4 * critic_updates}
+    assert counts == {"generator_optimizer": 6, other: 6 * critic_updates}
 
     # `sample` restores the trained generator: the one exported as generator.keras.
     samples = str(tmp_path / "samples.npy")

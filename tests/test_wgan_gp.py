@@ -97,7 +97,7 @@ def test_train_sample_resume(tmp_path, idx_dir, capsys):
     argv = ["train", "--data-dir", idx_dir, "--out-dir", out, "--dataset", "fashion_mnist", *TINY]
     status, stdout, stderr = run_main(wgan_gp, argv + ["--epochs", "1"], capsys)
     assert status == 0, stderr
-    assert "5 critic steps per generator step" in stdout and "2 of 5 steps of 8" in stdout
+    assert "5 critic steps per generator step" in stdout and "2 of 5 steps of 5 x 8" in stdout
     status, stdout, _ = run_main(wgan_gp, argv + ["--epochs", "2"], capsys)
     log = read_log(os.path.join(out, "log.csv"))
     assert "Resuming" in stdout and [row["epoch"] for row in log] == [1, 2]
