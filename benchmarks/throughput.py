@@ -12,7 +12,7 @@ both alike:
 - article: float32, the article's input pipeline (a float32 tensor, shuffle(60000),
   batch with a ragged last batch, no prefetch), one @tf.function step per Python iteration;
 - project: what `python SCRIPT.py train` does by default (its --precision, its
-  common.datasets pipeline, and XLA where the script turns it on: the MLP GAN).
+  load_real_images pipeline, and XLA where the script turns it on: the MLP GAN).
 
 It prints images per second for both and their ratio, the machine, and how close each step
 comes to the machine's measured float32 matrix-multiply speed, counted from the layer shapes.
@@ -49,6 +49,7 @@ import dcgan_fashion  # noqa: E402
 import mlp_gan_keras  # noqa: E402
 import wgan_gp  # noqa: E402
 from common import precision  # noqa: E402
+from common.runs import read_log  # noqa: E402
 
 
 # ----- arithmetic per step, from the layer shapes ------------------------------------------
@@ -145,46 +146,62 @@ SCRIPT_FILES = {"dcgan": "dcgan_fashion.py", "mlp": "mlp_gan_keras.py", "wgan": 
 COMMAND_STEPS = {"dcgan": (13, 53), "mlp": (20, 420), "wgan": (5, 35)}
 
 
-def wall_time(command):
+def timed_run(command, epoch_seconds):
+    """Run a command; return its wall time and the epoch's own time (read by epoch_seconds)."""
     started = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if result.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, epoch_seconds(result.stdout)
 
 
 def command_rows(names, rounds, data_dir):
-    """Seconds per step of `train` and of the article's loop, from two step counts each."""
-    print(f"{'script':<16}{'steps':>10}{'article s/step':>16}{'train s/step':>14}{'ratio':>8}  rounds (article/train)")
+    """Seconds per step of `train` and of the article's loop, from two step counts each.
+
+    Two estimates: from the wall time of the whole process, and from the epoch's time as
+    each program reports it (log.csv's `seconds`, the tutorial's "Time for epoch"), which
+    leaves out the start-up noise of a shared machine. Both are differences between a
+    small and a large run, so what does not grow with the steps cancels.
+    """
+    print(f"{'script':<8}{'steps':>9}{'article s/step':>16}{'train s/step':>14}{'ratio':>7}"
+          f"{'in-epoch ratio':>16}  rounds: article/train wall (in-epoch)")
     for name in names:
         small, large = COMMAND_STEPS[name]
         folder = tempfile.mkdtemp(prefix="throughput-")
         data = ["--data-dir", data_dir] if data_dir else []
 
         def article(steps):
-            return [sys.executable, "benchmarks/article_loop.py", name, "--steps", str(steps),
-                    "--out-dir", os.path.join(folder, "article"), *data]
+            command = [sys.executable, "benchmarks/article_loop.py", name, "--steps", str(steps),
+                       "--out-dir", os.path.join(folder, "article"), *data]
+            return timed_run(command, lambda out: float(out.split("Time for epoch 1 is ")[1].split()[0]))
 
         def train(steps):
             out = os.path.join(folder, f"train-{steps}")
             shutil.rmtree(out, ignore_errors=True)  # a new run every time, never a resume
-            return [sys.executable, SCRIPT_FILES[name], "train", "--dataset", "fashion_mnist", "--epochs", "1",
-                    "--steps-per-epoch", str(steps), "--out-dir", out, *data]
+            command = [sys.executable, SCRIPT_FILES[name], "train", "--dataset", "fashion_mnist", "--epochs", "1",
+                       "--steps-per-epoch", str(steps), "--out-dir", out, *data]
+            return timed_run(command, lambda _: read_log(os.path.join(out, "log.csv"))[0]["seconds"])
 
-        article_rates, train_rates = [], []
+        rounds_seen = []
         for _ in range(rounds):
-            article_rates.append((wall_time(article(large)) - wall_time(article(small))) / (large - small))
-            train_rates.append((wall_time(train(large)) - wall_time(train(small))) / (large - small))
+            (article_large, article_epoch_large), (article_small, article_epoch_small) = article(large), article(small)
+            (train_large, train_epoch_large), (train_small, train_epoch_small) = train(large), train(small)
+            steps = large - small
+            rounds_seen.append(((article_large - article_small) / steps, (train_large - train_small) / steps,
+                                (article_epoch_large - article_epoch_small) / steps,
+                                (train_epoch_large - train_epoch_small) / steps))
         shutil.rmtree(folder, ignore_errors=True)
-        article_step, train_step = statistics.median(article_rates), statistics.median(train_rates)
         # Each round's ratio pairs runs made minutes apart, so a slow spell on a shared machine
         # touches both sides of it; the median of those ratios is the figure to quote.
-        ratio = statistics.median(a / t for a, t in zip(article_rates, train_rates))
-        shown = " ".join(f"{a:.3f}/{t:.3f}" for a, t in zip(article_rates, train_rates))
-        print(f"{name:<16}{f'{small}->{large}':>10}{article_step:>16.3f}{train_step:>14.3f}"
-              f"{ratio:>8.2f}  {shown}", flush=True)
-    print("\nratio: the median over rounds of the article loop's seconds per step over train's; "
-          "above 1, `train` is faster.")
+        ratio = statistics.median(a / t for a, t, _, _ in rounds_seen)
+        epoch_ratio = statistics.median(a / t for _, _, a, t in rounds_seen)
+        article_step = statistics.median(a for a, _, _, _ in rounds_seen)
+        train_step = statistics.median(t for _, t, _, _ in rounds_seen)
+        shown = " ".join(f"{a:.3f}/{t:.3f} ({ae:.3f}/{te:.3f})" for a, t, ae, te in rounds_seen)
+        print(f"{name:<8}{f'{small}->{large}':>9}{article_step:>16.3f}{train_step:>14.3f}{ratio:>7.2f}"
+              f"{epoch_ratio:>16.2f}  {shown}", flush=True)
+    print("\nratio: the median over rounds of the article loop's seconds per step over train's, from wall "
+          "times;\nin-epoch ratio: the same from the epoch times the programs report. Above 1, `train` is faster.")
 
 
 def step_rows(args, peak):

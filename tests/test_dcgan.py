@@ -11,6 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 import dcgan_fashion as dcgan
+from common import datasets
 from common.runs import read_log
 from conftest import real_fashion_mnist, run_main, run_script
 
@@ -124,7 +125,7 @@ def test_a_user_error_in_a_real_process_is_one_paragraph(tmp_path):
 def test_trains_on_the_real_fashion_mnist(tmp_path, capsys):
     """The real files, found where `datasets.load` looks (Debian's dataset-fashion-mnist in CI)."""
     folder = real_fashion_mnist()
-    (pixels, labels), _ = __import__("common.datasets").datasets.load("fashion_mnist", "train", folder, labels=True)
+    (pixels, labels), _ = datasets.load("fashion_mnist", "train", folder, labels=True)
     assert pixels.shape == (60000, 28, 28) and sorted(set(labels.tolist())) == list(range(10))
     status, stdout, _ = run_main(dcgan, ["train", "--epochs", "1", "--data-dir", folder, "--batch-size", "32",
                                          "--steps-per-epoch", "3", "--out-dir", str(tmp_path)], capsys)
