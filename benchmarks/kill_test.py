@@ -72,6 +72,7 @@ def main():
         problems.append(f"the final train failed: {result.stderr.strip().splitlines()[-1]}")
 
     from common import runs  # after the runs: importing TensorFlow here is not what is measured
+    from common.files import PARTIAL_NAME
     import imageio.v3 as imageio
     import keras
 
@@ -80,7 +81,7 @@ def main():
     frames = imageio.imread(os.path.join(out, "training.gif"), index=None).shape[0]
     keras.models.load_model(os.path.join(out, "generator.keras"))
     leftovers = [name for folder in (out, os.path.join(out, "images")) for name in os.listdir(folder)
-                 if runs.PARTIAL_NAME.fullmatch(name)]
+                 if PARTIAL_NAME.fullmatch(name)]
     checks = {
         f"one log row per epoch, 1..{epochs}": log_epochs == list(range(1, epochs + 1)),
         f"one grid per epoch, 0..{epochs}": grids == list(range(0, epochs + 1)),

@@ -19,7 +19,7 @@ import re
 import tensorflow as tf
 
 from common.errors import UserError
-from common.files import replacing
+from common.files import write_text
 
 
 class Checkpoints:
@@ -133,9 +133,7 @@ class Checkpoints:
     def save(self, epoch):
         """Save the state as of the end of `epoch`; returns the checkpoint path."""
         os.makedirs(self.folder, exist_ok=True)
-        with replacing(self.info_path) as temporary:
-            with open(temporary, "w") as file:
-                json.dump(self.identity, file, indent=2)
+        write_text(self.info_path, json.dumps(self.identity, indent=2))
         self.epoch.assign(epoch)
         return self.manager.save(checkpoint_number=epoch)
 

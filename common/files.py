@@ -7,6 +7,10 @@ and Windows a rename within one folder replaces the file in one step.
 
 import contextlib
 import os
+import re
+
+# The temporary names `replacing` uses, for finding those a killed run left behind.
+PARTIAL_NAME = re.compile(r"\..+\.partial(\.\w+)?")
 
 
 @contextlib.contextmanager
@@ -26,3 +30,10 @@ def replacing(path):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def write_text(path, text):
+    """Write a text file whole, through `replacing`: a kill leaves the old text or the new."""
+    with replacing(path) as temporary:
+        with open(temporary, "w", newline="") as file:
+            file.write(text)

@@ -28,7 +28,7 @@ from scipy import linalg
 
 from common import datasets
 from common.errors import UserError
-from common.files import replacing
+from common.files import write_text
 
 CLASSIFIER_VERSION = 1  # bump when the classifier's architecture or training changes
 CLASSIFIER_EPOCHS = 2
@@ -247,9 +247,7 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
             earlier = file.read()
     if earlier and not earlier.endswith("\n"):
         earlier += "\n"  # a line cut short by a crash stays a line of its own
-    with replacing(path) as temporary:
-        with open(temporary, "w") as file:
-            file.write(earlier + json.dumps(record) + "\n")
+    write_text(path, earlier + json.dumps(record) + "\n")
     return {name: scores[name] for name in ("fcd", "kid", "classes_covered")}
 
 

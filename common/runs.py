@@ -13,14 +13,14 @@ log and the GIF tell one story.
 """
 
 import csv
+import io
 import os
 import re
 
 from common.errors import UserError
-from common.files import replacing
+from common.files import PARTIAL_NAME, write_text
 
 GRID_NAME = re.compile(r"epoch_(\d+)\.png")
-PARTIAL_NAME = re.compile(r"\..+\.partial(\.\w+)?")  # common.files.replacing's temporary names
 
 
 def ensure_writable(folder):
@@ -85,11 +85,11 @@ def write_log(path, rows):
     columns = []
     for row in rows:
         columns += [key for key in row if key not in columns]
-    with replacing(path) as temporary:
-        with open(temporary, "w", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, text.getvalue())
 
 
 def append_log(run_dir, row):
