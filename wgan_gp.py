@@ -16,6 +16,8 @@ Usage:
     python wgan_gp.py train --mode wgan              # the original WGAN: weight clipping
     python wgan_gp.py                                # 16 samples from the latest checkpoint
     python wgan_gp.py evaluate                       # FCD, KID and class coverage
+    python wgan_gp.py walk --seed 3                  # a walk through the noise space: walk.gif, walk.png
+    python wgan_gp.py train --dataset folder --data-dir DIR  # your own pictures
 
 Where this departs from the paper's MNIST code, and why:
 - Images are in [-1, 1] with a tanh output (the paper's MNIST code uses [0, 1] and a
@@ -36,7 +38,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, files, images, metrics, precision, progress, runs
+from common import cli, datasets, files, images, latent, metrics, precision, progress, runs
+from common.board import Board
 from common.checkpoints import Checkpoints
 from common.errors import Interrupted
 
@@ -278,6 +281,7 @@ def train(args):
     if finished == 0:
         images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, 0))
 
+    board = Board(args.out_dir)  # TensorBoard summaries in OUT_DIR/tensorboard/
     try:
         for epoch in range(finished + 1, args.epochs + 1):
             started = time.perf_counter()
@@ -288,12 +292,13 @@ def train(args):
                 means.add(train_step(real_batches))
             # The epoch's pictures and log row first, its checkpoint last: a run stopped in
             # between resumes from the previous epoch, and `runs.resume` drops the extra files.
-            images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, epoch))
+            grid = images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, epoch))
             row = dict(epoch=epoch, **means.means(), seconds=round(time.perf_counter() - started, 2))
             if args.eval_every and epoch % args.eval_every == 0:
                 row.update(metrics.evaluate(image_sampler(generator, seed=0), args.dataset, args.data_dir,
-                                            metrics.TRAINING_EVAL_SAMPLES, args.out_dir, epoch))
+                                            args.eval_samples, args.out_dir, epoch))
             log = runs.append_log(args.out_dir, row)
+            board.add(row, grid)  # the same row and grid for TensorBoard
             images.plot_log(log, os.path.join(args.out_dir, "losses.png"),
                             f"{args.mode.upper()} on {args.dataset}", PLOT_PANELS)
             checkpoints.save(epoch)
@@ -340,9 +345,23 @@ def evaluate(args):
                      args.data_dir, args.n, args.out_dir, epoch, args.seed)
 
 
+def walk(args):
+    """Walk through the noise space: --points noise vectors, --steps frames from each to the next."""
+    generator = build_generator()
+    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator)
+    epoch = checkpoints.restore_for_sampling()
+    seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(10_000))
+    points = tf.random.Generator.from_seed(seed).normal([args.points, NOISE_DIM])  # z ~ N(0, 1)
+    # Along great circles between the points, not straight lines: see latent.slerp for why.
+    frames = generator(latent.loop_through(points, args.steps), training=False)
+    gif, strip = images.save_walk(frames, args.output or os.path.join(args.out_dir, "walk.gif"), args.steps)
+    print(f"A walk through {args.points} noise vectors (--seed {seed}), {args.steps} frames from each to "
+          f"the next, drawn by the generator of epoch {epoch}: {gif} (all frames: {strip})")
+
+
 def main(argv=None):
     cli.main(argv, "wgan_gp.py", __doc__, DEFAULTS, train=train, sample=sample, evaluate=evaluate,
-             add_train_args=add_train_args)
+             walk=walk, add_train_args=add_train_args)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,19 @@ from common.errors import UserError
 from common.files import write_text
 
 
+def saved_setting(run_dir, key, default):
+    """One setting from the run.json of the run in run_dir, or `default` (no run yet, or no such key).
+
+    A damaged run.json also gives the default here: the restore that follows reports it.
+    """
+    try:
+        with open(os.path.join(run_dir, "checkpoints", "run.json")) as file:
+            saved = json.load(file)
+        return saved.get(key, default) if isinstance(saved, dict) else default
+    except (OSError, ValueError):
+        return default
+
+
 class Checkpoints:
     """Saves and restores one run's state under `run_dir/checkpoints/`.
 
@@ -102,9 +115,8 @@ class Checkpoints:
         for number, path in saved.items():
             try:
                 status = self.checkpoint.restore(path)
-                if for_training:
-                    status.assert_existing_objects_matched()
-                else:
+                status.assert_existing_objects_matched()  # everything asked for is in the file
+                if not for_training:
                     status.expect_partial()  # sampling needs no optimizer state
             except Exception as error:  # damaged files fail in many ways: IndexError, OpError, ...
                 first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]

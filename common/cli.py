@@ -4,6 +4,7 @@
     python SCRIPT.py [sample] [flags]  samples from the latest checkpoint (the default)
     python SCRIPT.py gif [flags]       rebuilds the GIF from the epoch grids
     python SCRIPT.py evaluate [flags]  scores the latest checkpoint (see common/metrics.py)
+    python SCRIPT.py walk [flags]      a walk through the noise space, as a GIF and a PNG strip
 """
 
 import argparse
@@ -48,18 +49,20 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", metavar="{train,sample,gif,evaluate}")
+    commands = parser.add_subparsers(dest="command", metavar="{train,sample,gif,evaluate,walk}")
 
     def add_out_dir(sub):
         sub.add_argument("--out-dir", default=defaults["out_dir"],
                          help="the run folder: checkpoints, images, log (default: %(default)s)")
 
     def add_data_args(sub):
-        sub.add_argument("--dataset", default=defaults["dataset"], choices=("fashion_mnist", "mnist"),
-                         help="training data (default: %(default)s, the article's)")
+        sub.add_argument("--dataset", default=defaults["dataset"], choices=("fashion_mnist", "mnist", "folder"),
+                         help="training data: a built-in set, or 'folder' for your own pictures in "
+                              "--data-dir (default: %(default)s, the article's)")
         sub.add_argument("--data-dir", default=None,
-                         help="folder with the dataset's IDX files or mnist.npz "
-                              "(default: search $GAN_DATA_DIR, ~/.keras/datasets, /usr/share/datasets)")
+                         help="folder with the dataset's IDX files or mnist.npz (default: search "
+                              "$GAN_DATA_DIR, ~/.keras/datasets, /usr/share/datasets); with --dataset "
+                              "folder, the folder of pictures (PNG, JPEG, BMP, GIF; sub-folders too)")
 
     train = commands.add_parser("train", help="train the GAN (resumes the run in --out-dir)")
     train.add_argument("--epochs", metavar="N", type=positive_int, default=defaults["epochs"],
@@ -81,6 +84,9 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
     train.add_argument("--eval-every", metavar="N", type=non_negative_int, default=0,
                        help="score the generator every N epochs (FCD, KID, coverage) into the log "
                             "and plot; 0 = never (default: 0)")
+    train.add_argument("--eval-samples", metavar="N", type=positive_int, default=2000,
+                       help="images scored at each --eval-every (default: %(default)s; `evaluate` "
+                            "scores 10,000)")
     if add_train_args:
         add_train_args(train)
 
@@ -101,6 +107,17 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
                           help="generated images to score (default: %(default)s)")
     evaluate.add_argument("--data-dir", default=None, help="folder with the dataset files (see train)")
     evaluate.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default: 0)")
+
+    walk = commands.add_parser("walk", help="walk through the noise space: a GIF of one image turning into others")
+    add_out_dir(walk)
+    walk.add_argument("--points", metavar="K", type=whole_number(2), default=4,
+                      help="random noise vectors to visit; the walk returns to the first (default: %(default)s)")
+    walk.add_argument("--steps", metavar="N", type=whole_number(2), default=12,
+                      help="frames from one noise vector to the next (default: %(default)s)")
+    walk.add_argument("--seed", type=non_negative_int, default=None,
+                      help="picks the noise vectors (default: random, printed so you can repeat it)")
+    walk.add_argument("--output", default=None, help="the GIF to write; the PNG strip goes beside it "
+                                                     "(default: OUT_DIR/walk.gif)")
     return parser
 
 
@@ -146,7 +163,7 @@ def run(main, argv=None):
         raise SystemExit(2) from None
 
 
-def main(argv, script, doc, defaults, train, sample, evaluate, add_train_args=None):
+def main(argv, script, doc, defaults, train, sample, evaluate, walk, add_train_args=None):
     """Parse the command line and call the script's function for the command."""
     from common import runs
 
@@ -154,8 +171,12 @@ def main(argv, script, doc, defaults, train, sample, evaluate, add_train_args=No
     parser = build_parser(script, doc.split("\n\n")[0], defaults, add_train_args, epilog=usage)
     args = parse(parser, argv)
     if args.command == "train":
+        if args.dataset == "folder" and args.eval_every:
+            from common.datasets import needs_labels_message
+
+            raise UserError("--eval-every: " + needs_labels_message())
         runs.ensure_writable(args.out_dir)  # fail before loading data, not after
     if args.command == "gif":
         print(runs.rebuild_gif(args.out_dir))
     else:
-        {"train": train, "sample": sample, "evaluate": evaluate}[args.command](args)
+        {"train": train, "sample": sample, "evaluate": evaluate, "walk": walk}[args.command](args)

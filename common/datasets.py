@@ -9,6 +9,9 @@ Both datasets come as four IDX files (gzipped or not); Keras also keeps MNIST as
 4. Debian's `/usr/share/datasets/<name>/` (`apt-get install dataset-fashion-mnist`),
 5. Keras's own download, unless `$GAN_OFFLINE` is set (the tests set it).
 
+`load("folder", data_dir=DIR)` reads a folder of your own pictures instead (see
+`load_folder`): any size and colour, made 28x28 grey.
+
 Images come back as the files hold them: uint8 grey levels 0..255, shaped (N, 28, 28).
 Each script scales them to the range of its generator's output itself, where a learner
 sees it.
@@ -17,12 +20,19 @@ sees it.
 import gzip
 import os
 import struct
+import warnings
 
 import numpy as np
 
 from common.errors import UserError
 
-NAMES = ("fashion_mnist", "mnist")
+NAMES = ("fashion_mnist", "mnist")  # the labelled datasets, which the scores need
+FOLDER = "folder"  # --dataset folder --data-dir DIR: your own pictures, no labels
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+IMAGE_SIZE = 28
+# A picture of more pixels than this is skipped (and counted), not decoded: 40 million grey
+# pixels would take 40 MB, in colour 160 MB. JPEGs are decoded at a reduced size first.
+MAX_PIXELS = 40_000_000
 SPLITS = ("train", "test")
 
 # The file names of the IDX release, identical for both datasets.
@@ -130,8 +140,12 @@ def load(name="fashion_mnist", split="train", data_dir=None, labels=False):
 
     Also returns where the data came from, for the start-up banner.
     """
+    if name == FOLDER:
+        if labels or split != "train":
+            raise UserError(needs_labels_message())
+        return load_folder(data_dir)
     if name not in NAMES:
-        raise UserError(f"Unknown dataset {name!r}; choose one of {', '.join(NAMES)}.")
+        raise UserError(f"Unknown dataset {name!r}; choose one of {', '.join(NAMES + (FOLDER,))}.")
     found = None
     folders = search_folders(data_dir)
     for folder in folders:
@@ -186,3 +200,88 @@ def check_batch_size(image_count, images_per_step):
             f"One train step takes {images_per_step} images, more than the {image_count} "
             "training images; choose a smaller --batch-size."
         )
+
+
+# ----- a folder of your own pictures ------------------------------------------------------
+def needs_labels_message():
+    return (
+        "The scores need a labelled dataset, and this run trained on a folder of pictures, "
+        "which has no labels. FCD, KID and class coverage compare samples with a dataset's test "
+        "split in the feature space of a classifier trained on its labels (common/metrics.py); "
+        "for your own pictures there is neither a classifier nor a test split. Judge such a "
+        "run by its grids and GIF, or train on fashion_mnist or mnist to get the scores."
+    )
+
+
+def find_pictures(folder):
+    """Every PNG, JPEG, BMP or GIF file under folder, sub-folders included, in a stable order."""
+    found = []
+    for parent, subfolders, names in os.walk(folder):
+        subfolders.sort()
+        found += [os.path.join(parent, name) for name in sorted(names)
+                  if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")]
+    return found
+
+
+class TooLarge(Exception):
+    pass
+
+
+def read_picture(path, size=IMAGE_SIZE):
+    """One picture file -> uint8 (size, size) grey: the centre square, resized."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow warns of very large images; we skip those ourselves
+        with Image.open(path) as picture:  # reads the header only
+            picture.draft("L", (size * 8, size * 8))  # JPEG: decode at 1/2 to 1/8 of the size, cheaply
+            if picture.width * picture.height > MAX_PIXELS:
+                raise TooLarge(f"{picture.width}x{picture.height}")
+            grey = picture.convert("L")  # decodes; colour -> grey (GIF: its first frame)
+    side = min(grey.size)
+    left, top = (grey.width - side) // 2, (grey.height - side) // 2
+    square = grey.crop((left, top, left + side, top + side))  # the centre square
+    return np.asarray(square.resize((size, size), Image.Resampling.LANCZOS), np.uint8)
+
+
+def load_folder(folder):
+    """All pictures under folder as uint8 (N, 28, 28), and a description for the banner.
+
+    Files that do not read as pictures (truncated, not really images) and pictures too large
+    to decode are skipped and counted; other files in the folder are ignored.
+    """
+    if not folder:
+        raise UserError("--dataset folder needs --data-dir DIR, the folder that holds your pictures.")
+    if not os.path.isdir(folder):
+        raise UserError(f"--data-dir {folder}: no such folder. Point it at a folder of PNG, JPEG, BMP or GIF pictures.")
+    paths = find_pictures(folder)
+    if not paths:
+        raise UserError(
+            f"No pictures in {folder}: looked for .png, .jpg, .jpeg, .bmp and .gif files in it and "
+            "in its sub-folders and found none. Put your pictures there, or point --data-dir "
+            "at the folder that holds them."
+        )
+    pictures, unreadable, too_large = [], [], []
+    for path in paths:
+        try:
+            pictures.append(read_picture(path))
+        except TooLarge as size:
+            too_large.append(f"{os.path.relpath(path, folder)} ({size})")
+        except Exception as error:  # Pillow raises OSError, ValueError, SyntaxError, ... for broken files
+            unreadable.append(f"{os.path.relpath(path, folder)} ({type(error).__name__})")
+    skipped = []
+    if unreadable:
+        skipped.append(f"{len(unreadable):,} unreadable file{'s' if len(unreadable) > 1 else ''} skipped")
+        print(f"Skipped, not readable as pictures: {', '.join(unreadable[:5])}"
+              + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""))
+    if too_large:
+        skipped.append(f"{len(too_large):,} too large to decode skipped")
+        print(f"Skipped, more than {MAX_PIXELS:,} pixels: {', '.join(too_large[:5])}"
+              + (f" and {len(too_large) - 5} more" if len(too_large) > 5 else ""))
+    if not pictures:
+        raise UserError(
+            f"None of the {len(paths)} picture files in {folder} could be read "
+            f"({'; '.join(skipped)}). Check that they are whole PNG, JPEG, BMP or GIF files."
+        )
+    source = folder + (f" ({', '.join(skipped)})" if skipped else "")
+    return np.stack(pictures), source

@@ -57,6 +57,24 @@ def write_gif(frame_paths, path, seconds_per_frame=0.15, hold_last=1.5):
     return path
 
 
+def save_walk(frames, gif_path, steps, seconds_per_frame=0.12):
+    """A latent walk: each frame (N, 28, 28, 1) in [-1, 1] as one GIF frame, and all of them
+    as a PNG strip beside it (one row per leg of `steps` frames). Returns both paths."""
+    if not gif_path.lower().endswith(".gif"):
+        raise UserError(f"--output {gif_path}: the name must end in .gif (the strip is written beside it as .png).")
+    frames = np.asarray(frames)
+    strip_path = os.path.splitext(gif_path)[0] + ".png"
+    try:
+        os.makedirs(os.path.dirname(gif_path) or ".", exist_ok=True)
+        pictures = [grid(frame[np.newaxis], columns=1) for frame in frames]
+        with replacing(gif_path) as temporary:
+            imageio.imwrite(temporary, pictures, duration=int(seconds_per_frame * 1000), loop=0)
+        save_grid(frames, strip_path, columns=steps)
+    except OSError as error:
+        raise UserError(f"Cannot write {gif_path} ({error.strerror or error}). Choose another --output.") from None
+    return gif_path, strip_path
+
+
 def plot_log(rows, path, title, panels):
     """Plot per-epoch columns of the training log, one panel per group of columns.
 

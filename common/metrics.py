@@ -34,7 +34,6 @@ CLASSIFIER_VERSION = 1  # bump when the classifier's architecture or training ch
 CLASSIFIER_EPOCHS = 2
 CLASSIFIER_MIN_STEPS = 80  # small datasets (the tests') still get enough updates
 COVERED_SHARE = 0.05  # a class counts as covered with >= 5% of samples (half a fair 10%)
-TRAINING_EVAL_SAMPLES = 2000  # --eval-every: fewer samples than `evaluate`'s 10,000, to stay quick
 KID_SUBSET = 1000
 
 
@@ -231,6 +230,8 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
     draw_images is the script's own: it decides the noise and runs the generator. Returns
     the scores that a training log records: fcd, kid and classes_covered.
     """
+    if dataset == datasets.FOLDER:
+        raise UserError(datasets.needs_labels_message())
     if dataset not in datasets.NAMES:
         raise UserError(f"The run in {run_dir} names no known dataset ({dataset!r}); cannot tell what to compare with.")
     scorer = scorer_for(dataset, data_dir)

@@ -1,0 +1,190 @@
+"""How soon does each DCGAN recipe draw good clothes? FCD against wall-clock minutes.
+
+    python benchmarks/recipes.py                      # the README's plot: article vs fast, 2 seeds, 10 epochs
+    python benchmarks/recipes.py --recipes fast fast+smoothing fast+ttur --epochs 2   # the screening
+    python benchmarks/recipes.py --report-only        # redraw the plot and table from the runs on disk
+
+Each (recipe, seed) trains `python dcgan_fashion.py train --recipe R --seed S` in its own
+process, into runs/recipes/R-seedS/, scoring the generator on 10,000 samples after every
+epoch (--eval-every 1 --eval-samples 10000, the method of `evaluate`). A folder that already
+holds a run is resumed up to --epochs, so the command can be stopped and run again.
+
+The minutes are the training time the program logs per epoch (the `seconds` column: the
+steps of the epoch), summed; the scoring after each epoch is left out, as is start-up.
+The article's recipe runs in float32, as the article does (--article-precision); the others
+run at --precision (default: auto, the scripts' default).
+
+Besides the two recipes of dcgan_fashion.py, this file defines the variants that were tried
+on the way to `fast` and not kept, so that the screening can be repeated:
+paper-adam (fast without the averaged generator), fast+smoothing (one-sided label
+smoothing, real = 0.9), fast+ttur (two time-scale learning rates, G 1e-4 and D 4e-4), and
+fast-batch128 / fast-batch64 (smaller batches: more, cheaper steps per epoch).
+No test asserts these numbers: GAN scores swing from seed to seed; read the two seeds.
+"""
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from common.runs import grid_paths, read_log  # noqa: E402
+
+# Variants of the fast recipe: (changes to RECIPES["fast"], extra train flags).
+VARIANTS = {
+    "paper-adam": (dict(average_decay=None), []),
+    "fast+smoothing": (dict(real_label=0.9), []),
+    "fast+ttur": (dict(generator_learning_rate=1e-4, discriminator_learning_rate=4e-4), []),
+    "fast-batch128": ({}, ["--batch-size", "128"]),
+    "fast-batch64": ({}, ["--batch-size", "64"]),
+}
+MILESTONES = (1, 2, 3, 5, 10)
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as file:
+            info = file.read()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    family = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("cpu family")), "?")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    shown = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags]
+    return f"{model} (family {family}), {os.cpu_count()} cores, {' '.join(shown)}"
+
+
+def run_folder(out, recipe, seed):
+    return os.path.join(out, f"{recipe}-seed{seed}")
+
+
+def train(recipe, seed, epochs, precision, out, eval_samples):
+    """Train (or resume) one run in a fresh process, as a user would."""
+    changes, flags = VARIANTS.get(recipe, ({}, []))
+    base = "fast" if recipe in VARIANTS else recipe
+    argv = ["train", "--recipe", recipe, "--seed", str(seed), "--epochs", str(epochs), "--precision", precision,
+            "--out-dir", run_folder(out, recipe, seed), "--eval-every", "1", "--eval-samples", str(eval_samples),
+            *flags]
+    program = (f"import dcgan_fashion as d\n"
+               f"d.RECIPES[{recipe!r}] = dict(d.RECIPES[{base!r}], **{changes!r})\n"
+               f"from common import cli\n"
+               f"cli.run(d.main, {argv!r})\n")
+    print(f"\n=== {recipe}, seed {seed}: {' '.join(argv)}", flush=True)
+    subprocess.run([sys.executable, "-c", program], cwd=ROOT, check=True)
+
+
+def curve(run):
+    """[(minutes, fcd, classes_covered, epoch)] of a run, from its log."""
+    points, minutes = [], 0.0
+    for row in read_log(os.path.join(run, "log.csv")):
+        minutes += row["seconds"] / 60
+        if "fcd" in row:
+            points.append((minutes, row["fcd"], int(row["classes_covered"]), int(row["epoch"])))
+    return points
+
+
+def report(recipes, seeds, out, plot_path, grid_minute):
+    curves = {(recipe, seed): curve(run_folder(out, recipe, seed)) for recipe in recipes for seed in seeds
+              if os.path.exists(os.path.join(run_folder(out, recipe, seed), "log.csv"))}
+    print(f"\nMachine: {cpu_name()}")
+    print("FCD (classes covered) at epoch; minutes of training in brackets")
+    epochs = sorted({point[3] for points in curves.values() for point in points})
+    shown = [epoch for epoch in epochs if epoch in MILESTONES] or epochs
+    print(f"{'run':<26}" + "".join(f"{'epoch ' + str(e):>22}" for e in shown))
+    for (recipe, seed), points in curves.items():
+        by_epoch = {point[3]: point for point in points}
+        cells = [f"{by_epoch[e][1]:7.2f} ({by_epoch[e][2]:>2}) [{by_epoch[e][0]:5.1f}]" if e in by_epoch else "-"
+                 for e in shown]
+        print(f"{recipe + ' seed ' + str(seed):<26}" + "".join(f"{cell:>22}" for cell in cells))
+    for recipe in recipes:
+        runs = [curves[(recipe, seed)] for seed in seeds if (recipe, seed) in curves]
+        common = set.intersection(*({p[3] for p in points} for points in runs)) if runs else set()
+        for epoch in sorted(common & set(MILESTONES)):
+            fcd = sum(next(p[1] for p in points if p[3] == epoch) for points in runs) / len(runs)
+            minutes = sum(next(p[0] for p in points if p[3] == epoch) for points in runs) / len(runs)
+            print(f"  {recipe}: mean of {len(runs)} seeds at epoch {epoch}: FCD {fcd:.2f} after {minutes:.1f} min")
+    target_runs = [curves[("article", seed)] for seed in seeds if ("article", seed) in curves]
+    if target_runs and all(points and points[-1][3] >= 10 for points in target_runs):
+        target = sum(next(p[1] for p in points if p[3] == 10) for points in target_runs) / len(target_runs)
+        budget = sum(next(p[0] for p in points if p[3] == 10) for points in target_runs) / len(target_runs)
+        print(f"\nThe article's recipe after 10 epochs: FCD {target:.2f} (mean of seeds) in {budget:.1f} min.")
+        for (recipe, seed), points in curves.items():
+            reached = next((p for p in points if p[1] <= target), None)
+            when = (f"reached at epoch {reached[3]}, {reached[0]:.1f} min = {reached[0] / budget:.2f} of the article's time"
+                    if reached else "not reached")
+            print(f"  {recipe} seed {seed}: {when}")
+
+    figure, axis = plt.subplots(figsize=(6.4, 3.8))
+    colours = dict(zip(recipes, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    for (recipe, seed), points in curves.items():
+        if points:
+            axis.plot([p[0] for p in points], [p[1] for p in points], marker=".", color=colours[recipe],
+                      linestyle="-" if seed == seeds[0] else "--", label=f"{recipe}, seed {seed}")
+    axis.set_yscale("log")
+    axis.set_xlabel("minutes of training (2-core CPU)")
+    axis.set_ylabel("FCD, 10,000 samples (lower is better)")
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=8)
+    axis.set_title("DCGAN on Fashion-MNIST: quality against time", fontsize=10)
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(plot_path) or ".", exist_ok=True)
+    figure.savefig(plot_path, dpi=80)
+    plt.close(figure)
+    print(f"Wrote {plot_path}")
+    if grid_minute:
+        grids_at_minute(curves, recipes, seeds[0], out, grid_minute, plot_path.replace(".png", "_grids.png"))
+
+
+def grids_at_minute(curves, recipes, seed, out, minute, path):
+    """Side by side: each recipe's epoch grid of the last epoch finished by `minute`."""
+    import imageio.v3 as iio
+
+    figure, axes = plt.subplots(1, len(recipes), figsize=(2.6 * len(recipes), 2.9))
+    for axis, recipe in zip(list(axes) if len(recipes) > 1 else [axes], recipes):
+        points = [p for p in curves.get((recipe, seed), []) if p[0] <= minute]
+        epoch = points[-1][3] if points else 0
+        grid = grid_paths(run_folder(out, recipe, seed)).get(epoch)
+        if grid:
+            axis.imshow(iio.imread(grid), cmap="gray")
+        fcd = f", FCD {points[-1][1]:.1f}" if points else ""
+        axis.set_title(f"{recipe}: epoch {epoch}{fcd}", fontsize=9)
+        axis.axis("off")
+    figure.suptitle(f"After {minute:g} minutes of training (seed {seed})", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    print(f"Wrote {path}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipes", nargs="+", default=["article", "fast"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--precision", default="auto", help="for every recipe but the article's (default: auto)")
+    parser.add_argument("--article-precision", default="float32")
+    parser.add_argument("--eval-samples", type=int, default=10000)
+    parser.add_argument("--out", default=os.path.join(ROOT, "runs", "recipes"))
+    parser.add_argument("--plot", default=os.path.join(ROOT, "docs", "recipes_fcd.png"))
+    parser.add_argument("--grid-minute", type=float, default=0, help="also draw the grids at this minute")
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    print(f"Machine: {cpu_name()}")
+    if not args.report_only:
+        for seed in args.seeds:
+            for recipe in args.recipes:
+                chosen = args.article_precision if recipe == "article" else args.precision
+                train(recipe, seed, args.epochs, chosen, args.out, args.eval_samples)
+    report(args.recipes, args.seeds, args.out, args.plot, args.grid_minute)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""TensorBoard summaries of a run, under OUT_DIR/tensorboard/.
+
+    tensorboard --logdir runs        # then open http://localhost:6006
+
+shows every run in runs/ side by side: each log column as a curve over the epochs, and
+each epoch's grid of the fixed noise as an image with a slider. log.csv, losses.png and
+the grids in images/ hold the same numbers and pictures without TensorBoard.
+"""
+
+import os
+
+import imageio.v3 as imageio
+import numpy as np
+import tensorflow as tf
+
+
+class Board:
+    def __init__(self, run_dir):
+        self.writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
+
+    def add(self, row, grid_path):
+        """One epoch: every number of its log row as a scalar, its grid picture as an image."""
+        with self.writer.as_default(step=int(row["epoch"])):
+            for name, value in row.items():
+                if name != "epoch":
+                    tf.summary.scalar(name, float(value))
+            picture = imageio.imread(grid_path)  # (H, W) uint8 grey
+            tf.summary.image("epoch grid (fixed noise)", picture[np.newaxis, :, :, np.newaxis])
+        self.writer.flush()  # on disk now: TensorBoard shows the epoch as soon as it ends

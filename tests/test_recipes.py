@@ -1,0 +1,100 @@
+"""The DCGAN's --recipe fast: its averaged generator, its label option, and a resume that keeps it."""
+
+import json
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import dcgan_fashion as dcgan
+from conftest import TRAINED_FLAGS, run_main
+
+
+def test_the_averaged_generator_moves_a_fraction_towards_the_generator_each_step():
+    """After one step: average = d * (weights before) + (1 - d) * (weights after), with the
+    warm-up decay d = min(0.999, (1 + t) / (10 + t)) at step t = 1."""
+    keras.utils.set_random_seed(0)
+    generator, discriminator, averaged = dcgan.build_generator(), dcgan.build_discriminator(), dcgan.build_generator()
+    averaged.set_weights(generator.get_weights())
+    before = [weight.numpy().copy() for weight in generator.weights]
+    optimizers = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
+    step = dcgan.make_train_step(generator, discriminator, *optimizers, averaged_generator=averaged, average_decay=0.999)
+    step(tf.random.uniform([8, 28, 28, 1], -1, 1))
+    decay = min(0.999, 2 / 11)
+    changed = 0
+    for old, new, average in zip(before, generator.weights, averaged.weights):
+        np.testing.assert_allclose(average.numpy(), decay * old + (1 - decay) * new.numpy(), rtol=1e-4, atol=1e-6)
+        changed += not np.allclose(average.numpy(), old)
+    assert changed >= len(before) // 2  # the average did move, for the batch statistics too
+
+
+def test_one_sided_label_smoothing_calls_real_images_0_9():
+    real, fake = tf.constant([[1.0]]), tf.constant([[-2.0]])
+    sigmoid = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    # Cross-entropy against the target 0.9 for the real image; fakes stay 0 (one-sided).
+    expected = -(0.9 * math.log(sigmoid(1)) + 0.1 * math.log(1 - sigmoid(1))) - math.log(1 - sigmoid(-2))
+    assert math.isclose(float(dcgan.discriminator_loss(real, fake, real_label=0.9)), expected, rel_tol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def fast_run(tmp_path_factory, idx_dir):
+    from common import cli
+
+    out = str(tmp_path_factory.mktemp("fast") / "run")
+    cli.run(dcgan.main, ["train", "--recipe", "fast", "--epochs", "2", "--seed", "1", "--data-dir", idx_dir,
+                         "--out-dir", out, *TRAINED_FLAGS])
+    return out
+
+
+def restored_generators(out):
+    """(the trained generator, the averaged one) from the newest checkpoint of a fast run."""
+    generator, averaged = dcgan.build_generator(), dcgan.build_generator()
+    path = tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))
+    tf.train.Checkpoint(generator=generator, shown_generator=averaged).read(path).expect_partial()
+    return generator, averaged
+
+
+def test_sample_evaluate_and_the_export_use_the_averaged_generator(fast_run, tmp_path, capsys):
+    generator, averaged = restored_generators(fast_run)
+    noise = tf.random.Generator.from_seed(7).normal([4, dcgan.NOISE_DIM])
+    from_average, from_generator = averaged(noise, training=False).numpy(), generator(noise, training=False).numpy()
+    assert np.abs(from_average - from_generator).max() > 1e-3  # two different generators
+
+    samples = str(tmp_path / "samples.npy")
+    assert run_main(dcgan, ["sample", "--out-dir", fast_run, "--n", "4", "--seed", "7", "--output", samples],
+                    capsys)[0] == 0
+    np.testing.assert_allclose(np.load(samples), from_average, atol=1e-5)
+    exported = keras.models.load_model(os.path.join(fast_run, "generator.keras"))
+    np.testing.assert_allclose(exported(noise, training=False).numpy(), from_average, atol=1e-5)
+    # evaluate scores the images of dcgan.image_sampler(<the restored generator>): the averaged one.
+    drawn = []
+    original = dcgan.image_sampler
+    dcgan.image_sampler = lambda generator, seed=None: drawn.append(generator) or original(generator, seed)
+    try:
+        run_main(dcgan, ["evaluate", "--out-dir", fast_run, "--n", "20"], capsys)
+    finally:
+        dcgan.image_sampler = original
+    np.testing.assert_allclose(drawn[0](noise, training=False).numpy(), from_average, atol=1e-5)
+
+
+def test_a_resumed_run_keeps_its_recipe_and_refuses_another(fast_run, tmp_path, idx_dir, capsys):
+    import shutil
+
+    out = str(tmp_path / "run")
+    shutil.copytree(fast_run, out)
+    assert json.load(open(os.path.join(out, "checkpoints", "run.json")))["recipe"] == "fast"
+    common = ["--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
+    status, _, stderr = run_main(dcgan, ["train", "--epochs", "3", "--recipe", "article", *common], capsys)
+    assert status == 2 and "recipe='fast'" in stderr and "recipe='article'" in stderr
+
+    status, stdout, _ = run_main(dcgan, ["train", "--epochs", "3", *common], capsys)  # no --recipe: the run's own
+    assert status == 0 and "recipe fast" in stdout and "Resuming" in stdout
+    _, averaged = restored_generators(out)
+    exported = keras.models.load_model(os.path.join(out, "generator.keras"))
+    noise = tf.random.normal([2, dcgan.NOISE_DIM])
+    np.testing.assert_allclose(exported(noise, training=False), averaged(noise, training=False), atol=1e-5)
+    reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", "ckpt-3"))
+    assert int(reader.get_tensor("generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")) == 6
