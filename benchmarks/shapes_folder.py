@@ -1,0 +1,66 @@
+"""Write a folder of pictures to try `--dataset folder` on: the README's "your own pictures".
+
+    python benchmarks/shapes_folder.py runs/shapes            # 4,000 pictures
+    python dcgan_fashion.py train --dataset folder --data-dir runs/shapes --recipe fast \
+        --epochs 30 --out-dir runs/dcgan_shapes
+
+Each picture is one shape (a ring, a filled square, a triangle or a cross) of random size,
+position and colour on a random background, at a random size between 40 and 160 pixels,
+saved as PNG, JPEG, BMP or GIF: what a folder collected by hand looks like, roughly.
+A few broken files are added on purpose, to show that they are skipped and counted.
+"""
+
+import argparse
+import os
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def draw(rng):
+    width, height = (int(v) for v in rng.integers(40, 161, size=2))
+    background = tuple(int(v) for v in rng.integers(0, 90, size=3))
+    colour = tuple(int(v) for v in rng.integers(150, 256, size=3))
+    picture = Image.new("RGB", (width, height), background)
+    pen = ImageDraw.Draw(picture)
+    side = min(width, height)
+    size = side * rng.uniform(0.35, 0.7)
+    cx = width / 2 + rng.uniform(-0.12, 0.12) * side
+    cy = height / 2 + rng.uniform(-0.12, 0.12) * side
+    box = [cx - size / 2, cy - size / 2, cx + size / 2, cy + size / 2]
+    kind = rng.integers(4)
+    if kind == 0:
+        pen.ellipse(box, outline=colour, width=max(2, int(size / 7)))
+    elif kind == 1:
+        pen.rectangle(box, fill=colour)
+    elif kind == 2:
+        pen.polygon([(cx, box[1]), (box[2], box[3]), (box[0], box[3])], fill=colour)
+    else:
+        bar = max(2, int(size / 5))
+        pen.line([(box[0], cy), (box[2], cy)], fill=colour, width=bar)
+        pen.line([(cx, box[1]), (cx, box[3])], fill=colour, width=bar)
+    return picture
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder")
+    parser.add_argument("--count", type=int, default=4000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    formats = [("png", "PNG"), ("jpg", "JPEG"), ("bmp", "BMP"), ("gif", "GIF")]
+    for index in range(args.count):
+        extension, kind = formats[index % len(formats)]
+        folder = os.path.join(args.folder, f"batch_{index // 1000}")
+        os.makedirs(folder, exist_ok=True)
+        draw(rng).save(os.path.join(folder, f"shape_{index:05d}.{extension}"), kind)
+    with open(os.path.join(args.folder, "broken.jpg"), "wb") as file:
+        file.write(b"\xff\xd8\xff not a whole JPEG")
+    with open(os.path.join(args.folder, "README.txt"), "w") as file:
+        file.write("Pictures drawn by benchmarks/shapes_folder.py; not a picture itself, so ignored.\n")
+    print(f"Wrote {args.count} pictures and 1 broken file under {args.folder}/")
+
+
+if __name__ == "__main__":
+    main()
