@@ -87,7 +87,9 @@ RECIPES = {
         real_label=1.0,
         # Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training" (arXiv
         # 1806.04498): draw from a running average of the generator's weights, which smooths
-        # the swings of the game; each step, average = d * average + (1 - d) * weights.
+        # the swings of the game; each step, average = d * average + (1 - d) * weights, with
+        # d = min(0.999, (1 + t) / (10 + t)) at step t, as TensorFlow's ExponentialMovingAverage
+        # with num_updates: short memory early (d = 0.99 at step 890), 0.999 from step ~9,000.
         average_decay=0.999,
     ),
 }
@@ -256,7 +258,7 @@ def train(args):
     if recipe["average_decay"]:
         averaged_generator = build_generator()
         averaged_generator.set_weights(generator.get_weights())
-    shown_generator = averaged_generator or generator
+    shown_generator = averaged_generator if averaged_generator is not None else generator
     train_step = make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
                                  recipe["real_label"], averaged_generator, recipe["average_decay"])
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images learning.

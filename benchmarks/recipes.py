@@ -12,7 +12,8 @@ holds a run is resumed up to --epochs, so the command can be stopped and run aga
 The minutes are the training time the program logs per epoch (the `seconds` column: the
 steps of the epoch), summed; the scoring after each epoch is left out, as is start-up.
 The article's recipe runs in float32, as the article does (--article-precision); the others
-run at --precision (default: auto, the scripts' default).
+run at --precision (default: auto, which is bfloat16 on CPUs with bfloat16 instructions;
+the scripts' own default is float32).
 
 Besides the two recipes of dcgan_fashion.py, this file defines the variants that were tried
 on the way to `fast` and not kept, so that the screening can be repeated:

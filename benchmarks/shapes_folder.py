@@ -7,7 +7,7 @@
 Each picture is one shape (a ring, a filled square, a triangle or a cross) of random size,
 position and colour on a random background, at a random size between 40 and 160 pixels,
 saved as PNG, JPEG, BMP or GIF: what a folder collected by hand looks like, roughly.
-A few broken files are added on purpose, to show that they are skipped and counted.
+One broken file is added on purpose, to show that they are skipped and counted.
 """
 
 import argparse

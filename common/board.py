@@ -7,6 +7,7 @@ each epoch's grid of the fixed noise as an image with a slider. log.csv, losses.
 the grids in images/ hold the same numbers and pictures without TensorBoard.
 """
 
+import importlib.util
 import os
 
 import imageio.v3 as imageio
@@ -16,10 +17,17 @@ import tensorflow as tf
 
 class Board:
     def __init__(self, run_dir):
+        if importlib.util.find_spec("tensorboard") is None:  # tf.summary needs it; TensorFlow 2.21 lacks it
+            print("TensorBoard is not installed (pip install tensorboard), so this run writes no "
+                  "summaries for it; log.csv, losses.png and the grids are written as always.")
+            self.writer = None
+            return
         self.writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
 
     def add(self, row, grid_path):
         """One epoch: every number of its log row as a scalar, its grid picture as an image."""
+        if self.writer is None:
+            return
         with self.writer.as_default(step=int(row["epoch"])):
             for name, value in row.items():
                 if name != "epoch":

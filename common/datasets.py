@@ -217,7 +217,7 @@ def find_pictures(folder):
     """Every PNG, JPEG, BMP or GIF file under folder, sub-folders included, in a stable order."""
     found = []
     for parent, subfolders, names in os.walk(folder):
-        subfolders.sort()
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))  # not .git, .thumbnails
         found += [os.path.join(parent, name) for name in sorted(names)
                   if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")]
     return found
@@ -229,14 +229,22 @@ class TooLarge(Exception):
 
 def read_picture(path, size=IMAGE_SIZE):
     """One picture file -> uint8 (size, size) grey: the centre square, resized."""
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow warns of very large images; we skip those ourselves
-        with Image.open(path) as picture:  # reads the header only
-            picture.draft("L", (size * 8, size * 8))  # JPEG: decode at 1/2 to 1/8 of the size, cheaply
+        try:
+            picture = Image.open(path)  # reads the header only
+        except Image.DecompressionBombError as error:  # Pillow refuses beyond ~179 million pixels
+            raise TooLarge(str(error).split(" pixels")[0].split("(")[-1] + " pixels") from None
+        with picture:
+            picture.draft("RGB", (size * 8, size * 8))  # a large JPEG decodes at 1/2 to 1/8 size, cheaply
             if picture.width * picture.height > MAX_PIXELS:
                 raise TooLarge(f"{picture.width}x{picture.height}")
+            picture = ImageOps.exif_transpose(picture)  # a phone photo upright, as it is shown
+            if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+                # Transparent parts onto black, the background of the built-in datasets.
+                picture = Image.alpha_composite(Image.new("RGBA", picture.size, "black"), picture.convert("RGBA"))
             grey = picture.convert("L")  # decodes; colour -> grey (GIF: its first frame)
     side = min(grey.size)
     left, top = (grey.width - side) // 2, (grey.height - side) // 2

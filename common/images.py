@@ -58,8 +58,9 @@ def write_gif(frame_paths, path, seconds_per_frame=0.15, hold_last=1.5):
 
 
 def save_walk(frames, gif_path, steps, seconds_per_frame=0.12):
-    """A latent walk: each frame (N, 28, 28, 1) in [-1, 1] as one GIF frame, and all of them
-    as a PNG strip beside it (one row per leg of `steps` frames). Returns both paths."""
+    """A latent walk: frames (N, 28, 28, 1) in [-1, 1], each one GIF frame, and all of them as
+    a PNG strip beside the GIF, NAME.gif -> NAME.png (one row per leg of `steps` frames).
+    Returns both paths."""
     if not gif_path.lower().endswith(".gif"):
         raise UserError(f"--output {gif_path}: the name must end in .gif (the strip is written beside it as .png).")
     frames = np.asarray(frames)
