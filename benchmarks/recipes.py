@@ -92,7 +92,7 @@ def curve(run):
     return points
 
 
-def report(recipes, seeds, out, plot_path, grid_minute):
+def report(recipes, seeds, out, plot_path, grid_minutes):
     curves = {(recipe, seed): curve(run_folder(out, recipe, seed)) for recipe in recipes for seed in seeds
               if os.path.exists(os.path.join(run_folder(out, recipe, seed), "log.csv"))}
     print(f"\nMachine: {cpu_name()}")
@@ -140,27 +140,29 @@ def report(recipes, seeds, out, plot_path, grid_minute):
     figure.savefig(plot_path, dpi=80)
     plt.close(figure)
     print(f"Wrote {plot_path}")
-    if grid_minute:
-        grids_at_minute(curves, recipes, seeds[0], out, grid_minute, plot_path.replace(".png", "_grids.png"))
+    if grid_minutes:
+        grids_at_minutes(curves, recipes, seeds[0], out, grid_minutes, plot_path.replace(".png", "_grids.png"))
 
 
-def grids_at_minute(curves, recipes, seed, out, minute, path):
-    """Side by side: each recipe's epoch grid of the last epoch finished by `minute`."""
+def grids_at_minutes(curves, recipes, seed, out, minutes, path):
+    """Each recipe's epoch grid of the last epoch finished by each minute: one row per minute."""
     import imageio.v3 as iio
 
-    figure, axes = plt.subplots(1, len(recipes), figsize=(2.6 * len(recipes), 2.9))
-    for axis, recipe in zip(list(axes) if len(recipes) > 1 else [axes], recipes):
-        points = [p for p in curves.get((recipe, seed), []) if p[0] <= minute]
-        epoch = points[-1][3] if points else 0
-        grid = grid_paths(run_folder(out, recipe, seed)).get(epoch)
-        if grid:
-            axis.imshow(iio.imread(grid), cmap="gray")
-        fcd = f", FCD {points[-1][1]:.1f}" if points else ""
-        axis.set_title(f"{recipe}: epoch {epoch}{fcd}", fontsize=9)
-        axis.axis("off")
-    figure.suptitle(f"After {minute:g} minutes of training (seed {seed})", fontsize=10)
+    figure, axes = plt.subplots(len(minutes), len(recipes), figsize=(2.6 * len(recipes), 2.8 * len(minutes)),
+                                squeeze=False)
+    for row, minute in zip(axes, minutes):
+        for axis, recipe in zip(row, recipes):
+            points = [p for p in curves.get((recipe, seed), []) if p[0] <= minute]
+            epoch = points[-1][3] if points else 0
+            grid = grid_paths(run_folder(out, recipe, seed)).get(epoch)
+            if grid:
+                axis.imshow(iio.imread(grid), cmap="gray", vmin=0, vmax=255)
+            fcd = f", FCD {points[-1][1]:.1f}" if points else ""
+            axis.set_title(f"{recipe} at {minute:g} min:\nepoch {epoch}{fcd}", fontsize=9)
+            axis.axis("off")
+    figure.suptitle(f"The fixed-noise grids after the same training time (seed {seed})", fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=80)
+    figure.savefig(path, dpi=110)
     plt.close(figure)
     print(f"Wrote {path}")
 
@@ -175,7 +177,8 @@ def main():
     parser.add_argument("--eval-samples", type=int, default=10000)
     parser.add_argument("--out", default=os.path.join(ROOT, "runs", "recipes"))
     parser.add_argument("--plot", default=os.path.join(ROOT, "docs", "recipes_fcd.png"))
-    parser.add_argument("--grid-minute", type=float, default=0, help="also draw the grids at this minute")
+    parser.add_argument("--grid-minutes", type=float, nargs="*", default=[3, 15],
+                        help="also draw each recipe's grid at these minutes (default: 3 15)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     print(f"Machine: {cpu_name()}")
@@ -184,7 +187,7 @@ def main():
             for recipe in args.recipes:
                 chosen = args.article_precision if recipe == "article" else args.precision
                 train(recipe, seed, args.epochs, chosen, args.out, args.eval_samples)
-    report(args.recipes, args.seeds, args.out, args.plot, args.grid_minute)
+    report(args.recipes, args.seeds, args.out, args.plot, args.grid_minutes)
 
 
 if __name__ == "__main__":

@@ -184,3 +184,18 @@ def test_every_log_column_and_the_epoch_grid_go_to_tensorboard(script, trained_r
     width, height, encoded = tf.make_ndarray(grids[-1].tensor_proto)[:3]
     picture = tf.io.decode_png(encoded).numpy()[..., 0]
     np.testing.assert_array_equal(picture, np.asarray(Image.open(grid_path(out, 2))))
+
+
+def test_without_the_tensorboard_package_a_run_says_so_and_goes_on(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from common import board, images
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "tensorboard" else real_find_spec(name, *rest))
+    summaries = board.Board(str(tmp_path))
+    grid = images.save_grid(np.zeros((4, 28, 28, 1), np.float32), str(tmp_path / "grid.png"))
+    summaries.add(dict(epoch=1, d_loss=0.5), grid)  # no error: nothing to write to
+    assert "pip install tensorboard" in capsys.readouterr().out
+    assert not os.path.exists(tmp_path / "tensorboard")
