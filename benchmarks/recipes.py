@@ -112,6 +112,7 @@ def report(recipes, seeds, out, plot_path, grid_minutes):
             fcd = sum(next(p[1] for p in points if p[3] == epoch) for points in runs) / len(runs)
             minutes = sum(next(p[0] for p in points if p[3] == epoch) for points in runs) / len(runs)
             print(f"  {recipe}: mean of {len(runs)} seeds at epoch {epoch}: FCD {fcd:.2f} after {minutes:.1f} min")
+    target = None
     target_runs = [curves[("article", seed)] for seed in seeds if ("article", seed) in curves]
     if target_runs and all(points and points[-1][3] >= 10 for points in target_runs):
         target = sum(next(p[1] for p in points if p[3] == 10) for points in target_runs) / len(target_runs)
@@ -129,6 +130,8 @@ def report(recipes, seeds, out, plot_path, grid_minutes):
         if points:
             axis.plot([p[0] for p in points], [p[1] for p in points], marker=".", color=colours[recipe],
                       linestyle="-" if seed == seeds[0] else "--", label=f"{recipe}, seed {seed}")
+    if target:
+        axis.axhline(target, color="grey", linestyle=":", label="article after 10 epochs (mean)")
     axis.set_yscale("log")
     axis.set_xlabel("minutes of training (2-core CPU)")
     axis.set_ylabel("FCD, 10,000 samples (lower is better)")
