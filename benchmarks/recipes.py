@@ -25,7 +25,6 @@ No test asserts these numbers: GAN scores swing from seed to seed; read the two 
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 
@@ -37,6 +36,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from common import precision  # noqa: E402
 from common.runs import grid_paths, read_log  # noqa: E402
 
 # Variants of the fast recipe: (changes to RECIPES["fast"], extra train flags).
@@ -48,19 +48,6 @@ VARIANTS = {
     "fast-batch64": ({}, ["--batch-size", "64"]),
 }
 MILESTONES = (1, 2, 3, 5, 10)
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as file:
-            info = file.read()
-    except OSError:
-        return platform.processor() or "unknown CPU"
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    family = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("cpu family")), "?")
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
-    shown = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags]
-    return f"{model} (family {family}), {os.cpu_count()} cores, {' '.join(shown)}"
 
 
 def run_folder(out, recipe, seed):
@@ -95,7 +82,7 @@ def curve(run):
 def report(recipes, seeds, out, plot_path, grid_minutes):
     curves = {(recipe, seed): curve(run_folder(out, recipe, seed)) for recipe in recipes for seed in seeds
               if os.path.exists(os.path.join(run_folder(out, recipe, seed), "log.csv"))}
-    print(f"\nMachine: {cpu_name()}")
+    print(f"\nMachine: {precision.describe_cpu()}")
     print("FCD (classes covered) at epoch; minutes of training in brackets")
     epochs = sorted({point[3] for points in curves.values() for point in points})
     shown = [epoch for epoch in epochs if epoch in MILESTONES] or epochs
@@ -184,7 +171,7 @@ def main():
                         help="also draw each recipe's grid at these minutes (default: 3 15)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
-    print(f"Machine: {cpu_name()}")
+    print(f"Machine: {precision.describe_cpu()}")
     if not args.report_only:
         for seed in args.seeds:
             for recipe in args.recipes:

@@ -29,7 +29,6 @@ No test asserts any of these numbers; the machine is shared and noisy.
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -248,13 +247,7 @@ def main():
                                                           "(default: where the scripts look)")
     args = parser.parse_args()
 
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
-    cpu_flags = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if f" {f}" in flags]
-    model_line = next((line.split(":", 1)[1].strip() for line in flags.splitlines() if line.startswith("model name")),
-                      platform.processor())
-    family = next((line.split(":", 1)[1].strip() for line in flags.splitlines() if line.startswith("cpu family")), "?")
-    print(f"Machine: {model_line} (family {family}), {os.cpu_count()} cores, flags {' '.join(cpu_flags) or '-'}; "
-          f"TensorFlow {tf.__version__}, Keras {keras.__version__}; "
+    print(f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras {keras.__version__}; "
           f"GPU: {', '.join(g.name for g in tf.config.list_physical_devices('GPU')) or 'none'}")
     if "steps" in args.tables:
         peak = matmul_gflops()

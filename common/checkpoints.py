@@ -22,15 +22,22 @@ from common.errors import UserError
 from common.files import write_text
 
 
+def read_settings(info_path):
+    """The settings dict in a run.json; raises OSError or ValueError where there is none."""
+    with open(info_path) as file:
+        saved = json.load(file)
+    if not isinstance(saved, dict):
+        raise ValueError("not a JSON object")
+    return saved
+
+
 def saved_setting(run_dir, key, default):
     """One setting from the run.json of the run in run_dir, or `default` (no run yet, or no such key).
 
     A damaged run.json also gives the default here: the restore that follows reports it.
     """
     try:
-        with open(os.path.join(run_dir, "checkpoints", "run.json")) as file:
-            saved = json.load(file)
-        return saved.get(key, default) if isinstance(saved, dict) else default
+        return read_settings(os.path.join(run_dir, "checkpoints", "run.json")).get(key, default)
     except (OSError, ValueError):
         return default
 
@@ -76,11 +83,7 @@ class Checkpoints:
     def saved_identity(self):
         """The settings in run.json, as the run that wrote the checkpoints recorded them."""
         try:
-            with open(self.info_path) as file:
-                saved = json.load(file)
-            if not isinstance(saved, dict):
-                raise ValueError("not a JSON object")
-            return saved
+            return read_settings(self.info_path)
         except FileNotFoundError:
             raise UserError(
                 f"{self.folder} holds checkpoints but no run.json, so they were not written "

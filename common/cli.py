@@ -12,6 +12,7 @@ import errno
 import sys
 import textwrap
 
+from common.datasets import FOLDER, NAMES
 from common.errors import Interrupted, UserError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -56,7 +57,7 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
                          help="the run folder: checkpoints, images, log (default: %(default)s)")
 
     def add_data_args(sub):
-        sub.add_argument("--dataset", default=defaults["dataset"], choices=("fashion_mnist", "mnist", "folder"),
+        sub.add_argument("--dataset", default=defaults["dataset"], choices=NAMES + (FOLDER,),
                          help="training data: a built-in set, or 'folder' for your own pictures in "
                               "--data-dir (default: %(default)s, the article's)")
         sub.add_argument("--data-dir", default=None,
@@ -171,7 +172,7 @@ def main(argv, script, doc, defaults, train, sample, evaluate, walk, add_train_a
     parser = build_parser(script, doc.split("\n\n")[0], defaults, add_train_args, epilog=usage)
     args = parse(parser, argv)
     if args.command == "train":
-        if args.dataset == "folder" and args.eval_every:
+        if args.dataset == FOLDER and args.eval_every:
             from common.datasets import needs_labels_message
 
             raise UserError("--eval-every: " + needs_labels_message())

@@ -278,14 +278,13 @@ def load_folder(folder):
         except Exception as error:  # Pillow raises OSError, ValueError, SyntaxError, ... for broken files
             unreadable.append(f"{os.path.relpath(path, folder)} ({type(error).__name__})")
     skipped = []
-    if unreadable:
-        skipped.append(f"{len(unreadable):,} unreadable file{'s' if len(unreadable) > 1 else ''} skipped")
-        print(f"Skipped, not readable as pictures: {', '.join(unreadable[:5])}"
-              + (f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""))
-    if too_large:
-        skipped.append(f"{len(too_large):,} too large to decode skipped")
-        print(f"Skipped, more than {MAX_PIXELS:,} pixels: {', '.join(too_large[:5])}"
-              + (f" and {len(too_large) - 5} more" if len(too_large) > 5 else ""))
+    for names, count, why in [
+        (unreadable, f"{len(unreadable):,} unreadable file{'s' if len(unreadable) > 1 else ''}", "not readable as pictures"),
+        (too_large, f"{len(too_large):,} too large to decode", f"more than {MAX_PIXELS:,} pixels"),
+    ]:
+        if names:
+            skipped.append(f"{count} skipped")
+            print(f"Skipped, {why}: {', '.join(names[:5])}" + (f" and {len(names) - 5} more" if len(names) > 5 else ""))
     if not pictures:
         raise UserError(
             f"None of the {len(paths)} picture files in {folder} could be read "

@@ -6,20 +6,41 @@ LossScaleOptimizer). The scripts keep their last layer, every loss and the gradi
 penalty in float32, whatever the policy.
 """
 
+import os
+import platform
+
 import keras
 import tensorflow as tf
 
 from common.errors import UserError
 
 
-def cpu_has_bfloat16():
-    """True where the CPU computes bfloat16 in hardware (AMX or AVX512-BF16)."""
+def cpuinfo():
+    """The text of /proc/cpuinfo ("" where there is none)."""
     try:
         with open("/proc/cpuinfo") as file:
-            flags = file.read()
+            return file.read()
     except OSError:
-        return False
+        return ""
+
+
+def cpu_has_bfloat16():
+    """True where the CPU computes bfloat16 in hardware (AMX or AVX512-BF16)."""
+    flags = cpuinfo()
     return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def describe_cpu():
+    """"AMD EPYC (family 26), 2 cores, flags avx2 fma avx512f avx512_bf16": for every benchmark's output."""
+    info = cpuinfo()
+
+    def field(name, default):
+        return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith(name)), default)
+
+    flags = set(field("flags", "").split())
+    shown = [flag for flag in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags]
+    return (f"{field('model name', platform.processor() or 'unknown CPU')} (family {field('cpu family', '?')}), "
+            f"{os.cpu_count()} cores, flags {' '.join(shown) or '-'}")
 
 
 def choose_with_reason(name):
