@@ -32,6 +32,8 @@ class Board:
             for name, value in row.items():
                 if name != "epoch":
                     tf.summary.scalar(name, float(value))
-            picture = imageio.imread(grid_path)  # (H, W) uint8 grey
-            tf.summary.image("epoch grid (fixed noise)", picture[np.newaxis, :, :, np.newaxis])
+            picture = imageio.imread(grid_path)  # (H, W) uint8 grey, or (H, W, 3) colour
+            if picture.ndim == 2:
+                picture = picture[:, :, np.newaxis]
+            tf.summary.image("epoch grid (fixed noise)", picture[np.newaxis])
         self.writer.flush()  # on disk now: TensorBoard shows the epoch as soon as it ends

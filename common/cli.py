@@ -1,4 +1,4 @@
-"""The command line the three scripts share, and the wrapper that turns errors into messages.
+"""The command line the four scripts share, and the wrapper that turns errors into messages.
 
     python SCRIPT.py train [flags]     train, resuming the run in --out-dir if it has one
     python SCRIPT.py [sample] [flags]  samples from the latest checkpoint (the default)
@@ -41,7 +41,8 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
     """The parser for one script.
 
     script:      its file name, for messages ("dcgan_fashion.py").
-    defaults:    the article's values: epochs, batch_size, dataset, out_dir, precision.
+    defaults:    the article's values: epochs, batch_size, dataset, out_dir, precision; and
+                 "datasets", the --dataset choices, where a script takes fewer than all.
     add_train_args(parser): adds the script's own training flags (e.g. --loss).
     """
     parser = argparse.ArgumentParser(
@@ -57,7 +58,7 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
                          help="the run folder: checkpoints, images, log (default: %(default)s)")
 
     def add_data_args(sub):
-        sub.add_argument("--dataset", default=defaults["dataset"], choices=NAMES + (FOLDER,),
+        sub.add_argument("--dataset", default=defaults["dataset"], choices=defaults.get("datasets", NAMES + (FOLDER,)),
                          help="training data: a built-in set, or 'folder' for your own pictures in "
                               "--data-dir (default: %(default)s, the article's)")
         sub.add_argument("--data-dir", default=None,
@@ -97,7 +98,7 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
     sample.add_argument("--seed", type=non_negative_int, default=None, help="noise seed (default: random)")
     sample.add_argument("--output", default=None,
                         help="file to write: .png for a grid, .npy for the raw images "
-                             "(N, 28, 28, 1) float32 in [-1, 1] (default: OUT_DIR/samples.png)")
+                             "(N, height, width, channels) float32 in [-1, 1] (default: OUT_DIR/samples.png)")
 
     gif = commands.add_parser("gif", help="rebuild the GIF from the epoch grids")
     add_out_dir(gif)

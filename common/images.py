@@ -13,8 +13,9 @@ import numpy as np
 from common.errors import UserError
 from common.files import replacing
 
-# Each 28x28 image is drawn at 4x so that a 4x4 grid is a readable 488-pixel picture.
-SCALE = 4
+# Small images are drawn enlarged, so that a 4x4 grid is a readable picture of about 500
+# pixels: 28x28 images at 4x, 64x64 at 2x, 128x128 as they are.
+DRAWN_SIZE = 128
 PADDING = 2
 
 
@@ -25,22 +26,27 @@ def to_uint8(images):
 
 
 def grid(images, columns=None):
-    """Tile (N, H, W, 1) images in [-1, 1] into one uint8 picture, N padded to a full grid."""
-    images = to_uint8(images)[..., 0]
-    count, height, width = images.shape
+    """Tile (N, H, W, C) images in [-1, 1] into one uint8 picture, N padded to a full grid.
+
+    C = 1 gives a grey picture (H', W'), C = 3 a colour one (H', W', 3).
+    """
+    images = to_uint8(images)
+    count, height, width, channels = images.shape
     columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
     cell_h, cell_w = height + PADDING, width + PADDING
-    canvas = np.full((rows * cell_h + PADDING, columns * cell_w + PADDING), 255, np.uint8)
+    canvas = np.full((rows * cell_h + PADDING, columns * cell_w + PADDING, channels), 255, np.uint8)
     for index, image in enumerate(images):
         top = PADDING + (index // columns) * cell_h
         left = PADDING + (index % columns) * cell_w
         canvas[top : top + height, left : left + width] = image
-    return np.kron(canvas, np.ones((SCALE, SCALE), np.uint8))
+    scale = max(1, DRAWN_SIZE // height)  # 4 for 28 pixels, 2 for 64, 1 for 128
+    canvas = canvas.repeat(scale, axis=0).repeat(scale, axis=1)
+    return canvas[..., 0] if channels == 1 else canvas
 
 
 def save_grid(images, path, columns=None):
-    """Write images (N, 28, 28, 1) in [-1, 1] as one PNG grid; returns the path."""
+    """Write images (N, H, W, 1 or 3) in [-1, 1] as one PNG grid; returns the path."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with replacing(path) as temporary:
         imageio.imwrite(temporary, grid(images, columns))
@@ -58,7 +64,7 @@ def write_gif(frame_paths, path, seconds_per_frame=0.15, hold_last=1.5):
 
 
 def save_walk(frames, gif_path, steps, seconds_per_frame=0.12):
-    """A latent walk: frames (N, 28, 28, 1) in [-1, 1], each one GIF frame, and all of them as
+    """A latent walk: frames (N, H, W, C) in [-1, 1], each one GIF frame, and all of them as
     a PNG strip beside the GIF, NAME.gif -> NAME.png (one row per leg of `steps` frames).
     Returns both paths."""
     if not gif_path.lower().endswith(".gif"):

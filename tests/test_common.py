@@ -87,9 +87,9 @@ def test_grid_layout_and_grey_levels(tmp_path):
     batch[5] = 1.0  # the sixth image: white, at row 1, column 1 of the 4x4 grid
     path = images.save_grid(batch, str(tmp_path / "grid.png"))
     picture = np.asarray(Image.open(path))
-    cell = (28 + images.PADDING) * images.SCALE
+    cell = (28 + images.PADDING) * 4
     assert picture.shape == ((4 * 30 + 2) * 4, (4 * 30 + 2) * 4)
-    pad = images.PADDING * images.SCALE
+    pad = images.PADDING * 4
     assert picture[pad + cell + 10, pad + cell + 10] == 255
     assert picture[pad + 10, pad + 10] == 0
     assert os.listdir(tmp_path) == ["grid.png"]  # no temporary file left behind
