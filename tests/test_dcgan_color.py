@@ -1,0 +1,307 @@
+"""dcgan_color.py: the article's networks at 64 and 128 pixels, colour from file to grid, the
+picture cache, the two generator updates, and the commands a user runs."""
+
+import json
+import math
+import os
+import shutil
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+import dcgan_color as color
+from common import board, datasets, images
+from common.errors import UserError
+from common.runs import read_log
+from conftest import run_main
+
+# Tiny networks (width 8) keep the command tests fast; the shape tests use the article's width.
+TINY = ["--batch-size", "4", "--steps-per-epoch", "2", "--width", "8"]
+
+
+def colour_folder(folder, count=12):
+    """`count` pictures of plain colours (red, green, blue in turn) at assorted sizes and formats."""
+    os.makedirs(folder, exist_ok=True)
+    primaries = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    for index in range(count):
+        size = (40 + 7 * index, 50 + 5 * index)
+        extension = ["png", "bmp", "png", "gif"][index % 4]
+        Image.new("RGB", size, primaries[index % 3]).save(os.path.join(folder, f"plain_{index:02d}.{extension}"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory):
+    return colour_folder(str(tmp_path_factory.mktemp("colour")))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, pictures):
+    """A run of two epochs of 2 steps at 64 pixels and width 8, trained once for this module."""
+    from common import cli
+
+    out = str(tmp_path_factory.mktemp("color") / "run")
+    cli.run(color.main, ["train", "--epochs", "2", "--data-dir", pictures, "--out-dir", out, "--seed", "1", *TINY])
+    return out
+
+
+# ----- the models ---------------------------------------------------------------------------
+def stage_shapes(model, inputs):
+    """The output shape of each Dense and convolution of `model`, in order."""
+    shapes, values = [], inputs
+    for layer in model.layers:
+        values = layer(values, training=False)
+        if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            shapes.append(tuple(values.shape[1:]))
+    return shapes
+
+
+@pytest.mark.parametrize("size, start", [(64, 4), (128, 8)])
+def test_every_stage_doubles_the_side_in_the_generator_and_halves_it_in_the_discriminator(size, start):
+    generator, discriminator = color.build_generator(size), color.build_discriminator(size)
+    noise = tf.random.normal([2, color.NOISE_DIM])
+    # The article: one linear layer, then four transposed convolutions (width 64 as the cited code).
+    assert stage_shapes(generator, noise) == [
+        (start * start * 512,), (2 * start, 2 * start, 256), (4 * start, 4 * start, 128),
+        (8 * start, 8 * start, 64), (size, size, 3)]
+    assert [type(layer).__name__ for layer in generator.layers].count("Conv2DTranspose") == 4
+    # The discriminator: four strided convolutions, then one linear output.
+    pictures = tf.random.uniform([2, size, size, 3], -1, 1)
+    assert stage_shapes(discriminator, pictures) == [
+        (size // 2, size // 2, 64), (size // 4, size // 4, 128), (size // 8, size // 8, 256),
+        (start, start, 512), (1,)]
+
+
+def test_the_layers_follow_the_article_and_the_dcgan_paper():
+    generator, discriminator = color.build_generator(), color.build_discriminator()
+    kinds = [type(layer).__name__ for layer in generator.layers]
+    # Batch norm after every layer of the generator but the last, then ReLU; tanh at the end.
+    assert kinds == ["Dense", "Reshape", "BatchNormalization", "ReLU"] + [
+        "Conv2DTranspose", "BatchNormalization", "ReLU"] * 3 + ["Conv2DTranspose"]
+    assert generator.layers[-1].activation.__name__ == "tanh"
+    kinds = [type(layer).__name__ for layer in discriminator.layers]
+    # No batch norm on the discriminator's first layer; LeakyReLU(0.2) after each convolution.
+    assert kinds == ["Conv2D", "LeakyReLU"] + ["Conv2D", "BatchNormalization", "LeakyReLU"] * 3 + ["Flatten", "Dense"]
+    assert discriminator.layers[-1].activation.__name__ == "linear"  # logits: the loss applies the sigmoid
+    for layer in generator.layers + discriminator.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+            assert layer.kernel_size == (5, 5) and layer.strides == (2, 2) and layer.padding == "same"
+        if isinstance(layer, keras.layers.BatchNormalization):
+            assert layer.momentum == 0.9 and layer.epsilon == 1e-5  # the cited code's
+        if isinstance(layer, keras.layers.LeakyReLU):
+            assert layer.negative_slope == pytest.approx(0.2)
+        if hasattr(layer, "kernel_initializer"):
+            assert layer.kernel_initializer.stddev == 0.02  # the DCGAN paper's N(0, 0.02)
+    # The weights really are drawn with that spread.
+    assert float(tf.math.reduce_std(generator.layers[4].kernel)) == pytest.approx(0.02, rel=0.05)
+
+
+def test_the_generator_reaches_both_ends_of_tanh():
+    generator = color.build_generator(width=8)
+    last = generator.layers[-1]
+    last.kernel.assign(last.kernel * 1000)  # saturate the output
+    fakes = generator(tf.random.normal([8, color.NOISE_DIM]), training=True).numpy()  # batch statistics
+    assert fakes.min() < -0.99 and fakes.max() > 0.99 and np.abs(fakes).max() <= 1.0
+
+
+# ----- the losses and the step --------------------------------------------------------------
+def test_losses_on_known_logits():
+    undecided = tf.zeros([8, 1])  # sigmoid(0) = 0.5
+    real_loss, fake_loss = color.discriminator_losses(undecided, undecided)
+    assert math.isclose(float(real_loss), math.log(2), rel_tol=1e-5)
+    assert math.isclose(float(fake_loss), math.log(2), rel_tol=1e-5)
+    # D(x) = sigmoid(1) on real pictures, D(G(z)) = sigmoid(-2) on fakes: each term by hand.
+    real_loss, fake_loss = color.discriminator_losses(tf.constant([[1.0]]), tf.constant([[-2.0]]))
+    assert math.isclose(float(real_loss), -math.log(1 / (1 + math.exp(-1))), rel_tol=1e-5)
+    assert math.isclose(float(fake_loss), -math.log(1 - 1 / (1 + math.exp(2))), rel_tol=1e-5)
+    assert math.isclose(float(color.generator_loss(tf.constant([[-2.0]]))), -math.log(1 / (1 + math.exp(2))),
+                        rel_tol=1e-5)
+
+
+@pytest.mark.parametrize("generator_steps", [2, 1])
+def test_the_generator_is_updated_generator_steps_times_per_discriminator_update(generator_steps):
+    generator, discriminator = color.build_generator(width=8), color.build_discriminator(width=8)
+    generator_optimizer, discriminator_optimizer = keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4)
+    step = color.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
+                                 generator_steps)
+    before = [weight.numpy().copy() for weight in discriminator.trainable_weights]
+    for _ in range(3):
+        outputs = step(tf.random.uniform([4, 64, 64, 3], -1, 1))
+    assert int(discriminator_optimizer.iterations) == 3
+    assert int(generator_optimizer.iterations) == 3 * generator_steps
+    assert any(not np.allclose(old, new) for old, new in zip(before, discriminator.trainable_weights))
+    # The four losses the article plots, and D's total is the sum of its two parts.
+    assert float(outputs["d_loss"]) == pytest.approx(float(outputs["d_loss_real"] + outputs["d_loss_fake"]), rel=1e-5)
+    assert {"g_loss", "D(x)", "D(G(z))"} <= set(outputs)
+
+
+# ----- pictures: colour from the file to the grid, and the cache ----------------------------
+def test_colour_survives_the_folder_loader_and_the_batches(pictures):
+    loaded, _ = datasets.load_folder(pictures, 64, colour=True)
+    assert loaded.shape == (12, 64, 64, 3) and loaded.dtype == np.uint8
+    np.testing.assert_array_equal(loaded[0, 32, 32], [255, 0, 0])  # plain_00: red stays red
+    np.testing.assert_array_equal(loaded[1, 10, 50], [0, 255, 0])  # plain_01 (a BMP): green
+    np.testing.assert_array_equal(loaded[2, 60, 3], [0, 0, 255])  # plain_02: blue
+    batch = next(color.batches(loaded[:3], 3, np.random.default_rng(0)))  # sorted within the batch
+    assert batch.dtype == np.float32 and batch.shape == (3, 64, 64, 3)
+    np.testing.assert_allclose(batch[0, 5, 5], [1, -1, -1])  # red in [-1, 1]
+    np.testing.assert_allclose(batch[2, 5, 5], [-1, -1, 1])
+
+
+def test_transparency_lies_on_black_and_the_centre_square_is_kept(tmp_path):
+    wide = np.zeros((20, 60, 4), np.uint8)
+    wide[:, 20:40] = (0, 0, 255, 255)  # an opaque blue centre between transparent green bands
+    wide[:, :20, 1] = wide[:, 40:, 1] = 255
+    Image.fromarray(wide, "RGBA").save(tmp_path / "wide.png")
+    picture = datasets.read_picture(str(tmp_path / "wide.png"), 64, colour=True)
+    assert picture.shape == (64, 64, 3)
+    np.testing.assert_array_equal(picture[32, 32], [0, 0, 255])
+    assert picture[..., 1].max() == 0  # the transparent green never shows
+
+
+def test_every_batch_is_full_and_every_picture_comes_once_per_epoch():
+    pictures = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1) * np.ones((1, 2, 2, 3), np.uint8)
+    epoch = list(color.batches(pictures, 3, np.random.default_rng(0)))
+    assert [len(batch) for batch in epoch] == [3, 3, 3]
+    seen = np.concatenate([batch[:, 0, 0, 0] for batch in epoch]) * 127.5 + 127.5
+    assert len(set(np.rint(seen).astype(int))) == 9  # nine different pictures, the tenth left for the next epoch
+    again = np.concatenate([batch[:, 0, 0, 0] for batch in color.batches(pictures, 3, np.random.default_rng(1))])
+    assert not np.array_equal(np.sort(seen), np.sort(again * 127.5 + 127.5))  # another seed, another order
+
+
+def test_the_cache_is_read_while_the_folder_is_unchanged_and_rebuilt_when_it_changes(tmp_path, capsys):
+    folder = colour_folder(str(tmp_path / "pictures"), count=6)
+    cache = str(tmp_path / "run")
+    first, _ = datasets.load_folder(folder, 64, colour=True, cache_dir=cache)
+    assert os.path.exists(os.path.join(cache, "pictures_64px_rgb.npy"))
+    capsys.readouterr()
+
+    # Unchanged: read from the cache, not decoded. A decoder that fails proves it.
+    real_read = datasets.read_picture
+    datasets.read_picture = lambda *args, **kwargs: (_ for _ in ()).throw(AssertionError("decoded"))
+    try:
+        second, _ = datasets.load_folder(folder, 64, colour=True, cache_dir=cache)
+    finally:
+        datasets.read_picture = real_read
+    np.testing.assert_array_equal(first, second)
+    assert "from the cache" in capsys.readouterr().out
+
+    # A picture added: decoded again, and it is there.
+    Image.new("RGB", (70, 70), (255, 255, 0)).save(os.path.join(folder, "yellow.png"))
+    third, _ = datasets.load_folder(folder, 64, colour=True, cache_dir=cache)
+    assert len(third) == 7 and "changed" in capsys.readouterr().out
+    np.testing.assert_array_equal(third[-1, 5, 5], [255, 255, 0])
+
+    # A picture replaced by another under the same name: decoded again.
+    Image.new("RGB", (70, 70), (255, 255, 255)).save(os.path.join(folder, "plain_00.png"))
+    os.utime(os.path.join(folder, "plain_00.png"), ns=(1, 1))  # an older time than before: still a change
+    fourth, _ = datasets.load_folder(folder, 64, colour=True, cache_dir=cache)
+    np.testing.assert_array_equal(fourth[0, 5, 5], [255, 255, 255])
+
+    # Another size is another cache; a damaged cache is rebuilt with a note.
+    datasets.load_folder(folder, 128, colour=True, cache_dir=cache)
+    assert os.path.exists(os.path.join(cache, "pictures_128px_rgb.npy"))
+    with open(os.path.join(cache, "pictures_64px_rgb.npy"), "r+b") as file:
+        file.truncate(100)
+    capsys.readouterr()
+    fifth, _ = datasets.load_folder(folder, 64, colour=True, cache_dir=cache)
+    np.testing.assert_array_equal(fifth, fourth)
+    assert "damaged" in capsys.readouterr().out
+
+
+def test_a_colour_grid_keeps_its_colours_and_goes_to_tensorboard(tmp_path):
+    batch = np.full((4, 64, 64, 3), -1.0, np.float32)
+    batch[1, ..., 0] = 1.0  # the second picture red
+    path = images.save_grid(batch, str(tmp_path / "grid.png"))
+    picture = np.asarray(Image.open(path))
+    assert picture.shape == ((2 * 66 + 2) * 2, (2 * 66 + 2) * 2, 3)  # 64-pixel pictures drawn at 2x
+    np.testing.assert_array_equal(picture[2 * (2 + 10), 2 * (2 + 66 + 10)], [255, 0, 0])  # row 0, column 1
+    np.testing.assert_array_equal(picture[2 * 12, 2 * 12], [0, 0, 0])
+    summaries = board.Board(str(tmp_path / "run"))
+    summaries.add(dict(epoch=1, d_loss=0.5), path)  # a colour picture is accepted as it is
+    if summaries.writer is not None:
+        from test_next_steps import read_board
+
+        event = read_board(str(tmp_path / "run" / "tensorboard"))["epoch grid (fixed noise)"][0]
+        decoded = tf.io.decode_png(tf.make_ndarray(event.tensor_proto)[2]).numpy()
+        np.testing.assert_array_equal(decoded, picture)
+
+
+# ----- the commands ---------------------------------------------------------------------------
+def test_train_writes_the_run_folder_and_the_article_curves(trained):
+    assert sorted(os.listdir(os.path.join(trained, "images"))) == [f"epoch_{i:04d}.png" for i in range(3)]
+    grid = np.asarray(Image.open(os.path.join(trained, "images", "epoch_0002.png")))
+    assert grid.ndim == 3 and grid.shape[2] == 3  # the grids are in colour
+    log = read_log(os.path.join(trained, "log.csv"))
+    assert [row["epoch"] for row in log] == [1, 2]
+    assert {"d_loss", "d_loss_real", "d_loss_fake", "g_loss", "D(x)", "D(G(z))", "seconds"} <= set(log[0])
+    assert Image.open(os.path.join(trained, "training.gif")).n_frames == 3
+    saved = json.load(open(os.path.join(trained, "checkpoints", "run.json")))
+    assert saved == dict(model="dcgan_color", dataset="folder", recipe="article", image_size=64, width=8,
+                         generator_steps=2)
+    assert os.path.exists(os.path.join(trained, "pictures_64px_rgb.npy"))  # the cache, in the run folder
+    exported = keras.models.load_model(os.path.join(trained, "generator.keras"))
+    assert exported(tf.zeros([1, 100])).shape == (1, 64, 64, 3)
+
+
+def test_sample_and_walk_draw_colour_pictures_from_the_checkpoint(trained, tmp_path, capsys):
+    status, stdout, stderr = run_main(color, ["sample", "--out-dir", trained, "--n", "5", "--seed", "2",
+                                              "--output", str(tmp_path / "five.npy")], capsys)
+    assert status == 0 and "epoch 2" in stdout, stderr
+    raw = np.load(tmp_path / "five.npy")
+    assert raw.shape == (5, 64, 64, 3) and raw.dtype == np.float32 and np.abs(raw).max() <= 1
+    # The checkpoint's generator is the one exported as generator.keras.
+    exported = keras.models.load_model(os.path.join(trained, "generator.keras"))
+    noise = tf.random.Generator.from_seed(2).normal([5, color.NOISE_DIM])
+    np.testing.assert_allclose(raw, exported(noise, training=False).numpy(), atol=1e-5)
+    status, stdout, _ = run_main(color, ["--out-dir", trained], capsys)  # plain `python dcgan_color.py`
+    assert status == 0 and np.asarray(Image.open(os.path.join(trained, "samples.png"))).shape[2] == 3
+    status, stdout, _ = run_main(color, ["walk", "--out-dir", trained, "--points", "2", "--steps", "3",
+                                         "--output", str(tmp_path / "walk.gif")], capsys)
+    assert status == 0
+    with Image.open(tmp_path / "walk.gif") as animation:
+        assert animation.n_frames == 6
+
+
+def test_resume_keeps_the_run_settings_and_counts_the_optimizers_on(trained, pictures, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    shutil.copytree(trained, out)
+    # No --width: the run's own (8) is used; the article's 64 would not restore.
+    status, stdout, stderr = run_main(color, ["train", "--epochs", "3", "--data-dir", pictures, "--out-dir", out,
+                                              "--batch-size", "4", "--steps-per-epoch", "2"], capsys)
+    assert status == 0, stderr
+    assert "Resuming" in stdout and "epoch 3/3" in stdout and "epoch 1/3" not in stdout
+    assert "from the cache" in stdout  # the pictures were not decoded again
+    assert [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))] == [1, 2, 3]
+    generator, discriminator = color.build_generator(width=8), color.build_discriminator(width=8)
+    optimizers = keras.optimizers.Adam(), keras.optimizers.Adam()
+    optimizers[0].build(generator.trainable_variables)
+    optimizers[1].build(discriminator.trainable_variables)
+    checkpoint = tf.train.Checkpoint(generator_optimizer=optimizers[0], discriminator_optimizer=optimizers[1])
+    checkpoint.restore(tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))).expect_partial()
+    # 3 epochs of 2 steps: 6 discriminator updates and 12 generator updates, across the resume.
+    assert (int(optimizers[0].iterations), int(optimizers[1].iterations)) == (12, 6)
+    # Asking for another width, size or generator ratio on a resume is refused, with what to do.
+    for flag, value in [("--width", "16"), ("--image-size", "128"), ("--generator-steps", "1")]:
+        status, _, stderr = run_main(color, ["train", "--epochs", "4", "--data-dir", pictures, "--out-dir", out,
+                                             flag, value, "--batch-size", "4"], capsys)
+        assert status == 2 and "another --out-dir" in stderr, (flag, stderr)
+
+
+def test_bad_input_gets_a_clear_message(trained, pictures, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    status, _, stderr = run_main(color, ["train", "--image-size", "96", "--data-dir", pictures, "--out-dir", out], capsys)
+    assert status == 2 and "choose 64 or 128" in stderr
+    status, _, stderr = run_main(color, ["train", "--out-dir", out], capsys)
+    assert status == 2 and "--data-dir" in stderr
+    status, _, stderr = run_main(color, ["train", "--dataset", "fashion_mnist", "--out-dir", out], capsys)
+    assert status == 2 and "invalid choice" in stderr
+    status, _, stderr = run_main(color, ["evaluate", "--out-dir", trained], capsys)
+    assert status == 2 and "labelled dataset" in stderr
+    status, _, stderr = run_main(color, ["sample", "--out-dir", str(tmp_path / "none")], capsys)
+    assert status == 2 and "train first" in stderr
+    status, _, stderr = run_main(color, ["train", "--data-dir", pictures, "--out-dir", out, "--batch-size", "64"], capsys)
+    assert status == 2 and "more than the 12 training images" in stderr
