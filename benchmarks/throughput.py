@@ -4,6 +4,7 @@
     python benchmarks/throughput.py --tables steps --models dcgan --steps 4 --rounds 3
     python benchmarks/throughput.py --tables commands --models mlp
     python benchmarks/throughput.py --precision mixed_bfloat16   # try another policy as "project"
+    python benchmarks/throughput.py --tables steps --models color   # dcgan_color.py at 64 px
 
 Table "steps": the bare train step. For each script, the same model and batch size are
 timed two ways in one process, interleaved round by round so that a busy machine slows
@@ -44,6 +45,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import dcgan_color  # noqa: E402
 import dcgan_fashion  # noqa: E402
 import mlp_gan_keras  # noqa: E402
 import wgan_gp  # noqa: E402
@@ -76,6 +78,9 @@ def step_flops(name, generator, discriminator, batch_size, critic_steps=5):
         "mlp": 4 * g + 8 * d,
         # Each critic step: G forward, D real/fake/interpolates, the penalty's double backward.
         "wgan": critic_steps * (g + 11 * d) + 3 * g + 2 * d,
+        # D's update: G forward, D forward and backward on real and fake; then two generator
+        # updates, each G and D forward and backward.
+        "color": g + 6 * d + dcgan_color.GENERATOR_STEPS * (3 * g + 3 * d),
     }[name]
     return per_image * batch_size
 
@@ -107,6 +112,12 @@ def build(name, policy, batch_size):
         step = mlp_gan_keras.make_train_step(generator, discriminator, *optimizers,
                                              mlp_gan_keras.generator_loss_non_saturating)
         real_per_step = batch_size
+    elif name == "color":
+        generator, discriminator = dcgan_color.build_generator(), dcgan_color.build_discriminator()
+        optimizers = [precision.optimizer(keras.optimizers.Adam(dcgan_color.LEARNING_RATE, beta_1=dcgan_color.BETA_1),
+                                          policy) for _ in range(2)]
+        step = dcgan_color.make_train_step(generator, discriminator, *optimizers)
+        real_per_step = batch_size
     else:
         generator, discriminator = wgan_gp.build_generator(), wgan_gp.build_critic()
         optimizers = [precision.optimizer(o, policy) for o in wgan_gp.make_optimizers("wgan-gp")]
@@ -135,8 +146,24 @@ def project_pipeline(images, real_per_step):
             .batch(real_per_step, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
 
 
-DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64}
-SCRIPT_DEFAULTS = {"dcgan": dcgan_fashion.DEFAULTS, "mlp": mlp_gan_keras.DEFAULTS, "wgan": wgan_gp.DEFAULTS}
+def colour_pipelines(real_per_step):
+    """dcgan_color.py at 64 px: the article's way, a float32 tf.data pipeline of scaled pictures
+    (1,000 of them: 60,000 would be 2.9 GB); the script's way, its uint8 `batches`, scaled per batch."""
+    pictures = np.random.default_rng(0).integers(0, 256, (1000, 64, 64, 3), dtype=np.uint8)
+    scaled = (pictures.astype(np.float32) - 127.5) / 127.5
+    article = tf.data.Dataset.from_tensor_slices(scaled).shuffle(1000).batch(real_per_step).repeat()
+
+    def project():
+        rng = np.random.default_rng(0)
+        while True:
+            yield from dcgan_color.batches(pictures, real_per_step, rng)
+
+    return iter(article), project()
+
+
+DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64, "color": dcgan_color.DEFAULTS["batch_size"]}
+SCRIPT_DEFAULTS = {"dcgan": dcgan_fashion.DEFAULTS, "mlp": mlp_gan_keras.DEFAULTS, "wgan": wgan_gp.DEFAULTS,
+                   "color": dcgan_color.DEFAULTS}
 
 
 # ----- the whole program: `train` against the article's loop ---------------------------------
@@ -214,8 +241,11 @@ def step_rows(args, peak):
         # The article's step: the same Python function, compiled by plain tf.function (no XLA).
         article_step = tf.function(article_step.python_function)
         project_step, *_ = build(name, policy, batch)
-        article_data = iter(article_pipeline(images, per_step).repeat())
-        project_data = iter(project_pipeline(images, per_step).repeat())
+        if name == "color":
+            article_data, project_data = colour_pipelines(per_step)
+        else:
+            article_data = iter(article_pipeline(images, per_step).repeat())
+            project_data = iter(project_pipeline(images, per_step).repeat())
         # Warm up: trace and compile each step, fill each pipeline.
         for _ in range(2):
             time_steps(article_step, article_data, 1)
@@ -238,7 +268,9 @@ def step_rows(args, peak):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["dcgan", "mlp", "wgan"], choices=["dcgan", "mlp", "wgan"])
+    parser.add_argument("--models", nargs="+", default=["dcgan", "mlp", "wgan", "color"],
+                        choices=["dcgan", "mlp", "wgan", "color"],
+                        help="color: dcgan_color.py at 64 px (steps table only: the article publishes no loop to compare)")
     parser.add_argument("--tables", nargs="+", default=["steps", "commands"], choices=["steps", "commands"])
     parser.add_argument("--steps", type=int, default=0, help="timed steps per round (default: about 5 s of work)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
@@ -256,7 +288,7 @@ def main():
         step_rows(args, peak)
     if "commands" in args.tables:
         print("\nThe whole program: `python SCRIPT.py train` against the article's loop, seconds per step:")
-        command_rows(args.models, args.rounds, args.data_dir)
+        command_rows([name for name in args.models if name != "color"], args.rounds, args.data_dir)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = ("dcgan_fashion.py", "mlp_gan_keras.py", "wgan_gp.py")
+COLOR = "tests/test_dcgan_color.py"
 
 # (name, file, text to find, replacement, tests to run)
 BUGS = [
@@ -103,11 +104,46 @@ BUGS = [
     ("walk does not return to its first point", "common/latent.py",
      "points[(i + 1) % len(points)]", "points[min(i + 1, len(points) - 1)]", "tests/test_next_steps.py"),
     ("folder pictures squeezed, not centre-cropped", "common/datasets.py",
-     "square = grey.crop((left, top, left + side, top + side))", "square = grey", "tests/test_next_steps.py"),
+     "square = picture.crop((left, top, left + side, top + side))", "square = picture", "tests/test_next_steps.py"),
     ("broken pictures not counted", "common/datasets.py",
      "            unreadable.append(f", "            pass  # f", "tests/test_next_steps.py"),
     ("TensorBoard leaves out the seconds column", "common/board.py",
      'if name != "epoch":', 'if name not in ("epoch", "seconds"):', "tests/test_next_steps.py"),
+    # dcgan_color.py: the article's DCGAN on colour pictures, and its picture cache
+    ("colour: the generator updated once per step", "dcgan_color.py",
+     "for _ in range(generator_steps):", "for _ in range(1):", COLOR),
+    ("colour: the article's ratio changed to 1", "dcgan_color.py", "GENERATOR_STEPS = 2", "GENERATOR_STEPS = 1", COLOR),
+    ("colour: a generator stage without batch norm", "dcgan_color.py",
+     "use_bias=False, **INIT),  # (B, 16, 16, 128)\n            layers.BatchNormalization(**BATCH_NORM),\n            layers.ReLU(),",
+     "use_bias=False, **INIT),  # (B, 16, 16, 128)\n            layers.ReLU(),", COLOR),
+    ("colour: Keras's batch-norm defaults", "dcgan_color.py",
+     "BATCH_NORM = dict(momentum=0.9, epsilon=1e-5)", "BATCH_NORM = dict()", COLOR),
+    ("colour: LeakyReLU slope 0.3", "dcgan_color.py", "LEAKY_SLOPE = 0.2", "LEAKY_SLOPE = 0.3", COLOR),
+    ("colour: the generator starts at side/8", "dcgan_color.py",
+     "start = image_size // 16", "start = image_size // 8", COLOR),
+    ("colour: tanh removed", "dcgan_color.py", 'activation="tanh"', "activation=None", COLOR),
+    ("colour: D's real and fake losses swapped in the log", "dcgan_color.py",
+     '"d_loss_real": d_loss_real,', '"d_loss_real": d_loss_fake,', COLOR),
+    ("colour: pictures read as grey", "common/datasets.py",
+     'picture = picture.convert("RGB" if colour else "L")',
+     'picture = picture.convert("L").convert("RGB" if colour else "L")', COLOR),
+    ("colour: red and blue swapped in the batches", "dcgan_color.py",
+     "yield (batch.astype(np.float32) - 127.5) / 127.5", "yield (batch[..., ::-1].astype(np.float32) - 127.5) / 127.5",
+     COLOR),
+    ("colour: data scaled to [0, 1]", "dcgan_color.py",
+     "yield (batch.astype(np.float32) - 127.5) / 127.5", "yield batch.astype(np.float32) / 255.0", COLOR),
+    ("colour: the cache ignores modification times", "common/datasets.py",
+     "{status.st_mtime_ns}", "0", COLOR),
+    ("colour: the cache ignores the file list", "common/datasets.py",
+     "listing=listing.hexdigest()", 'listing=""', COLOR),
+    ("colour: a resumed run forgets its width", "dcgan_color.py",
+     'width = resumed_or(args, "width", WIDTH)', "width = args.width or WIDTH", COLOR),
+    ("colour: sample restores the trained generator in a fast run", "dcgan_color.py",
+     "checkpoints = Checkpoints(out_dir, dict(model=MODEL_NAME), SCRIPT, shown_generator=generator)",
+     "checkpoints = Checkpoints(out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator)", COLOR),
+    ("colour: averaged once per generator update count wrong", "dcgan_color.py",
+     "decay = tf.minimum(average_decay, (1.0 + step) / (10.0 + step))",
+     "decay = tf.minimum(average_decay, (1.0 + step / 2) / (10.0 + step / 2))", COLOR),
 ]
 
 

@@ -138,6 +138,36 @@ def test_the_generator_is_updated_generator_steps_times_per_discriminator_update
     assert {"g_loss", "D(x)", "D(G(z))"} <= set(outputs)
 
 
+def test_the_fast_recipe_averages_the_generator_after_both_updates():
+    generator, discriminator = color.build_generator(width=8), color.build_discriminator(width=8)
+    averaged = color.build_generator(width=8)
+    averaged.set_weights(generator.get_weights())
+    before = [weight.numpy().copy() for weight in generator.weights]
+    step = color.make_train_step(generator, discriminator, keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4),
+                                 2, averaged, 0.999)
+    step(tf.random.uniform([4, 64, 64, 3], -1, 1))
+    decay = (1 + 2) / (10 + 2)  # after the step's two generator updates, t = 2
+    for average, old, new in zip(averaged.weights, before, generator.weights):
+        np.testing.assert_allclose(average.numpy(), decay * old + (1 - decay) * new.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_a_fast_run_samples_from_its_averaged_generator(pictures, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    status, _, stderr = run_main(color, ["train", "--epochs", "1", "--recipe", "fast", "--data-dir", pictures,
+                                         "--out-dir", out, "--seed", "4", *TINY], capsys)
+    assert status == 0, stderr
+    status, _, _ = run_main(color, ["sample", "--out-dir", out, "--n", "3", "--seed", "1",
+                                    "--output", str(tmp_path / "three.npy")], capsys)
+    drawn = np.load(tmp_path / "three.npy")
+    noise = tf.random.Generator.from_seed(1).normal([3, color.NOISE_DIM])
+    exported = keras.models.load_model(os.path.join(out, "generator.keras"))  # the averaged one
+    np.testing.assert_allclose(drawn, exported(noise, training=False).numpy(), atol=1e-5)
+    trained = color.build_generator(width=8)
+    tf.train.Checkpoint(generator=trained).restore(
+        tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))).expect_partial()
+    assert np.abs(drawn - trained(noise, training=False).numpy()).max() > 1e-3  # not the trained one
+
+
 # ----- pictures: colour from the file to the grid, and the cache ----------------------------
 def test_colour_survives_the_folder_loader_and_the_batches(pictures):
     loaded, _ = datasets.load_folder(pictures, 64, colour=True)

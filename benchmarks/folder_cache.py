@@ -1,0 +1,83 @@
+"""How long a folder of colour pictures takes to load, the first time and from the cache, and
+how much memory a large one needs.
+
+    python benchmarks/folder_cache.py                      # 5,000 and 50,000 pictures at 64 px
+    python benchmarks/folder_cache.py --counts 5000 --size 128
+
+For each count: writes that many colour shapes (benchmarks/shapes_folder.py --colour) once,
+then in fresh processes, as a user's runs are:
+- load 1: `datasets.load_folder(..., colour=True, cache_dir=...)` with no cache yet (decodes
+  every file and writes the cache);
+- load 2: the same call again (reads the cache);
+- train: `python dcgan_color.py train` for 3 steps on the folder (cache present): the whole
+  program's peak memory, TensorFlow included.
+Each prints its seconds and its peak resident memory (ru_maxrss). Machine printed first.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+LOAD = """
+import resource, sys, time
+sys.path.insert(0, {root!r})
+from common import datasets
+started = time.perf_counter()
+pictures, source = datasets.load_folder({folder!r}, {size}, colour=True, cache_dir={cache!r})
+seconds = time.perf_counter() - started
+print(f"RESULT {{seconds:.2f}} {{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}} {{pictures.nbytes / 1e6:.0f}}")
+"""
+
+
+def measure(code):
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(result.stderr[-2000:])
+    seconds, peak, size = result.stdout.split("RESULT ")[1].split()
+    return float(seconds), float(peak), float(size)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--counts", type=int, nargs="+", default=[5000, 50000])
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--folder", default=os.path.join(ROOT, "runs", "cache_bench"),
+                        help="where the pictures are written (kept for the next run)")
+    args = parser.parse_args()
+    from common import precision
+
+    print(f"Machine: {precision.describe_cpu()}")
+    print(f"{'pictures':>9}{'load 1 s':>10}{'load 2 s':>10}{'ratio':>8}{'load 1 MB':>11}{'load 2 MB':>11}"
+          f"{'train MB':>10}{'array MB':>10}")
+    for count in args.counts:
+        folder = os.path.join(args.folder, f"shapes_{count}")
+        if not os.path.isdir(folder):
+            subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "shapes_folder.py"), folder,
+                            "--colour", "--count", str(count)], check=True, capture_output=True)
+        cache = tempfile.mkdtemp(prefix="cache-bench-")
+        code = LOAD.format(root=ROOT, folder=folder, size=args.size, cache=cache)
+        first_seconds, first_peak, array = measure(code)
+        second_seconds, second_peak, _ = measure(code)
+        # The whole program, reading the cache the loads above wrote (its run folder is the cache's).
+        train = subprocess.run(
+            ["/usr/bin/time", "-f", "RESULT %M", sys.executable, os.path.join(ROOT, "dcgan_color.py"), "train",
+             "--data-dir", folder, "--out-dir", cache, "--image-size", str(args.size), "--epochs", "1",
+             "--steps-per-epoch", "3"], capture_output=True, text=True)
+        if train.returncode:
+            raise SystemExit(train.stderr[-2000:])
+        train_peak = float(train.stderr.split("RESULT ")[1].split()[0]) / 1024
+        shutil.rmtree(cache, ignore_errors=True)
+        print(f"{count:>9,}{first_seconds:>10.1f}{second_seconds:>10.2f}{second_seconds / first_seconds:>8.3f}"
+              f"{first_peak:>11.0f}{second_peak:>11.0f}{train_peak:>10.0f}{array:>10.0f}", flush=True)
+    print("\nratio: load 2 over load 1. MB: peak resident memory of the process (load: Python, numpy and "
+          "Pillow only; train: TensorFlow too). array: the pictures' own bytes.")
+
+
+if __name__ == "__main__":
+    main()
