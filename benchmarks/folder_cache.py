@@ -12,6 +12,10 @@ then in fresh processes, as a user's runs are:
 - train: `python dcgan_color.py train` for 3 steps on the folder (cache present): the whole
   program's peak memory, TensorFlow included.
 Each prints its seconds and its peak resident memory (ru_maxrss). Machine printed first.
+
+This process never imports TensorFlow itself: Linux hands a parent's peak memory on to the
+children it starts (ru_maxrss survives fork and exec), which would add TensorFlow's 600 MB
+to every figure.
 """
 
 import argparse
@@ -50,16 +54,17 @@ def main():
     parser.add_argument("--folder", default=os.path.join(ROOT, "runs", "cache_bench"),
                         help="where the pictures are written (kept for the next run)")
     args = parser.parse_args()
-    from common import precision
-
-    print(f"Machine: {precision.describe_cpu()}")
+    machine = subprocess.run([sys.executable, "-c", "from common import precision; print(precision.describe_cpu())"],
+                             cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    print(f"Machine: {machine}")
     print(f"{'pictures':>9}{'load 1 s':>10}{'load 2 s':>10}{'ratio':>8}{'load 1 MB':>11}{'load 2 MB':>11}"
           f"{'train MB':>10}{'array MB':>10}")
     for count in args.counts:
         folder = os.path.join(args.folder, f"shapes_{count}")
-        if not os.path.isdir(folder):
-            subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "shapes_folder.py"), folder,
+        if not os.path.isdir(folder):  # written under another name first: a stopped run leaves no half folder
+            subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "shapes_folder.py"), folder + ".partial",
                             "--colour", "--count", str(count)], check=True, capture_output=True)
+            os.replace(folder + ".partial", folder)
         cache = tempfile.mkdtemp(prefix="cache-bench-")
         code = LOAD.format(root=ROOT, folder=folder, size=args.size, cache=cache)
         first_seconds, first_peak, array = measure(code)

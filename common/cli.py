@@ -61,10 +61,13 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
         sub.add_argument("--dataset", default=defaults["dataset"], choices=defaults.get("datasets", NAMES + (FOLDER,)),
                          help="training data: a built-in set, or 'folder' for your own pictures in "
                               "--data-dir (default: %(default)s, the article's)")
-        sub.add_argument("--data-dir", default=None,
-                         help="folder with the dataset's IDX files or mnist.npz (default: search "
-                              "$GAN_DATA_DIR, ~/.keras/datasets, /usr/share/datasets); with --dataset "
-                              "folder, the folder of pictures (PNG, JPEG, BMP, GIF; sub-folders too)")
+        pictures = "the folder of pictures (PNG, JPEG, BMP, GIF; sub-folders too)"
+        if defaults.get("datasets") == (FOLDER,):
+            data_dir_help = pictures  # a script that trains on folders only
+        else:
+            data_dir_help = ("folder with the dataset's IDX files or mnist.npz (default: search $GAN_DATA_DIR, "
+                             f"~/.keras/datasets, /usr/share/datasets); with --dataset folder, {pictures}")
+        sub.add_argument("--data-dir", default=None, help=data_dir_help)
 
     train = commands.add_parser("train", help="train the GAN (resumes the run in --out-dir)")
     train.add_argument("--epochs", metavar="N", type=positive_int, default=defaults["epochs"],
