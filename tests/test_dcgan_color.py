@@ -161,11 +161,13 @@ def test_a_fast_run_samples_from_its_averaged_generator(pictures, tmp_path, caps
     drawn = np.load(tmp_path / "three.npy")
     noise = tf.random.Generator.from_seed(1).normal([3, color.NOISE_DIM])
     exported = keras.models.load_model(os.path.join(out, "generator.keras"))  # the averaged one
-    np.testing.assert_allclose(drawn, exported(noise, training=False).numpy(), atol=1e-5)
+    # Two steps in, the pictures are faint (about 1e-3): compare against their own scale.
+    scale = np.abs(drawn).max()
+    np.testing.assert_allclose(drawn, exported(noise, training=False).numpy(), atol=1e-4 * scale)
     trained = color.build_generator(width=8)
     tf.train.Checkpoint(generator=trained).restore(
         tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))).expect_partial()
-    assert np.abs(drawn - trained(noise, training=False).numpy()).max() > 1e-3  # not the trained one
+    assert np.abs(drawn - trained(noise, training=False).numpy()).max() > 0.05 * scale  # not the trained one
 
 
 # ----- pictures: colour from the file to the grid, and the cache ----------------------------
@@ -286,7 +288,7 @@ def test_sample_and_walk_draw_colour_pictures_from_the_checkpoint(trained, tmp_p
     # The checkpoint's generator is the one exported as generator.keras.
     exported = keras.models.load_model(os.path.join(trained, "generator.keras"))
     noise = tf.random.Generator.from_seed(2).normal([5, color.NOISE_DIM])
-    np.testing.assert_allclose(raw, exported(noise, training=False).numpy(), atol=1e-5)
+    np.testing.assert_allclose(raw, exported(noise, training=False).numpy(), atol=1e-4 * np.abs(raw).max())
     status, stdout, _ = run_main(color, ["--out-dir", trained], capsys)  # plain `python dcgan_color.py`
     assert status == 0 and np.asarray(Image.open(os.path.join(trained, "samples.png"))).shape[2] == 3
     status, stdout, _ = run_main(color, ["walk", "--out-dir", trained, "--points", "2", "--steps", "3",
