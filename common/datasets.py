@@ -187,6 +187,10 @@ def _not_found(name, folders, download_error=None):
         else ""
     )
     tail = f" Keras's download failed too: {download_error}." if download_error else ""
+    if name == "mnist":
+        # Fashion-MNIST has a Debian package and the same 28x28 shape: the quickest way on.
+        tail += (" Or train on Fashion-MNIST instead, which installs offline: --dataset fashion_mnist "
+                 "(after sudo apt-get install dataset-fashion-mnist).")
     return UserError(
         f"Could not find the {name} dataset. Looked in: {places}. Each place may hold the "
         "four IDX files (train-images-idx3-ubyte.gz and friends), directly or in a "

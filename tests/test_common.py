@@ -52,6 +52,7 @@ def test_missing_dataset_lists_where_it_looked(tmp_path):
         datasets.load("mnist", "train", str(tmp_path))
     message = str(error.value)
     assert str(tmp_path) in message and "--data-dir" in message and "mnist.npz" in message
+    assert "--dataset fashion_mnist" in message  # MNIST cannot be had offline; Fashion-MNIST can
 
 
 def test_corrupt_idx_files_are_named(tmp_path):
