@@ -79,8 +79,21 @@ def score_epoch(out_dir, real, count):
     return result
 
 
-def report(results):
+def floor(data_dir, size, count):
+    """SWD between two disjoint sets of real pictures: the best a generator can hope for."""
+    from common import datasets
+
+    real, _ = datasets.load_folder(data_dir, size, colour=True)
+    order = np.random.default_rng(5).permutation(len(real))
+    count = min(count, len(real) // 2)
+    first, second = (real[np.sort(order[i * count : (i + 1) * count])].astype(np.float32) / 127.5 - 1.0 for i in range(2))
+    return scores(first, second)
+
+
+def report(results, real_floor=None):
     print("SWD x1000, lower is better (small: 16x16 thumbnails; patches: 7x7 patches)")
+    if real_floor:
+        print(f"floor, real against real: small {real_floor['swd_small']:.1f}, patches {real_floor['swd_patches']:.1f}")
     print("| seed | epoch | trained small | averaged small | trained patches | averaged patches |")
     print("|---|---|---|---|---|---|")
     for seed, rows in sorted(results.items()):
@@ -102,7 +115,7 @@ def main():
     results_path = os.path.join(args.out, "results.json")
     results = json.load(open(results_path)) if os.path.exists(results_path) else {}
     if args.report_only:
-        report(results)
+        report(results, floor(args.data_dir, 64, args.samples))
         return
 
     from common import datasets, precision
@@ -132,7 +145,7 @@ def main():
             with open(results_path, "w") as file:
                 json.dump(results, file, indent=1)
             print({key: round(value, 1) for key, value in row.items()})
-    report(results)
+    report(results, floor(args.data_dir, 64, args.samples))
 
 
 if __name__ == "__main__":
