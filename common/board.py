@@ -22,7 +22,21 @@ class Board:
                   "summaries for it; log.csv, losses.png and the grids are written as always.")
             self.writer = None
             return
-        self.writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
+        folder = os.path.join(run_dir, "tensorboard")
+        try:
+            self.writer = tf.summary.create_file_writer(folder)
+        except tf.errors.OpError as error:
+            # A file named tensorboard where the folder goes, or a folder we may not write in.
+            # The summaries are a view of what log.csv and the grids hold already: a learner
+            # would rather keep the run's epochs than lose them to a side view, so we say what
+            # is wrong and go on, as when the tensorboard package is missing.
+            # TensorFlow wraps the operating system's words ("Not a directory") in its own.
+            reason = error.message.split("}}")[-1].split("[Op:")[0].strip() or type(error).__name__
+            print(f"note: TensorBoard summaries are off for this run: cannot write them to {folder} "
+                  f"({reason}). log.csv, losses.png and the grids are written as always. To get "
+                  f"them, move whatever is at {folder} away; the next `train` on this folder writes "
+                  "them from then on.")
+            self.writer = None
 
     def add(self, row, grid_path):
         """One epoch: every number of its log row as a scalar, its grid picture as an image."""

@@ -8,6 +8,7 @@
 """
 
 import argparse
+import contextlib
 import errno
 import sys
 import textwrap
@@ -16,6 +17,13 @@ from common.datasets import FOLDER, NAMES
 from common.errors import Interrupted, UserError
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+# A walk of --points x --steps frames is one GIF at 0.12 s a frame (common/images.save_walk),
+# drawn by the generator in one batch. 1,000 frames is two minutes of animation, longer than
+# anyone watches, and a batch that still fits in an ordinary machine's memory (a few GB for
+# the colour script at 128 pixels, far less at 28x28). 3,000 x 3,000 asks for 9 million
+# frames and runs out of memory before the first one is written.
+MAX_WALK_FRAMES = 1000
+WALK_POINTS, WALK_STEPS = 4, 12  # the default walk: 48 frames, about six seconds
 
 
 def whole_number(minimum):
@@ -115,9 +123,9 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
 
     walk = commands.add_parser("walk", help="walk through the noise space: a GIF of one image turning into others")
     add_out_dir(walk)
-    walk.add_argument("--points", metavar="K", type=whole_number(2), default=4,
+    walk.add_argument("--points", metavar="K", type=whole_number(2), default=WALK_POINTS,
                       help="random noise vectors to visit; the walk returns to the first (default: %(default)s)")
-    walk.add_argument("--steps", metavar="N", type=whole_number(2), default=12,
+    walk.add_argument("--steps", metavar="N", type=whole_number(2), default=WALK_STEPS,
                       help="frames from one noise vector to the next (default: %(default)s)")
     walk.add_argument("--seed", type=non_negative_int, default=None,
                       help="picks the noise vectors (default: random, printed so you can repeat it)")
@@ -175,13 +183,37 @@ def main(argv, script, doc, defaults, train, sample, evaluate, walk, add_train_a
     usage = next((part for part in doc.split("\n\n") if part.startswith("Usage:")), None)
     parser = build_parser(script, doc.split("\n\n")[0], defaults, add_train_args, epilog=usage)
     args = parse(parser, argv)
+    check_arguments(args, defaults)  # a bad combination of flags is refused before any data loads or epoch runs
+    run_folder = contextlib.nullcontext()
     if args.command == "train":
-        if args.dataset == FOLDER and args.eval_every:
+        runs.ensure_writable(args.out_dir)  # fail before loading data, not after
+        run_folder = runs.only_writer(args.out_dir)  # one `train` at a time in a folder
+    with run_folder:
+        if args.command == "gif":
+            print(runs.rebuild_gif(args.out_dir))
+        else:
+            {"train": train, "sample": sample, "evaluate": evaluate, "walk": walk}[args.command](args)
+
+
+def check_arguments(args, defaults):
+    """Refuse, with a message, values that each flag's type lets through but the command cannot
+    use: too few images to score, a walk too long to draw, scores of a dataset without labels."""
+    if args.command == "train" and args.eval_every:
+        if args.dataset == FOLDER:
             from common.datasets import needs_labels_message
 
             raise UserError("--eval-every: " + needs_labels_message())
-        runs.ensure_writable(args.out_dir)  # fail before loading data, not after
-    if args.command == "gif":
-        print(runs.rebuild_gif(args.out_dir))
-    else:
-        {"train": train, "sample": sample, "evaluate": evaluate, "walk": walk}[args.command](args)
+        from common import metrics
+
+        metrics.check_sample_count(args.eval_samples, "--eval-samples")
+    # A script that trains on folders only cannot score at all, and its `evaluate` says so.
+    if args.command == "evaluate" and any(name in NAMES for name in defaults.get("datasets", NAMES)):
+        from common import metrics
+
+        metrics.check_sample_count(args.n, "--n")
+    if args.command == "walk" and args.points * args.steps > MAX_WALK_FRAMES:
+        raise UserError(
+            f"--points {args.points} --steps {args.steps} make a walk of {args.points * args.steps:,} "
+            f"frames; a walk has at most {MAX_WALK_FRAMES:,} (two minutes of GIF, and a batch the "
+            f"generator can draw in memory). Ask for fewer points or fewer steps between them: the "
+            f"default, --points {WALK_POINTS} --steps {WALK_STEPS}, makes {WALK_POINTS * WALK_STEPS}.")

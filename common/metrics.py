@@ -30,25 +30,49 @@ from common import datasets
 from common.errors import UserError
 from common.files import write_text
 
-CLASSIFIER_VERSION = 1  # bump when the classifier's architecture or training changes
+# Bump when the classifier's architecture or training changes. Version 2 draws its weights
+# and its order of the data from its own seeds, not the global ones (see Scorer._train).
+CLASSIFIER_VERSION = 2
 CLASSIFIER_EPOCHS = 2
+CLASSIFIER_SEED = 1234  # the same classifier every time for the same data
 CLASSIFIER_MIN_STEPS = 80  # small datasets (the tests') still get enough updates
 COVERED_SHARE = 0.05  # a class counts as covered with >= 5% of samples (half a fair 10%)
 KID_SUBSET = 1000
+FEATURES = 128  # the width of the classifier's feature layer: the space the scores compare in
+# The FCD fits a covariance (FEATURES x FEATURES) to the generated images' features. N images
+# give a covariance of rank N - 1 at most, so fewer than FEATURES + 1 images leave it singular:
+# its square root fails or is meaningless, and the score with it. Below this we refuse.
+MIN_SAMPLES = FEATURES + 1
+# Above the minimum the FCD still reads high on few images, and scatters: real training
+# images against the test split of Fashion-MNIST, five draws of each size, score 4.3 +- 0.8
+# with 129 images, 1.0 +- 0.1 with 500, 0.31 +- 0.04 with 2,000 and 0.09 +- 0.01 with 10,000.
+# From 2,000 on, the score moves far less than the gap between two generators (FCD 16 to 55
+# in docs/results.md).
+STABLE_SAMPLES = 2000
 
 
 # ----- the classifier ---------------------------------------------------------------------
-def build_classifier():
+def build_classifier(seed=CLASSIFIER_SEED):
+    """The compact CNN whose feature layer the scores compare in.
+
+    Each layer's initial weights come from a seed of its own (seed, seed + 1, ...). A layer
+    left to Keras's default would draw its seed from Python's global random state, and so
+    change what a training run that scores itself draws next.
+    """
+    def initial_weights(layer_number):
+        return keras.initializers.GlorotUniform(seed=seed + layer_number)
+
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
-            keras.layers.Conv2D(32, 3, activation="relu"),  # (B, 26, 26, 32)
+            keras.layers.Conv2D(32, 3, activation="relu", kernel_initializer=initial_weights(0)),  # (B, 26, 26, 32)
             keras.layers.MaxPooling2D(),  # (B, 13, 13, 32)
-            keras.layers.Conv2D(64, 3, activation="relu"),  # (B, 11, 11, 64)
+            keras.layers.Conv2D(64, 3, activation="relu", kernel_initializer=initial_weights(1)),  # (B, 11, 11, 64)
             keras.layers.MaxPooling2D(),  # (B, 5, 5, 64)
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu", name="features"),  # the feature space
-            keras.layers.Dense(10, dtype="float32", name="logits"),
+            keras.layers.Flatten(),  # (B, 1600)
+            keras.layers.Dense(FEATURES, activation="relu", name="features",
+                               kernel_initializer=initial_weights(2)),  # (B, 128): the feature space
+            keras.layers.Dense(10, dtype="float32", name="logits", kernel_initializer=initial_weights(3)),  # (B, 10)
         ],
         name="classifier",
     )
@@ -108,16 +132,26 @@ class Scorer:
     def _train(self, model_path, info_path, expected):
         if self.verbose:
             print(f"Training the {self.dataset} classifier for the scores (once; cached in {cache_dir()}) ...")
-        keras.utils.set_random_seed(1234)  # the same classifier every time for the same data
-        classifier = build_classifier()
+        # The classifier's randomness (its first weights, the order of the data) comes from
+        # seeds of its own. `train --eval-every` trains it in the middle of a run: reseeding
+        # the global random state here, as keras.utils.set_random_seed would, made a run's
+        # later epochs depend on whether the classifier was cached.
+        classifier = build_classifier(CLASSIFIER_SEED)
         classifier.compile(optimizer=keras.optimizers.Adam(1e-3),
                            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                            metrics=["accuracy"])
         batch = 128
         # Two passes over the data, in steps: a tiny dataset still gets CLASSIFIER_MIN_STEPS updates.
         steps = max(CLASSIFIER_EPOCHS * len(self.train_images) // batch, CLASSIFIER_MIN_STEPS)
-        data = tf.data.Dataset.from_tensor_slices((self.train_images, self.train_labels))
-        data = data.shuffle(len(self.train_images), seed=1234).repeat().batch(batch).prefetch(tf.data.AUTOTUNE)
+        # A fresh random order for each pass, from a numpy generator of our own; tf.data's
+        # shuffle would mix in the global TensorFlow seed, which is the caller's.
+        order_generator = np.random.default_rng(CLASSIFIER_SEED)
+        passes = -(-steps * batch // len(self.train_images))  # rounded up
+        order = np.concatenate([order_generator.permutation(len(self.train_images)) for _ in range(passes)])
+        train_images, train_labels = tf.constant(self.train_images), tf.constant(self.train_labels)
+        data = (tf.data.Dataset.from_tensor_slices(order[: steps * batch]).batch(batch)
+                .map(lambda chosen: (tf.gather(train_images, chosen), tf.gather(train_labels, chosen)))
+                .repeat().prefetch(tf.data.AUTOTUNE))
         classifier.fit(data, epochs=CLASSIFIER_EPOCHS, steps_per_epoch=steps // CLASSIFIER_EPOCHS,
                        shuffle=False, verbose=2 if self.verbose else 0)
         _, accuracy = classifier.evaluate(self.test_images, self.test_labels, verbose=0)
@@ -207,6 +241,22 @@ def coverage(classes, num_classes=10):
 
 
 # ----- what the scripts call --------------------------------------------------------------
+def check_sample_count(count, flag=None):
+    """Refuse to score fewer images than the FCD's covariance needs (MIN_SAMPLES), with a message.
+
+    flag: the option that asked for `count` images, to name it in the message.
+    """
+    if count >= MIN_SAMPLES:
+        return
+    asked = f"{flag} {count}: too few images to score" if flag else f"Too few images to score ({count})"
+    raise UserError(
+        f"{asked}. The FCD fits a Gaussian to the classifier's {FEATURES} features of the images, "
+        f"and its covariance is full-rank only with more images than features: {MIN_SAMPLES} at the "
+        f"very least. Scores are stable from about {STABLE_SAMPLES:,} images, and `evaluate` scores "
+        f"10,000 by default. Ask for {STABLE_SAMPLES:,} or more with "
+        f"{flag or '--n (evaluate) or --eval-samples (train)'}.")
+
+
 def generate(draw_images, count, batch=500):
     """`count` images from draw_images(n), asked for in batches so memory stays small."""
     parts = [np.asarray(draw_images(min(batch, count - start))) for start in range(0, count, batch)]
@@ -234,6 +284,7 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
         raise UserError(datasets.needs_labels_message())
     if dataset not in datasets.NAMES:
         raise UserError(f"The run in {run_dir} names no known dataset ({dataset!r}); cannot tell what to compare with.")
+    check_sample_count(count)  # common/cli.py checks the flags before training; this guards other callers
     scorer = scorer_for(dataset, data_dir)
     scores = scorer.score(generate(draw_images, count), seed)
     floor = scorer.floor(count, seed)

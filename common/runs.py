@@ -6,16 +6,23 @@
     OUT_DIR/checkpoints/             the state of the last few epochs (common/checkpoints.py)
     OUT_DIR/training.gif             the epoch grids in order, written at the end of `train`
     OUT_DIR/generator.keras          the trained generator, written at the end of `train`
+    OUT_DIR/.lock                    locked by the `train` running in the folder (only_writer)
 
 The scripts write grids and log rows *before* the epoch's checkpoint. A run that stops in
 between has files from an epoch its checkpoint does not hold; `resume` removes them, so the
 log and the GIF tell one story.
 """
 
+import contextlib
 import csv
 import io
 import os
 import re
+
+try:
+    import fcntl  # Linux and macOS; Windows has no flock, and runs there go unlocked
+except ImportError:
+    fcntl = None
 
 from common.errors import UserError
 from common.files import PARTIAL_NAME, write_text
@@ -36,6 +43,32 @@ def ensure_writable(folder):
             f"Cannot write to the output folder {folder} ({error.strerror or error}). "
             "Choose a folder you can write to with --out-dir."
         ) from None
+
+
+@contextlib.contextmanager
+def only_writer(folder):
+    """Hold OUT_DIR/.lock while the body runs: a second `train` on the folder is refused.
+
+    Two runs writing one folder would interleave their checkpoints, log rows and grids. The
+    lock is an flock, which the operating system drops when its process ends in any way, so a
+    run killed with SIGKILL or by a power cut never leaves the folder locked, as a lock that
+    is only a file's existence would. The file itself stays behind, empty and harmless.
+    """
+    if fcntl is None:
+        yield
+        return
+    lock_path = os.path.join(folder, ".lock")
+    with open(lock_path, "a") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(
+                f"Another `train` is writing to {folder} right now (it holds {lock_path}). Two runs "
+                "in one folder would mix their checkpoints and logs. Wait for it to finish or stop "
+                "it (Ctrl-C; it resumes later), or train in another folder with --out-dir."
+            ) from None
+        # Leaving this `with`, on an error too, closes the file, and closing it releases the lock.
+        yield
 
 
 def grid_path(run_dir, epoch):
