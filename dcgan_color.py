@@ -261,8 +261,9 @@ def train(args):
     """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
-    policy = precision.set_policy(args.precision)
     # A resumed run keeps the settings it started with; the flags name them for a new run.
+    precision_name = resumed_or(args, "precision", DEFAULTS["precision"])
+    policy = precision.set_policy(precision_name)
     image_size = resumed_or(args, "image_size", IMAGE_SIZE)
     width = resumed_or(args, "width", WIDTH)
     generator_steps = resumed_or(args, "generator_steps", GENERATOR_STEPS)
@@ -292,7 +293,7 @@ def train(args):
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of pictures learning.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     identity = dict(model=MODEL_NAME, dataset=args.dataset, recipe=recipe_name, image_size=image_size,
-                    width=width, generator_steps=generator_steps)
+                    width=width, generator_steps=generator_steps, precision=precision_name)
     checkpoints = Checkpoints(
         args.out_dir, identity, SCRIPT,
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
@@ -374,7 +375,9 @@ def walk(args):
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(10_000))
     points = tf.random.Generator.from_seed(seed).normal([args.points, NOISE_DIM])  # z ~ N(0, 1)
     # Along great circles between the points, not straight lines: see latent.slerp for why.
-    frames = generator(latent.loop_through(points, args.steps), training=False)
+    path = latent.loop_through(points, args.steps)
+    # In batches of 64: a thousand 128-pixel frames in one call would need gigabytes.
+    frames = np.concatenate([generator(path[start : start + 64], training=False) for start in range(0, len(path), 64)])
     gif, strip = images.save_walk(frames, args.output or os.path.join(args.out_dir, "walk.gif"), args.steps)
     print(f"A walk through {args.points} noise vectors (--seed {seed}), {args.steps} frames from each to "
           f"the next, drawn by the generator of epoch {epoch}: {gif} (all frames: {strip})")

@@ -91,9 +91,10 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
     train.add_argument("--save-every", metavar="N", type=positive_int, default=1, help=argparse.SUPPRESS)
     train.add_argument("--seed", metavar="S", type=non_negative_int, default=None,
                        help="random seed for weights, noise and shuffling (default: none, as the article)")
-    train.add_argument("--precision", choices=PRECISIONS, default=defaults.get("precision", "float32"),
-                       help="number format of the layers; 'auto' picks the fastest for this "
-                            "machine and says which (default: %(default)s)")
+    train.add_argument("--precision", choices=PRECISIONS, default=None,
+                       help="number format of the layers; 'auto' picks the fastest for this machine and "
+                            "says which (default: the resumed run's, else "
+                            f"{defaults.get('precision', 'float32')})")
     train.add_argument("--eval-every", metavar="N", type=non_negative_int, default=0,
                        help="score the generator every N epochs (FCD, KID, coverage) into the log "
                             "and plot; 0 = never (default: 0)")
@@ -188,11 +189,17 @@ def main(argv, script, doc, defaults, train, sample, evaluate, walk, add_train_a
     if args.command == "train":
         runs.ensure_writable(args.out_dir)  # fail before loading data, not after
         run_folder = runs.only_writer(args.out_dir)  # one `train` at a time in a folder
-    with run_folder:
-        if args.command == "gif":
-            print(runs.rebuild_gif(args.out_dir))
-        else:
-            {"train": train, "sample": sample, "evaluate": evaluate, "walk": walk}[args.command](args)
+    try:
+        with run_folder:
+            if args.command == "gif":
+                print(runs.rebuild_gif(args.out_dir))
+            else:
+                {"train": train, "sample": sample, "evaluate": evaluate, "walk": walk}[args.command](args)
+    finally:
+        # `train --precision` sets Keras's global number format; a caller that goes on in the same
+        # process (the tests, a notebook) gets float32 back, not a policy it never asked for.
+        if "keras" in sys.modules:
+            sys.modules["keras"].mixed_precision.set_global_policy("float32")
 
 
 def check_arguments(args, defaults):

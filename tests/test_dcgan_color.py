@@ -273,7 +273,7 @@ def test_train_writes_the_run_folder_and_the_article_curves(trained):
     assert Image.open(os.path.join(trained, "training.gif")).n_frames == 3
     saved = json.load(open(os.path.join(trained, "checkpoints", "run.json")))
     assert saved == dict(model="dcgan_color", dataset="folder", recipe="article", image_size=64, width=8,
-                         generator_steps=2)
+                         generator_steps=2, precision="float32")
     assert os.path.exists(os.path.join(trained, "pictures_64px_rgb.npy"))  # the cache, in the run folder
     exported = keras.models.load_model(os.path.join(trained, "generator.keras"))
     assert exported(tf.zeros([1, 100])).shape == (1, 64, 64, 3)
@@ -317,7 +317,8 @@ def test_resume_keeps_the_run_settings_and_counts_the_optimizers_on(trained, pic
     # 3 epochs of 2 steps: 6 discriminator updates and 12 generator updates, across the resume.
     assert (int(optimizers[0].iterations), int(optimizers[1].iterations)) == (12, 6)
     # Asking for another width, size or generator ratio on a resume is refused, with what to do.
-    for flag, value in [("--width", "16"), ("--image-size", "128"), ("--generator-steps", "1")]:
+    for flag, value in [("--width", "16"), ("--image-size", "128"), ("--generator-steps", "1"),
+                        ("--precision", "mixed_bfloat16"), ("--recipe", "fast")]:
         status, _, stderr = run_main(color, ["train", "--epochs", "4", "--data-dir", pictures, "--out-dir", out,
                                              flag, value, "--batch-size", "4"], capsys)
         assert status == 2 and "another --out-dir" in stderr, (flag, stderr)
