@@ -10,7 +10,7 @@ then in fresh processes, as a user's runs are:
   every file and writes the cache);
 - load 2: the same call again (reads the cache);
 - train: `dcgan_color.py train` for 3 steps on the folder (cache present): the whole
-  program's peak memory, TensorFlow included, and its private memory at the end.
+  program's peak memory, TensorFlow included, and that peak less its mapped files (its own memory).
 Each prints its seconds and its peak resident memory (ru_maxrss). Machine printed first.
 
 This process never imports TensorFlow itself: Linux hands a parent's peak memory on to the
@@ -48,7 +48,7 @@ cli.run(dcgan_color.main, ["train", "--data-dir", {folder!r}, "--out-dir", {cach
                            "--epochs", "1", "--steps-per-epoch", "3"])
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 megabytes = lambda name: int(status[name].split()[0]) / 1024
-print(f"RESULT {{megabytes('VmHWM'):.0f}} {{megabytes('RssAnon'):.0f}}")
+print(f"RESULT {{megabytes('VmHWM'):.0f}} {{megabytes('VmHWM') - megabytes('RssFile'):.0f}}")
 """
 
 
@@ -93,7 +93,7 @@ def main():
               f"{first_peak:>11.0f}{second_peak:>11.0f}{train_peak:>10.0f}{train_private:>9.0f}{array:>10.0f}", flush=True)
     print("\nratio: load 2 over load 1. MB: peak resident memory of the process (load: Python, numpy and "
           "Pillow only; train: TensorFlow too, whose\nlibrary code, about 0.4 GB mapped from disk and shared, "
-          "counts in it). private: train's own memory (RssAnon) after its 3 steps.\narray: the pictures' own bytes.")
+          "counts in it). private: that peak less the files mapped at the end (RssFile, mostly that library code).\narray: the pictures' own bytes.")
 
 
 if __name__ == "__main__":
