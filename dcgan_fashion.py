@@ -27,7 +27,7 @@ Where this departs from the article, and why:
 - The batch size comes from the batch inside the train step, not from a global.
 - A checkpoint after every epoch (the article: every 20), holding the epoch counter and
   the fixed noise too, so a resumed run goes on with the same pictures; the article
-  restarts at epoch 1 with new noise.
+  restarts at epoch 1 with new noise. A resumed run keeps its --recipe and --precision.
 - `--precision` can compute the layers in bfloat16 (faster on CPUs with AMX or
   AVX512-BF16); the logits and the losses stay float32.
 - `--recipe fast` (the default stays `article`): the DCGAN paper's Adam(2e-4, beta_1 = 0.5)
@@ -229,6 +229,12 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     return train_step
 
 
+def make_optimizers(recipe):
+    """One Adam for the generator and one for the discriminator, with the recipe's settings."""
+    return (keras.optimizers.Adam(recipe["generator_learning_rate"], beta_1=recipe["beta_1"]),
+            keras.optimizers.Adam(recipe["discriminator_learning_rate"], beta_1=recipe["beta_1"]))
+
+
 # ----------------------------------------------------------------------------------------
 # Training loop
 # ----------------------------------------------------------------------------------------
@@ -236,19 +242,17 @@ def train(args):
     """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
-    policy = precision.set_policy(args.precision)
+    # A resumed run keeps the recipe and precision it started with; the flags name them for a new run.
+    recipe_name = args.recipe or saved_setting(args.out_dir, "recipe", default="article")
+    recipe = RECIPES[recipe_name]
+    policy = precision.set_policy(args.precision or saved_setting(args.out_dir, "precision", DEFAULTS["precision"]))
     real_images, batches, source = load_real_images(args.dataset, args.data_dir, args.batch_size, args.seed)
     full_steps = len(real_images) // args.batch_size
     steps = min(full_steps, args.steps_per_epoch or full_steps)
 
-    # A resumed run keeps the recipe it started with; --recipe names one for a new run.
-    recipe_name = args.recipe or saved_setting(args.out_dir, "recipe", default="article")
-    recipe = RECIPES[recipe_name]
     generator, discriminator = build_generator(), build_discriminator()
-    generator_optimizer = precision.optimizer(
-        keras.optimizers.Adam(recipe["generator_learning_rate"], beta_1=recipe["beta_1"]), policy)
-    discriminator_optimizer = precision.optimizer(
-        keras.optimizers.Adam(recipe["discriminator_learning_rate"], beta_1=recipe["beta_1"]), policy)
+    generator_optimizer, discriminator_optimizer = (
+        precision.optimizer(optimizer, policy) for optimizer in make_optimizers(recipe))
     # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
     generator_optimizer.build(generator.trainable_variables)
     discriminator_optimizer.build(discriminator.trainable_variables)
@@ -264,7 +268,7 @@ def train(args):
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images learning.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     checkpoints = Checkpoints(
-        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, recipe=recipe_name), SCRIPT,
+        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, recipe=recipe_name, precision=policy), SCRIPT,
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
         shown_generator=shown_generator,  # what `sample` and `evaluate` restore

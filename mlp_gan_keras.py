@@ -34,8 +34,12 @@ Where this departs from the article, and why:
   trainable weights). A tape per network says plainly which weights each update changes.
 - Adam(2e-4, beta_1=0.5) for both networks, as the Keras GAN collection (the article's
   RMSprop(4e-4) line belongs to another variant it quotes).
+- No dropout in the discriminator. The article's tips say to use dropout in D, but its own
+  discriminator (the Keras GAN collection's) has none, and this script reproduces that
+  code. "GAN in practice" follows the tip, with Dropout(0.3) after each hidden layer.
 - A checkpoint after every epoch, holding the epoch counter and the fixed noise, so that a
-  stopped run resumes where it was.
+  stopped run resumes where it was. It keeps its --loss and --precision: a resumed run
+  goes on with them, and a different value is refused rather than mixed into one log.
 """
 
 import os
@@ -49,7 +53,7 @@ from keras import layers
 
 from common import cli, datasets, files, images, latent, metrics, precision, progress, runs
 from common.board import Board
-from common.checkpoints import Checkpoints
+from common.checkpoints import Checkpoints, saved_setting
 from common.errors import Interrupted
 
 # ----------------------------------------------------------------------------------------
@@ -69,16 +73,17 @@ DEFAULTS = dict(
     precision="float32",
 )
 LOSSES = ("non-saturating", "minimax")
+LOSS = "non-saturating"  # Goodfellow et al. 2014, section 3: the loss they train with
 # The curves of losses.png: one panel per list of log columns.
 PLOT_PANELS = [("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"]), ("quality", ["fcd"])]
 
 
 def add_train_args(parser):
     parser.add_argument(
-        "--loss", choices=LOSSES, default="non-saturating",
+        "--loss", choices=LOSSES, default=None,
         help="generator loss: 'non-saturating' maximises log D(G(z)); 'minimax' minimises "
              "log(1 - D(G(z))), Goodfellow's original, which stalls when D wins early "
-             "(default: %(default)s)")
+             f"(default: the resumed run's, else {LOSS})")
 
 
 # ----------------------------------------------------------------------------------------
@@ -209,6 +214,13 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     return train_step
 
 
+def make_optimizers():
+    """Adam(2e-4, beta_1=0.5) for the generator and for the discriminator: two optimizers,
+    so that each keeps the moment estimates of its own network's weights."""
+    return (keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1),
+            keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1))
+
+
 # ----------------------------------------------------------------------------------------
 # Training loop
 # ----------------------------------------------------------------------------------------
@@ -216,27 +228,29 @@ def train(args):
     """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
-    policy = precision.set_policy(args.precision)
+    # A resumed run keeps the settings it started with; the flags name them for a new run.
+    loss = args.loss or saved_setting(args.out_dir, "loss", LOSS)
+    policy = precision.set_policy(args.precision or saved_setting(args.out_dir, "precision", DEFAULTS["precision"]))
     real_images, batches, source = load_real_images(args.dataset, args.data_dir, args.batch_size, args.seed)
     full_steps = len(real_images) // args.batch_size
     steps = min(full_steps, args.steps_per_epoch or full_steps)
 
     generator, discriminator = build_generator(), build_discriminator()
-    generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), policy)
-    discriminator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), policy)
+    generator_optimizer, discriminator_optimizer = (
+        precision.optimizer(optimizer, policy) for optimizer in make_optimizers())
     # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
     generator_optimizer.build(generator.trainable_variables)
     discriminator_optimizer.build(discriminator.trainable_variables)
     train_step = make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                                 GENERATOR_LOSSES[args.loss])
+                                 GENERATOR_LOSSES[loss])
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of digits learning.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     checkpoints = Checkpoints(
-        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, loss=args.loss), SCRIPT,
+        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, loss=loss, precision=policy), SCRIPT,
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
     )
-    progress.banner(f"{MODEL_NAME} ({args.loss} loss) on {args.dataset}", [generator, discriminator],
+    progress.banner(f"{MODEL_NAME} ({loss} loss) on {args.dataset}", [generator, discriminator],
                     len(real_images), source, args.epochs, steps, full_steps, args.batch_size, policy,
                     args.seed, args.out_dir)
     finished = checkpoints.restore_newest()  # the last finished epoch; 0 for a new run
@@ -263,7 +277,7 @@ def train(args):
             log = runs.append_log(args.out_dir, row)
             board.add(row, grid)  # the same row and grid for TensorBoard
             images.plot_log(log, os.path.join(args.out_dir, "losses.png"),
-                            f"MLP GAN ({args.loss} loss) on {args.dataset}", PLOT_PANELS)
+                            f"MLP GAN ({loss} loss) on {args.dataset}", PLOT_PANELS)
             checkpoints.save(epoch)
             progress.epoch_done(row, args.epochs)
     except KeyboardInterrupt:

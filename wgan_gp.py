@@ -22,11 +22,20 @@ Usage:
 Where this departs from the paper's MNIST code, and why:
 - Images are in [-1, 1] with a tanh output (the paper's MNIST code uses [0, 1] and a
   sigmoid), so that all three scripts share one data range.
-- Batches of 64 (the paper's MNIST code: 50), as keras-io's WGAN-GP example.
+- Batches of 64 (the paper's MNIST code: 50; the article gives none): this project's
+  choice, the batch size of Arjovsky et al.'s WGAN algorithm (m = 64) and of the WGAN-GP
+  paper's CIFAR-10 and LSUN code.
 - An epoch is one pass of the *critic* over the data: each generator step consumes
   5 batches of 64 real images, one per critic step (60000 / 320 = 187 generator steps).
+- `--mode wgan` trains the same two networks as WGAN-GP. The paper's MNIST code gives its
+  clipped WGAN baseline batch normalisation, in the generator after each hidden layer and
+  in the critic after the second and third convolutions; here neither network has it, so
+  that the two modes differ only in how they keep the critic Lipschitz (clipping and
+  RMSprop against the penalty and Adam).
 - A checkpoint after every epoch, holding the epoch counter and the fixed noise, so that a
-  stopped run resumes where it was.
+  stopped run resumes where it was. It keeps its --mode, --critic-steps and --precision: a
+  resumed run goes on with them, and a different value is refused rather than mixed into
+  one log.
 """
 
 import os
@@ -40,7 +49,7 @@ from keras import layers
 
 from common import cli, datasets, files, images, latent, metrics, precision, progress, runs
 from common.board import Board
-from common.checkpoints import Checkpoints
+from common.checkpoints import Checkpoints, saved_setting
 from common.errors import Interrupted
 
 # ----------------------------------------------------------------------------------------
@@ -61,12 +70,15 @@ DEFAULTS = dict(
     # 20 passes of the critic over the data: about 3,700 generator steps. A budget that fits
     # an afternoon on a CPU; the paper trains far longer.
     epochs=20,
-    batch_size=64,  # keras-io's WGAN-GP example; the paper's MNIST code uses 50
+    # Our choice (the article gives none): WGAN's m = 64 (Arjovsky et al., Algorithm 1) and the
+    # WGAN-GP paper's CIFAR-10 and LSUN code; its MNIST code uses 50.
+    batch_size=64,
     dataset="mnist",  # the article: MNIST
     out_dir=os.path.join("runs", MODEL_NAME),
     precision="float32",
 )
 MODES = ("wgan-gp", "wgan")
+MODE = "wgan-gp"  # the article's subject; "wgan" is the clipped WGAN it improves on
 # The curves of losses.png: one panel per list of log columns.
 PLOT_PANELS = [("Wasserstein estimate", ["wasserstein"]), ("loss", ["critic_loss", "g_loss"]),
                ("gradient penalty", ["gradient_penalty"]), ("quality", ["fcd"])]
@@ -74,12 +86,12 @@ PLOT_PANELS = [("Wasserstein estimate", ["wasserstein"]), ("loss", ["critic_loss
 
 def add_train_args(parser):
     parser.add_argument(
-        "--mode", choices=MODES, default="wgan-gp",
+        "--mode", choices=MODES, default=None,
         help="'wgan-gp': gradient penalty, Adam; 'wgan': the original WGAN with weight "
-             "clipping and RMSprop(5e-5), to compare (default: %(default)s)")
+             f"clipping and RMSprop(5e-5), to compare (default: the resumed run's, else {MODE})")
     parser.add_argument(
-        "--critic-steps", type=cli.positive_int, default=CRITIC_STEPS,
-        help="critic updates per generator update (default: %(default)s)")
+        "--critic-steps", metavar="N", type=cli.positive_int, default=None,
+        help=f"critic updates per generator update (default: the resumed run's, else {CRITIC_STEPS})")
 
 
 # ----------------------------------------------------------------------------------------
@@ -163,7 +175,11 @@ def gradient_penalty(critic, real_images, fake_images):
     """GP = mean((|grad D(x_hat)| - 1)^2), x_hat = a * real + (1 - a) * fake, a ~ U[0, 1].
 
     One a per sample places each x_hat on the line between a real and a fake image, where
-    the optimal critic has gradient norm 1. Computed in float32 whatever the policy.
+    the optimal critic has gradient norm 1. The interpolates, the gradient the critic hands
+    back for them, its norm and the penalty are float32 under every policy; the critic's
+    own pass, forward and backward through its layers, runs in the policy's compute dtype
+    (bfloat16 under --precision mixed_bfloat16, all but its float32 last layer), as in the
+    rest of the step.
     """
     real_images = tf.cast(real_images, tf.float32)
     fake_images = tf.cast(fake_images, tf.float32)
@@ -253,29 +269,33 @@ def train(args):
     """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
-    policy = precision.set_policy(args.precision)
-    images_per_step = args.batch_size * args.critic_steps  # each critic step gets a batch of its own
+    # A resumed run keeps the settings it started with; the flags name them for a new run.
+    mode = args.mode or saved_setting(args.out_dir, "mode", MODE)
+    critic_steps = args.critic_steps or saved_setting(args.out_dir, "critic_steps", CRITIC_STEPS)
+    policy = precision.set_policy(args.precision or saved_setting(args.out_dir, "precision", DEFAULTS["precision"]))
+    images_per_step = args.batch_size * critic_steps  # each critic step gets a batch of its own
     real_images, batches, source = load_real_images(args.dataset, args.data_dir, images_per_step, args.seed)
     full_steps = len(real_images) // images_per_step
     steps = min(full_steps, args.steps_per_epoch or full_steps)
 
     generator, critic = build_generator(), build_critic()
-    generator_optimizer, critic_optimizer = (precision.optimizer(o, policy) for o in make_optimizers(args.mode))
+    generator_optimizer, critic_optimizer = (
+        precision.optimizer(optimizer, policy) for optimizer in make_optimizers(mode))
     # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
     generator_optimizer.build(generator.trainable_variables)
     critic_optimizer.build(critic.trainable_variables)
-    train_step = make_train_step(generator, critic, generator_optimizer, critic_optimizer,
-                                 args.mode, args.critic_steps)
+    train_step = make_train_step(generator, critic, generator_optimizer, critic_optimizer, mode, critic_steps)
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images learning.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     checkpoints = Checkpoints(
-        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, mode=args.mode), SCRIPT,
+        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, mode=mode, critic_steps=critic_steps,
+                           precision=policy), SCRIPT,
         generator=generator, critic=critic, generator_optimizer=generator_optimizer,
         critic_optimizer=critic_optimizer, fixed_noise=fixed_noise,
     )
-    progress.banner(f"{MODEL_NAME} (mode {args.mode}, {args.critic_steps} critic steps per generator step) "
+    progress.banner(f"{MODEL_NAME} (mode {mode}, {critic_steps} critic steps per generator step) "
                     f"on {args.dataset}", [generator, critic], len(real_images), source, args.epochs, steps,
-                    full_steps, f"{args.critic_steps} x {args.batch_size}", policy, args.seed, args.out_dir)
+                    full_steps, f"{critic_steps} x {args.batch_size}", policy, args.seed, args.out_dir)
     finished = checkpoints.restore_newest()  # the last finished epoch; 0 for a new run
     runs.resume(args.out_dir, finished, args.epochs)  # drops files written after that checkpoint
     if finished == 0:
@@ -300,7 +320,7 @@ def train(args):
             log = runs.append_log(args.out_dir, row)
             board.add(row, grid)  # the same row and grid for TensorBoard
             images.plot_log(log, os.path.join(args.out_dir, "losses.png"),
-                            f"{args.mode.upper()} on {args.dataset}", PLOT_PANELS)
+                            f"{mode.upper()} on {args.dataset}", PLOT_PANELS)
             checkpoints.save(epoch)
             progress.epoch_done(row, args.epochs)
     except KeyboardInterrupt:

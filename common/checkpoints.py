@@ -47,7 +47,10 @@ class Checkpoints:
 
     run_dir:  the run's output folder.
     identity: the settings that must match to resume: "model" and the script's others
-              (dataset, loss, mode); sampling checks only "model".
+              (dataset, recipe, loss, mode, critic_steps, precision, image_size, width,
+              generator_steps); sampling checks only "model". A setting that an older
+              run.json does not hold is not checked: that run predates it, and ran with
+              the setting's default.
     script:   the command that trains this model, for messages ("python x.py").
     tracked:  the objects to save: models, optimizers, variables (by name).
     Optimizers must be built (`optimizer.build(model.trainable_variables)`) before a
@@ -100,7 +103,7 @@ class Checkpoints:
     def _check_identity(self, keys):
         saved = self.saved_identity()
         for key in keys:
-            if saved.get(key) != self.identity.get(key):
+            if (key in saved or key == "model") and saved.get(key) != self.identity.get(key):
                 raise UserError(
                     f"The checkpoint in {self.folder} was written with {key}="
                     f"{saved.get(key)!r}, but this run asks for {key}="

@@ -2,8 +2,9 @@
 
 Mixed precision computes the layers in 16 bits and keeps the weights in float32. bfloat16
 has float32's range, so it needs no loss scaling; float16 does (the optimizers wrap in
-LossScaleOptimizer). The scripts keep their last layer, every loss and the gradient
-penalty in float32, whatever the policy.
+LossScaleOptimizer). The scripts keep their last layer and every loss in float32, whatever
+the policy; in the gradient penalty, the interpolates, the gradient's norm and the penalty
+are float32, while the critic's own pass through its layers runs in the policy's type.
 """
 
 import os

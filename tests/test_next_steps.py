@@ -150,8 +150,10 @@ def test_every_script_trains_on_a_folder_and_explains_why_it_cannot_score_it(scr
     status, _, stderr = run_main(script, ["evaluate", "--out-dir", out], capsys)
     assert status == 2 and "labelled dataset" in stderr
     # Asked for scores during training: refused before any training, not after an epoch.
+    # (Epoch 2 would be the next: its progress bar writes "epoch 2/2" to stderr, the line that
+    # closes it to stdout.)
     status, stdout, stderr = run_main(script, ["train", "--epochs", "2", "--eval-every", "1", *common], capsys)
-    assert status == 2 and "labelled dataset" in stderr and "epoch 2/2" not in stdout
+    assert status == 2 and "labelled dataset" in stderr and "epoch 2/2" not in stdout + stderr
     # Fewer pictures than one batch.
     status, _, stderr = run_main(script, ["train", "--epochs", "1", *common[:-2], "--batch-size", "64"], capsys)
     assert status == 2 and "more than the 24 training images" in stderr

@@ -1,17 +1,21 @@
 """What the three scripts share, checked in each: the data range, every generator stage in
-order, the tanh, a train step that learns in the right direction, and a checkpoint that
-holds both optimizers."""
+order, the tanh, a train step that learns in the right direction and runs its networks in
+training mode, pictures drawn in inference mode, and a checkpoint that a resumed run
+restores whole, with the precision it was trained in."""
 
+import json
 import os
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 import dcgan_fashion
 import mlp_gan_keras
 import wgan_gp
+from common import images, runs
 from conftest import TRAINED_FLAGS, copy_run, run_main, toy_images
 
 SCRIPTS = [dcgan_fashion, mlp_gan_keras, wgan_gp]
@@ -49,15 +53,17 @@ def test_generator_stages_in_order(script):
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=ids)
 def test_generator_output_is_squashed_by_tanh(script):
-    """With its last weights blown up, the generator's images still lie in [-1, 1] and reach
-    the ends: only a tanh does that (an untrained generator's small outputs prove nothing)."""
+    """With its last weights blown up, the generator's images reach below -0.99 and above 0.99
+    and never pass 1: only a tanh does that (a sigmoid stays above 0, a linear output passes
+    1, and an untrained generator's small outputs prove nothing). In training mode, so that
+    batch norm centres each feature on the batch and the outputs fall on both sides of 0."""
     keras.utils.set_random_seed(0)
     generator = script.build_generator()
     last = [layer for layer in generator.layers if getattr(layer, "kernel", None) is not None][-1]
     last.kernel.assign(last.kernel * 1000.0)
-    fakes = generator(tf.random.normal([8, script.NOISE_DIM]), training=False).numpy()
-    assert fakes.min() >= -1.0 and fakes.max() <= 1.0
-    assert np.abs(fakes).max() > 0.99
+    fakes = generator(tf.random.normal([8, script.NOISE_DIM]), training=True).numpy()
+    assert fakes.min() < -0.99 and fakes.max() > 0.99
+    assert np.abs(fakes).max() <= 1.0
 
 
 def toy_batch(count):
@@ -97,11 +103,166 @@ def test_a_few_steps_teach_the_discriminator_which_is_real(script):
     assert learned_separation(script) > 0.1
 
 
+# ----- the training= flag of every model call ---------------------------------------------
+@pytest.fixture
+def eagerly():
+    """Run the train steps as plain Python: the same code, without seconds of tracing."""
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(False)
+
+
+class CountsTrainingCalls(keras.layers.Layer):
+    """Passes its input on unchanged and counts the calls made in training mode: like batch
+    norm's moving statistics and dropout's mask, its state changes in training mode only."""
+
+    def build(self, input_shape):
+        self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="training_calls")
+
+    def call(self, inputs, training=None):
+        if training:
+            self.count.assign_add(1.0)
+        return inputs
+
+
+def counting(model):
+    """The model behind a CountsTrainingCalls layer, which sees every call's training flag."""
+    return keras.Sequential([CountsTrainingCalls(), model], name=model.name)
+
+
+def training_calls(model):
+    return int(model.layers[0].count.numpy())
+
+
+def make_step(script, generator, discriminator, critic_steps=5):
+    """The script's train step with its own optimizers (WGAN-GP: the penalty)."""
+    if script is wgan_gp:
+        return wgan_gp.make_train_step(generator, discriminator, *wgan_gp.make_optimizers("wgan-gp"),
+                                       "wgan-gp", critic_steps)
+    if script is mlp_gan_keras:
+        return mlp_gan_keras.make_train_step(generator, discriminator, *mlp_gan_keras.make_optimizers(),
+                                             mlp_gan_keras.generator_loss_non_saturating)
+    return dcgan_fashion.make_train_step(generator, discriminator, *dcgan_fashion.make_optimizers(
+        dcgan_fashion.RECIPES["article"]))
+
+
+# The calls of one step, every one in training mode: (generator, discriminator or critic).
+STEP_CALLS = {
+    # D's update: G, then D on the real and on the fake images; G's update: G and D once more.
+    "mlp_gan": (2, 3),
+    # One forward pass for both updates: G, then D on the real and on the fake images.
+    "dcgan_fashion": (1, 2),
+    # Two critic steps, each G and the critic on real, fake and interpolated images; then G's
+    # update, G and the critic once.
+    "wgan_gp": (2 + 1, 2 * 3 + 1),
+}
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=ids)
-def test_checkpoint_holds_both_optimizers_and_resume_restores_them(script, trained_runs, tmp_path, idx_dir, capsys):
+def test_the_step_runs_every_network_in_training_mode_and_drawing_does_not(script, eagerly):
+    """Batch norm and dropout must see training=True at every call in the step (batch
+    statistics, a fresh dropout mask) and training=False when pictures are drawn."""
+    keras.utils.set_random_seed(4)
+    generator = counting(script.build_generator())
+    discriminator = counting(wgan_gp.build_critic() if script is wgan_gp else script.build_discriminator())
+    step = make_step(script, generator, discriminator, critic_steps=2)
+    step(toy_batch(2 * 8))
+    assert (training_calls(generator), training_calls(discriminator)) == STEP_CALLS[script.MODEL_NAME]
+    # What training mode changes in the real networks: each batch norm's moving statistics.
+    batch_norms = [layer for layer in generator.layers[1].layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert all(np.abs(layer.moving_mean.numpy()).max() > 0 for layer in batch_norms)
+    # Samples, scores and walks draw through image_sampler: inference mode.
+    script.image_sampler(generator, seed=0)(4)
+    assert training_calls(generator) == STEP_CALLS[script.MODEL_NAME][0]
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=ids)
+def test_the_epoch_grids_are_drawn_in_inference_mode(script, trained_runs):
+    """An epoch's grid is the generator's picture of the fixed noise in inference mode, batch
+    norm with its moving statistics, as generator.keras draws it. Training mode would
+    normalise the 16 images by their own statistics: another picture. (The WGAN-GP
+    generator has no batch norm, so both modes draw the same there.)"""
+    out = trained_runs[script.MODEL_NAME]
+    exported = keras.models.load_model(os.path.join(out, "generator.keras"))  # epoch 2's generator
+    fixed_noise = tf.train.load_checkpoint(os.path.join(out, "checkpoints", "ckpt-2")).get_tensor(
+        "fixed_noise/.ATTRIBUTES/VARIABLE_VALUE")
+    drawn = np.asarray(Image.open(runs.grid_path(out, 2)), np.float32)
+    np.testing.assert_allclose(drawn, images.grid(exported(fixed_noise, training=False)), atol=1)
+
+
+# ----- a checkpoint holds the whole state, and a resume restores it ---------------------------
+def record_first_step(script, monkeypatch):
+    """Make the next run of `script` note, as its first train step begins, every variable the
+    step trains from: both networks' weights (batch-norm statistics too), both optimizers'
+    variables (step count, learning rate, moment estimates), and the averaged generator's
+    weights where there is one. Returns the dict it fills: {name: [numpy arrays]}."""
+    noted = {}
+    make_real_step = script.make_train_step
+
+    def make_noting_step(generator, discriminator, generator_optimizer, discriminator_optimizer, *settings):
+        step = make_real_step(generator, discriminator, generator_optimizer, discriminator_optimizer, *settings)
+        variables = dict(generator=generator.weights, discriminator=discriminator.weights,
+                         generator_optimizer=generator_optimizer.variables,
+                         discriminator_optimizer=discriminator_optimizer.variables)
+        for averaged_generator in [setting for setting in settings if isinstance(setting, keras.Model)]:
+            variables["averaged_generator"] = averaged_generator.weights
+
+        def noting_step(real_images):
+            if not noted:
+                noted.update({name: [value.numpy().copy() for value in values] for name, values in variables.items()})
+            return step(real_images)
+
+        return noting_step
+
+    monkeypatch.setattr(script, "make_train_step", make_noting_step)
+    return noted
+
+
+def saved_state(script, path, averaged=False):
+    """The same variables as `record_first_step` notes, read from the checkpoint at `path`
+    into new networks and optimizers; every one of them must be in the file."""
+    generator = script.build_generator()
+    discriminator = wgan_gp.build_critic() if script is wgan_gp else script.build_discriminator()
+    optimizers = keras.optimizers.Adam(), keras.optimizers.Adam()  # the slots of every default run's Adam
+    for optimizer, model in zip(optimizers, (generator, discriminator)):
+        optimizer.build(model.trainable_variables)
+    other = "critic" if script is wgan_gp else "discriminator"  # the script's names in the checkpoint
+    tracked = {"generator": generator, other: discriminator,
+               "generator_optimizer": optimizers[0], f"{other}_optimizer": optimizers[1]}
+    if averaged:
+        tracked["shown_generator"] = script.build_generator()
+    tf.train.Checkpoint(**tracked).read(path).assert_existing_objects_matched()
+    state = dict(generator=generator.weights, discriminator=discriminator.weights,
+                 generator_optimizer=optimizers[0].variables, discriminator_optimizer=optimizers[1].variables)
+    if averaged:
+        state["averaged_generator"] = tracked["shown_generator"].weights
+    return {name: [value.numpy() for value in values] for name, values in state.items()}
+
+
+def assert_resumed_from(noted, saved):
+    assert noted.keys() == saved.keys()
+    for name in saved:
+        assert len(noted[name]) == len(saved[name]), name
+        for number, (resumed, stored) in enumerate(zip(noted[name], saved[name])):
+            np.testing.assert_array_equal(resumed, stored, err_msg=f"{name}, variable {number}")
+
+
+def fixed_noise_of(out, epoch):
+    reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", f"ckpt-{epoch}"))
+    return reader.get_tensor("fixed_noise/.ATTRIBUTES/VARIABLE_VALUE")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=ids)
+def test_checkpoint_holds_both_optimizers_and_resume_restores_them(script, trained_runs, tmp_path, idx_dir, capsys,
+                                                                  monkeypatch):
     out = copy_run(trained_runs, script, tmp_path)  # two epochs of two steps
+    noted = record_first_step(script, monkeypatch)
     argv = ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
     assert run_main(script, argv, capsys)[0] == 0
+    # The resumed run's first step starts from epoch 2's checkpoint: every weight, every
+    # optimizer's step count and moments as saved; and epoch 3 draws the same fixed noise.
+    assert_resumed_from(noted, saved_state(script, os.path.join(out, "checkpoints", "ckpt-2")))
+    np.testing.assert_array_equal(fixed_noise_of(out, 3), fixed_noise_of(out, 2))
     reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", "ckpt-3"))
     counts = {name.split("/")[0]: int(reader.get_tensor(name))
               for name in reader.get_variable_to_shape_map() if name.endswith("_iterations/.ATTRIBUTES/VARIABLE_VALUE")}
@@ -116,3 +277,26 @@ def test_checkpoint_holds_both_optimizers_and_resume_restores_them(script, train
     exported = keras.models.load_model(os.path.join(out, "generator.keras"))
     expected = exported(tf.random.Generator.from_seed(7).normal([4, script.NOISE_DIM]), training=False)
     np.testing.assert_allclose(np.load(samples), expected.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=ids)
+def test_a_resumed_run_keeps_its_precision_and_refuses_another(script, trained_runs, tmp_path, idx_dir, capsys):
+    out = copy_run(trained_runs, script, tmp_path)
+    info_path = os.path.join(out, "checkpoints", "run.json")
+    assert json.load(open(info_path))["precision"] == "float32"  # the run says what it trained in
+    common = ["--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
+    try:
+        status, _, stderr = run_main(script, ["train", "--epochs", "3", "--precision", "mixed_bfloat16", *common],
+                                     capsys)
+        assert status == 2 and "precision='float32'" in stderr and "precision='mixed_bfloat16'" in stderr
+        # A run trained in bfloat16 says so in run.json; its checkpoint is the same as a float32
+        # run's (mixed precision keeps the weights in float32). Without --precision it goes on in
+        # bfloat16: here its epochs are all done, and the banner says which precision is in force.
+        settings = json.load(open(info_path))
+        with open(info_path, "w") as file:
+            json.dump(dict(settings, precision="mixed_bfloat16"), file)
+        status, stdout, stderr = run_main(script, ["train", "--epochs", "2", *common], capsys)
+        assert status == 0, stderr
+        assert "precision mixed_bfloat16" in stdout and "nothing to train" in stdout
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

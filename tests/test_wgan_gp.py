@@ -37,8 +37,9 @@ def test_gradient_penalty_of_a_linear_critic(scale):
 
 def test_interpolation_weight_is_uniform_per_sample():
     """With D(x) = |x|^2 / 2 the gradient at x_hat is x_hat itself. With fake = 0 and |real| = 3
-    its norm is 3a, so the penalty is mean((3a - 1)^2): 1 for a ~ U[0, 1], 10 for a ~ N(0, 1),
-    4 for one a = 1 everywhere."""
+    its norm is 3|a|, so the penalty is mean((3|a| - 1)^2): 9 E[a^2] - 6 E|a| + 1, which is
+    1 for a ~ U[0, 1], 10 - 6 sqrt(2 / pi) (about 5.2) for a ~ N(0, 1), and 4 for one a = 1
+    everywhere."""
     real = tf.fill([4000, 28, 28, 1], 3.0 / 28.0)  # |real| = 3
     fake = tf.zeros_like(real)
 
@@ -95,17 +96,25 @@ def test_five_critic_steps_per_generator_step(mode):
 def test_train_sample_resume(tmp_path, idx_dir, capsys):
     out = str(tmp_path / "run")
     argv = ["train", "--data-dir", idx_dir, "--out-dir", out, "--dataset", "fashion_mnist", *TINY]
-    status, stdout, stderr = run_main(wgan_gp, argv + ["--epochs", "1"], capsys)
+    status, stdout, stderr = run_main(wgan_gp, argv + ["--epochs", "1", "--critic-steps", "2"], capsys)
     assert status == 0, stderr
-    assert "5 critic steps per generator step" in stdout and "2 of 5 steps of 5 x 8" in stdout
+    assert "2 critic steps per generator step" in stdout and "2 of 12 steps of 2 x 8" in stdout
+    # Without --critic-steps, a resumed run goes on with the ratio it started with.
     status, stdout, _ = run_main(wgan_gp, argv + ["--epochs", "2"], capsys)
     log = read_log(os.path.join(out, "log.csv"))
-    assert "Resuming" in stdout and [row["epoch"] for row in log] == [1, 2]
+    assert "Resuming" in stdout and "2 critic steps per generator step" in stdout
+    assert [row["epoch"] for row in log] == [1, 2]
     assert {"wasserstein", "gradient_penalty", "critic_loss", "g_loss"} <= set(log[-1])
+    reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", "ckpt-2"))
+    updates = [int(reader.get_tensor(f"{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE"))
+               for name in ("generator_optimizer", "critic_optimizer")]
+    assert updates == [4, 8]  # two epochs of two steps, each 2 critic updates and 1 generator update
     status, stdout, _ = run_main(wgan_gp, ["--out-dir", out, "--n", "4"], capsys)
     assert status == 0 and "Critic's mean score" in stdout
-    status, _, stderr = run_main(wgan_gp, argv + ["--epochs", "3", "--mode", "wgan"], capsys)
-    assert status == 2 and "mode='wgan-gp'" in stderr
+    # Another mode or ratio would mix two experiments in one log: refused.
+    for flags, saved in ((["--mode", "wgan"], "mode='wgan-gp'"), (["--critic-steps", "5"], "critic_steps=2")):
+        status, _, stderr = run_main(wgan_gp, argv + ["--epochs", "3", *flags], capsys)
+        assert status == 2 and saved in stderr
 
 
 def test_mixed_precision_keeps_penalty_and_losses_in_float32():
