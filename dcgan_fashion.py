@@ -13,7 +13,7 @@ Representation Learning with Deep Convolutional Generative Adversarial Networks"
 Usage:
     python dcgan_fashion.py train                 # 100 epochs as the article; resumes if stopped
     python dcgan_fashion.py train --epochs 5      # a short run (an epoch: ~1 to 4.5 min on 2 CPU cores)
-    python dcgan_fashion.py train --recipe fast   # good samples sooner (see RECIPES and the README)
+    python dcgan_fashion.py train --recipe fast   # good samples sooner (see RECIPES and docs/results.md)
     python dcgan_fashion.py                       # 16 samples from the latest checkpoint
     python dcgan_fashion.py sample --n 64 --output samples.npy
     python dcgan_fashion.py evaluate              # FCD, KID and class coverage of the samples
@@ -33,7 +33,7 @@ Where this departs from the article, and why:
 - `--recipe fast` (the default stays `article`): the DCGAN paper's Adam(2e-4, beta_1 = 0.5)
   and pictures drawn from a running average of the generator's weights; the same networks
   and losses. It reaches the article's 10-epoch quality in a fraction of the time (the
-  README's "Two recipes" section). See RECIPES for each choice and where it comes from.
+  "Two recipes" section of docs/results.md). See RECIPES for each choice and where it comes from.
 """
 
 import os
@@ -62,10 +62,10 @@ DEFAULTS = dict(
     batch_size=256,  # the article: BATCH_SIZE = 256
     dataset="fashion_mnist",  # the article: keras.datasets.fashion_mnist
     out_dir=os.path.join("runs", MODEL_NAME),
-    precision="float32",  # the article's numbers; see the README's performance section
+    precision="float32",  # the article's numbers; see docs/performance.md
 )
 # How the two networks are trained: --recipe article (the default) or --recipe fast. The same
-# networks and losses either way; only these numbers change. The README's "Recipes" section
+# networks and losses either way; only these numbers change. docs/results.md ("Two recipes")
 # shows what each one buys, measured.
 RECIPES = {
     "article": dict(
@@ -83,7 +83,7 @@ RECIPES = {
         beta_1=0.5,
         # Tried and not kept (benchmarks/recipes.py): one-sided label smoothing, real = 0.9
         # (Salimans et al. 2016), and two time-scales, G 1e-4 / D 4e-4 (Heusel et al. 2017):
-        # both scored worse than this recipe after 2 epochs.
+        # on one seed after 2 epochs neither beat this recipe by more than its seed-to-seed spread.
         real_label=1.0,
         # Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training" (arXiv
         # 1806.04498): draw from a running average of the generator's weights, which smooths

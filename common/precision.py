@@ -58,7 +58,7 @@ def choose_with_reason(name):
     if cpu_has_bfloat16():
         return "mixed_bfloat16", "a CPU with bfloat16 instructions (AMX or AVX512-BF16)"
     # Measured on a 2-core AMD EPYC (Zen 3) without them: mixed_bfloat16 ran the DCGAN step
-    # 11x slower than float32 (18 vs 209 images/s; the README's performance section).
+    # 11x slower than float32 (18 vs 209 images/s; docs/performance.md).
     return "float32", "this CPU has no bfloat16 instructions, where 16-bit math is slower"
 
 
