@@ -293,7 +293,8 @@ def train(args):
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of pictures learning.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     identity = dict(model=MODEL_NAME, dataset=args.dataset, recipe=recipe_name, image_size=image_size,
-                    width=width, generator_steps=generator_steps, precision=precision_name)
+                    width=width, generator_steps=generator_steps,
+                    precision=policy)  # what `auto` chose, so a resume computes the same way
     checkpoints = Checkpoints(
         args.out_dir, identity, SCRIPT,
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
