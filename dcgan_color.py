@@ -18,6 +18,8 @@ Usage:
     python dcgan_color.py                                           # 16 samples from the latest checkpoint
     python dcgan_color.py sample --n 64 --output samples.npy        # (64, 64, 64, 3) in [-1, 1]
     python dcgan_color.py walk --seed 3                             # a walk through the noise space
+    python dcgan_color.py gif                                       # the GIF again from the epoch grids
+(`evaluate` and `train --eval-every` explain why a folder of pictures gets no score.)
     python dcgan_color.py --help
 
 Where this departs from the article, and why:
@@ -26,7 +28,7 @@ Where this departs from the article, and why:
 - Each of the generator's two updates draws fresh noise (the cited code reuses the batch's).
 - Every batch is full, and the batch size comes from the batch inside the train step.
 - A checkpoint after every epoch, holding the epoch counter and the fixed noise too, so a
-  resumed run goes on with the same pictures.
+  resumed run goes on drawing its grid from the same 16 noise vectors.
 - The decoded pictures are kept in the run folder (pictures_64px_rgb.npy) and read from
   there while the folder is unchanged: decoding thousands of JPEGs every run is slow.
 - `--precision` can compute the layers in bfloat16; the logits and the losses stay float32.
@@ -100,7 +102,8 @@ PLOT_PANELS = [
 # Data: your pictures, kept as uint8, scaled to [-1, 1] one batch at a time
 # ----------------------------------------------------------------------------------------
 def load_pictures(data_dir, image_size, out_dir):
-    """Every picture under data_dir as uint8 (N, size, size, 3): RGB, the centre square, resized.
+    """Every picture under data_dir as uint8 (N, size, size, 3): RGB, the centre square, resized;
+    and a description of where they came from, for the banner.
 
     The decoded pictures are cached in out_dir. They stay uint8 (one byte a colour): 50,000
     pictures of 64x64 take 0.6 GB, where float32 would take 2.4 GB.
@@ -112,6 +115,8 @@ def batches(pictures, batch_size, rng):
     """One epoch: the pictures in a new random order, in full batches, scaled to [-1, 1]."""
     order = rng.permutation(len(pictures))
     for start in range(0, len(order) - batch_size + 1, batch_size):
+        # Which pictures is random; their order inside the batch changes nothing, and reading
+        # them in index order is faster.
         batch = pictures[np.sort(order[start : start + batch_size])]  # uint8 (B, size, size, 3)
         # [0, 255] -> [-1, 1]: the generator ends in tanh, so real and fake pictures share a range.
         yield (batch.astype(np.float32) - 127.5) / 127.5
@@ -221,14 +226,15 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
                                                 discriminator.trainable_variables)
         discriminator_optimizer.apply_gradients(zip(gradients, discriminator.trainable_variables))
 
-        # The generator, twice (the article): "so that the discriminator's loss does not go
-        # to zero". Each update draws new noise and faces the discriminator just updated.
+        # The generator, twice (the article): "to keep the discriminator's loss from going to
+        # zero". Each update draws new noise and faces the discriminator just updated.
+        # (The D(G(z)) logged below is from the fakes of D's update, before these.)
         g_loss = 0.0
         for _ in range(generator_steps):  # a Python loop: traced once, the updates in order
             noise = tf.random.normal([batch_size, NOISE_DIM])
             with tf.GradientTape() as generator_tape:
-                fakes_logits = discriminator(generator(noise, training=True), training=True)
-                loss = generator_loss(fakes_logits)
+                new_fake_logits = discriminator(generator(noise, training=True), training=True)
+                loss = generator_loss(new_fake_logits)
             gradients = generator_tape.gradient(generator_optimizer.scale_loss(loss),
                                                 generator.trainable_variables)
             generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
@@ -237,7 +243,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         if averaged_generator is not None:
             # The running average of every generator weight (batch-norm statistics too); the
             # decay starts small, so the average is not held back by the untrained weights.
-            step = tf.cast(generator_optimizer.iterations, tf.float32)
+            step = tf.cast(generator_optimizer.iterations, tf.float32)  # t counts generator updates
             decay = tf.minimum(average_decay, (1.0 + step) / (10.0 + step))
             for average, weight in zip(averaged_generator.weights, generator.weights):
                 average.assign(decay * average + (1.0 - decay) * weight)
@@ -360,8 +366,9 @@ def restore_generator(out_dir):
 
 def sample(args):
     generator, epoch = restore_generator(args.out_dir)
-    noise = tf.random.Generator.from_seed(args.seed) if args.seed is not None else tf.random.Generator.from_non_deterministic_state()
-    fake_images = generator(noise.normal([args.n, NOISE_DIM]), training=False)  # (N, size, size, 3)
+    noise_source = (tf.random.Generator.from_seed(args.seed) if args.seed is not None
+                    else tf.random.Generator.from_non_deterministic_state())
+    fake_images = generator(noise_source.normal([args.n, NOISE_DIM]), training=False)  # (N, size, size, 3)
     path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir, "samples.png"))
     print(f"Generated {args.n} pictures with the generator of epoch {epoch}: {path}")
 
