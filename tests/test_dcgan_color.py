@@ -227,11 +227,15 @@ def test_the_cache_is_read_while_the_folder_is_unchanged_and_rebuilt_when_it_cha
     assert len(third) == 7 and "changed" in capsys.readouterr().out
     np.testing.assert_array_equal(third[-1, 5, 5], [255, 255, 0])
 
-    # A picture replaced by another under the same name: decoded again.
-    Image.new("RGB", (70, 70), (255, 255, 255)).save(os.path.join(folder, "plain_00.png"))
-    os.utime(os.path.join(folder, "plain_00.png"), ns=(1, 1))  # an older time than before: still a change
+    # A picture replaced by another of the same name and the same number of bytes (an
+    # uncompressed BMP of the same size in another colour): only the modification time tells.
+    replaced = os.path.join(folder, "plain_01.bmp")
+    size_before = os.path.getsize(replaced)
+    Image.new("RGB", Image.open(replaced).size, (255, 255, 255)).save(replaced)
+    assert os.path.getsize(replaced) == size_before
+    os.utime(replaced, ns=(1, 1))  # an older time than before: still a change
     fourth, _ = datasets.load_folder(folder, 64, colour=True, cache_dir=cache)
-    np.testing.assert_array_equal(fourth[0, 5, 5], [255, 255, 255])
+    np.testing.assert_array_equal(fourth[1, 5, 5], [255, 255, 255])
 
     # Another size is another cache; a damaged cache is rebuilt with a note.
     datasets.load_folder(folder, 128, colour=True, cache_dir=cache)
