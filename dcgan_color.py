@@ -268,12 +268,12 @@ def train(args):
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
     # A resumed run keeps the settings it started with; the flags name them for a new run.
-    precision_name = resumed_or(args, "precision", DEFAULTS["precision"])
-    policy = precision.set_policy(precision_name)
-    image_size = resumed_or(args, "image_size", IMAGE_SIZE)
-    width = resumed_or(args, "width", WIDTH)
-    generator_steps = resumed_or(args, "generator_steps", GENERATOR_STEPS)
-    recipe_name = resumed_or(args, "recipe", "article")
+    # (A flag left out is None; every value these flags accept is 1 or more, or a name.)
+    policy = precision.set_policy(args.precision or saved_setting(args.out_dir, "precision", DEFAULTS["precision"]))
+    image_size = args.image_size or saved_setting(args.out_dir, "image_size", IMAGE_SIZE)
+    width = args.width or saved_setting(args.out_dir, "width", WIDTH)
+    generator_steps = args.generator_steps or saved_setting(args.out_dir, "generator_steps", GENERATOR_STEPS)
+    recipe_name = args.recipe or saved_setting(args.out_dir, "recipe", "article")
     pictures, source = load_pictures(args.data_dir, image_size, args.out_dir)
     datasets.check_batch_size(len(pictures), args.batch_size)
     full_steps = len(pictures) // args.batch_size
@@ -345,12 +345,6 @@ def train(args):
         shown_generator.save(path)  # a file keras.models.load_model reads without this code
     print(f"Done: {args.epochs} epochs. In {args.out_dir}/: training.gif, log.csv, losses.png, "
           "generator.keras (load it with keras.models.load_model) and the grids in images/.")
-
-
-def resumed_or(args, name, default):
-    """The flag's value if given; else the value the run in args.out_dir was trained with; else default."""
-    value = getattr(args, name)
-    return value if value is not None else saved_setting(args.out_dir, name, default)
 
 
 # ----------------------------------------------------------------------------------------

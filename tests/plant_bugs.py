@@ -141,7 +141,7 @@ BUGS = [
     ("colour: the cache ignores the file list", "common/datasets.py",
      "listing=listing.hexdigest()", 'listing=""', COLOR),
     ("colour: a resumed run forgets its width", "dcgan_color.py",
-     'width = resumed_or(args, "width", WIDTH)', "width = args.width or WIDTH", COLOR),
+     'width = args.width or saved_setting(args.out_dir, "width", WIDTH)', "width = args.width or WIDTH", COLOR),
     ("colour: sample restores the trained generator in a fast run", "dcgan_color.py",
      "checkpoints = Checkpoints(out_dir, dict(model=MODEL_NAME), SCRIPT, shown_generator=generator)",
      "checkpoints = Checkpoints(out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator)", COLOR),
