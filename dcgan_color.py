@@ -15,6 +15,7 @@ Usage:
     python dcgan_color.py train --data-dir runs/shapes_color --epochs 10   # 64x64; resumes if stopped
     python dcgan_color.py train --data-dir DIR --image-size 128     # the article's size
     python dcgan_color.py train --data-dir DIR --width 32           # a quarter of the arithmetic
+    python dcgan_color.py train --data-dir DIR --devices 2          # on 2 GPUs (without: the CPU split in 2)
     python dcgan_color.py                                           # 16 samples from the latest checkpoint
     python dcgan_color.py sample --n 64 --output samples.npy        # (64, 64, 64, 3) in [-1, 1]
     python dcgan_color.py walk --seed 3                             # a walk through the noise space
@@ -48,7 +49,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, files, images, latent, precision, progress, runs
+from common import cli, datasets, devices, files, images, latent, precision, progress, runs
 from common.board import Board
 from common.checkpoints import Checkpoints, saved_setting
 from common.errors import Interrupted, UserError
@@ -125,11 +126,13 @@ def batches(pictures, batch_size, rng):
 # ----------------------------------------------------------------------------------------
 # Generator: noise (100) -> picture (size, size, 3) in [-1, 1]
 # ----------------------------------------------------------------------------------------
-def build_generator(image_size=IMAGE_SIZE, width=WIDTH):
+def build_generator(image_size=IMAGE_SIZE, width=WIDTH, synchronized=False):
     """One linear layer to a small stack of feature maps, then four transposed convolutions,
     each doubling the side: 4 -> 64 pixels (8 -> 128). Batch norm on every layer but the last.
 
     Shapes are given for 64 pixels and width 64; at 128 pixels each side is twice as long.
+    synchronized=True (--devices N): batch norm takes its mean and variance over the pictures
+    of all devices together, as one device would over the whole batch.
     """
     start = image_size // 16  # four doublings reach the picture's side: 4 for 64, 8 for 128
     # No bias where batch norm follows: its mean subtraction would cancel it.
@@ -138,16 +141,16 @@ def build_generator(image_size=IMAGE_SIZE, width=WIDTH):
             keras.Input(shape=(NOISE_DIM,)),
             layers.Dense(start * start * width * 8, use_bias=False, **INIT),  # (B, 8192)
             layers.Reshape((start, start, width * 8)),  # (B, 4, 4, 512)
-            layers.BatchNormalization(**BATCH_NORM),
+            layers.BatchNormalization(synchronized=synchronized, **BATCH_NORM),
             layers.ReLU(),  # the DCGAN paper: ReLU in the generator, tanh at its output
             layers.Conv2DTranspose(width * 4, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 8, 8, 256)
-            layers.BatchNormalization(**BATCH_NORM),
+            layers.BatchNormalization(synchronized=synchronized, **BATCH_NORM),
             layers.ReLU(),
             layers.Conv2DTranspose(width * 2, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 16, 16, 128)
-            layers.BatchNormalization(**BATCH_NORM),
+            layers.BatchNormalization(synchronized=synchronized, **BATCH_NORM),
             layers.ReLU(),
             layers.Conv2DTranspose(width, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 32, 32, 64)
-            layers.BatchNormalization(**BATCH_NORM),
+            layers.BatchNormalization(synchronized=synchronized, **BATCH_NORM),
             layers.ReLU(),
             # tanh matches the data's [-1, 1]; under mixed precision this last layer stays float32.
             layers.Conv2DTranspose(CHANNELS, 5, strides=2, padding="same", activation="tanh",
@@ -160,22 +163,23 @@ def build_generator(image_size=IMAGE_SIZE, width=WIDTH):
 # ----------------------------------------------------------------------------------------
 # Discriminator: picture (size, size, 3) -> one logit (> 0 means "real")
 # ----------------------------------------------------------------------------------------
-def build_discriminator(image_size=IMAGE_SIZE, width=WIDTH):
+def build_discriminator(image_size=IMAGE_SIZE, width=WIDTH, synchronized=False):
     """Four strided convolutions, each halving the side, with LeakyReLU, then one linear output.
-    Batch norm on all but the first (the DCGAN paper leaves it off D's input layer)."""
+    Batch norm on all but the first (the DCGAN paper leaves it off D's input layer);
+    synchronized as in build_generator."""
     return keras.Sequential(
         [
             keras.Input(shape=(image_size, image_size, CHANNELS)),
             layers.Conv2D(width, 5, strides=2, padding="same", **INIT),  # (B, 32, 32, 64)
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
             layers.Conv2D(width * 2, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 16, 16, 128)
-            layers.BatchNormalization(**BATCH_NORM),
+            layers.BatchNormalization(synchronized=synchronized, **BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
             layers.Conv2D(width * 4, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 8, 8, 256)
-            layers.BatchNormalization(**BATCH_NORM),
+            layers.BatchNormalization(synchronized=synchronized, **BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
             layers.Conv2D(width * 8, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 4, 4, 512)
-            layers.BatchNormalization(**BATCH_NORM),
+            layers.BatchNormalization(synchronized=synchronized, **BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
             layers.Flatten(),  # (B, 8192)
             layers.Dense(1, dtype="float32", **INIT),  # (B, 1) logits, kept in float32 for the loss
@@ -188,33 +192,49 @@ def build_discriminator(image_size=IMAGE_SIZE, width=WIDTH):
 # Losses
 # ----------------------------------------------------------------------------------------
 # The discriminator outputs logits, and the loss applies the sigmoid itself: that is
-# numerically safer than a sigmoid layer followed by log().
-cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+# numerically safer than a sigmoid layer followed by log(). reduction=None: one loss per
+# picture, which global_mean averages.
+cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
+
+
+def global_mean(per_picture):
+    """The mean over the batch. On one device it is tf.reduce_mean. On N devices (--devices)
+    each holds 1/N of the batch and their gradients are added up, so each divides its own sum
+    by the whole batch's size: the N results add up to the batch's mean."""
+    return tf.nn.compute_average_loss(per_picture)
 
 
 def discriminator_losses(real_logits, fake_logits):
     """L_D = L_real + L_fake, with L_real = -mean(log D(x)) (call real pictures 1) and
     L_fake = -mean(log(1 - D(G(z)))) (call fakes 0). Returned apart: the article plots both."""
-    real_loss = cross_entropy(tf.ones_like(real_logits), real_logits)
-    fake_loss = cross_entropy(tf.zeros_like(fake_logits), fake_logits)
+    real_loss = global_mean(cross_entropy(tf.ones_like(real_logits), real_logits))
+    fake_loss = global_mean(cross_entropy(tf.zeros_like(fake_logits), fake_logits))
     return real_loss, fake_loss
 
 
 def generator_loss(fake_logits):
     """L_G = -mean(log D(G(z))): make the discriminator call the fakes real (non-saturating)."""
-    return cross_entropy(tf.ones_like(fake_logits), fake_logits)
+    return global_mean(cross_entropy(tf.ones_like(fake_logits), fake_logits))
 
 
 # ----------------------------------------------------------------------------------------
 # Train step: one discriminator update, then `generator_steps` generator updates
 # ----------------------------------------------------------------------------------------
+def draw_noise(count):
+    """z ~ N(0, 1): `count` fresh noise vectors."""
+    return tf.random.normal([count, NOISE_DIM])
+
+
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                    generator_steps=GENERATOR_STEPS, averaged_generator=None, average_decay=None):
-    @tf.function
-    def train_step(real_images):
+                    generator_steps=GENERATOR_STEPS, averaged_generator=None, average_decay=None,
+                    strategy=None):
+    strategy = strategy or tf.distribute.get_strategy()  # --devices; by default one device
+
+    def one_replica_step(real_images):
+        """The step on one device's share of the batch: all of it, unless --devices N."""
         batch_size = tf.shape(real_images)[0]
         # The discriminator: real pictures against the generator's fakes from fresh noise.
-        noise = tf.random.normal([batch_size, NOISE_DIM])  # z ~ N(0, 1)
+        noise = draw_noise(batch_size)
         with tf.GradientTape() as discriminator_tape:
             fake_images = generator(noise, training=True)
             real_logits = discriminator(real_images, training=True)
@@ -231,7 +251,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         # (The D(G(z)) logged below is from the fakes of D's update, before these.)
         g_loss = 0.0
         for _ in range(generator_steps):  # a Python loop: traced once, the updates in order
-            noise = tf.random.normal([batch_size, NOISE_DIM])
+            noise = draw_noise(batch_size)
             with tf.GradientTape() as generator_tape:
                 new_fake_logits = discriminator(generator(noise, training=True), training=True)
                 loss = generator_loss(new_fake_logits)
@@ -239,7 +259,21 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
                                                 generator.trainable_variables)
             generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
             g_loss += loss / generator_steps
+        return {
+            "d_loss": d_loss,
+            "d_loss_real": d_loss_real,
+            "d_loss_fake": d_loss_fake,
+            "g_loss": g_loss,  # the mean over the generator's updates
+            # D's mean belief that a picture is real, for yours and for the fakes.
+            "D(x)": global_mean(tf.sigmoid(real_logits)),
+            "D(G(z))": global_mean(tf.sigmoid(fake_logits)),
+        }
 
+    @tf.function
+    def train_step(real_images):
+        # Every device runs the step on its share; on one device, strategy.run just calls it.
+        # (On several devices, apply_gradients adds up the replicas' gradients first.)
+        outputs = strategy.run(one_replica_step, args=(real_images,))
         if averaged_generator is not None:
             # The running average of every generator weight (batch-norm statistics too); the
             # decay starts small, so the average is not held back by the untrained weights.
@@ -247,15 +281,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             decay = tf.minimum(average_decay, (1.0 + step) / (10.0 + step))
             for average, weight in zip(averaged_generator.weights, generator.weights):
                 average.assign(decay * average + (1.0 - decay) * weight)
-        return {
-            "d_loss": d_loss,
-            "d_loss_real": d_loss_real,
-            "d_loss_fake": d_loss_fake,
-            "g_loss": g_loss,  # the mean over the generator's updates
-            # D's mean belief that a picture is real, for yours and for the fakes.
-            "D(x)": tf.reduce_mean(tf.sigmoid(real_logits)),
-            "D(G(z))": tf.reduce_mean(tf.sigmoid(fake_logits)),
-        }
+        # Each device's numbers are its share of the batch's means (global_mean): add them up.
+        return {name: strategy.reduce("SUM", value, axis=None) for name, value in outputs.items()}
 
     return train_step
 
@@ -267,6 +294,9 @@ def train(args):
     """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
+    # --devices N: one copy of the models on each of N devices, each step splitting the batch
+    # among them (common/devices.py). With one device, as by default, it changes nothing.
+    strategy = devices.strategy(args.devices, args.batch_size)
     # A resumed run keeps the settings it started with; the flags name them for a new run.
     # (A flag left out is None; every value these flags accept is 1 or more, or a name.)
     policy = precision.set_policy(args.precision or saved_setting(args.out_dir, "precision", DEFAULTS["precision"]))
@@ -280,24 +310,27 @@ def train(args):
     steps = min(full_steps, args.steps_per_epoch or full_steps)
     shuffle = np.random.default_rng(args.seed)  # a new order of the pictures every epoch
 
-    generator, discriminator = build_generator(image_size, width), build_discriminator(image_size, width)
-    generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), policy)
-    discriminator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), policy)
-    # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
-    generator_optimizer.build(generator.trainable_variables)
-    discriminator_optimizer.build(discriminator.trainable_variables)
-    # The generator whose pictures we show and sample: the generator itself, or in the fast
-    # recipe a second copy that holds the running average of its weights.
+    synchronized = strategy.num_replicas_in_sync > 1  # batch norm over all devices' pictures
     average_decay = RECIPES[recipe_name]["average_decay"]
-    averaged_generator = None
-    if average_decay:
-        averaged_generator = build_generator(image_size, width)
-        averaged_generator.set_weights(generator.get_weights())
+    with strategy.scope():  # every variable made in here is mirrored on each device
+        generator = build_generator(image_size, width, synchronized)
+        discriminator = build_discriminator(image_size, width, synchronized)
+        generator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), policy)
+        discriminator_optimizer = precision.optimizer(keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1), policy)
+        # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
+        generator_optimizer.build(generator.trainable_variables)
+        discriminator_optimizer.build(discriminator.trainable_variables)
+        # The generator whose pictures we show and sample: the generator itself, or in the fast
+        # recipe a second copy that holds the running average of its weights.
+        averaged_generator = None
+        if average_decay:
+            averaged_generator = build_generator(image_size, width)
+            averaged_generator.set_weights(generator.get_weights())
+        # The same 16 noise vectors every epoch, so the grids and the GIF show one set of pictures learning.
+        fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     shown_generator = averaged_generator if averaged_generator is not None else generator
     train_step = make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                                 generator_steps, averaged_generator, average_decay)
-    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of pictures learning.
-    fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
+                                 generator_steps, averaged_generator, average_decay, strategy)
     identity = dict(model=MODEL_NAME, dataset=args.dataset, recipe=recipe_name, image_size=image_size,
                     width=width, generator_steps=generator_steps,
                     precision=policy)  # what `auto` chose, so a resume computes the same way
@@ -309,7 +342,8 @@ def train(args):
     )
     progress.banner(f"{MODEL_NAME} at {image_size}x{image_size}, width {width}, {generator_steps} generator "
                     f"steps per discriminator step, recipe {recipe_name}", [generator, discriminator],
-                    len(pictures), source, args.epochs, steps, full_steps, args.batch_size, policy, args.seed, args.out_dir)
+                    len(pictures), source, args.epochs, steps, full_steps, args.batch_size, policy, args.seed, args.out_dir,
+                    devices.describe(strategy))
     finished = checkpoints.restore_newest()  # the last finished epoch; 0 for a new run
     runs.resume(args.out_dir, finished, args.epochs)  # drops files written after that checkpoint
     if finished == 0:
@@ -324,7 +358,7 @@ def train(args):
             for real_batch in progress.bar(epoch_batches, steps, f"epoch {epoch}/{args.epochs}", means):
                 # The step's losses join the epoch's means; a loss that turns NaN stops the run here,
                 # before this epoch's checkpoint, with a message.
-                means.add(train_step(real_batch))
+                means.add(train_step(devices.split(strategy, real_batch)))  # one share per device
             # The epoch's pictures and log row first, its checkpoint last: a run stopped in
             # between resumes from the previous epoch, and `runs.resume` drops the extra files.
             grid = images.save_grid(shown_generator(fixed_noise, training=False), runs.grid_path(args.out_dir, epoch))
@@ -395,6 +429,7 @@ def image_size_flag(text):
 
 
 def add_train_args(parser):
+    cli.add_devices_arg(parser)
     parser.add_argument("--image-size", type=image_size_flag, default=None, metavar="{64,128}",
                         help="side of the pictures in pixels (default: the resumed run's, else 64)")
     parser.add_argument("--width", type=cli.positive_int, default=None, metavar="W",

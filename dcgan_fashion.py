@@ -19,6 +19,7 @@ Usage:
     python dcgan_fashion.py evaluate              # FCD, KID and class coverage of the samples
     python dcgan_fashion.py walk --seed 3         # a walk through the noise space: walk.gif, walk.png
     python dcgan_fashion.py train --dataset folder --data-dir DIR  # your own pictures
+    python dcgan_fashion.py train --devices 2     # on 2 GPUs (or, without them, the CPU split in 2)
     python dcgan_fashion.py --help
 
 Where this departs from the article, and why:
@@ -45,7 +46,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, files, images, latent, metrics, precision, progress, runs
+from common import cli, datasets, devices, files, images, latent, metrics, precision, progress, runs
 from common.board import Board
 from common.checkpoints import Checkpoints, saved_setting
 from common.errors import Interrupted
@@ -117,20 +118,24 @@ def load_real_images(dataset, data_dir, batch_size, seed=None):
 # ----------------------------------------------------------------------------------------
 # Generator: noise (100) -> image (28, 28, 1) in [-1, 1]
 # ----------------------------------------------------------------------------------------
-def build_generator():
-    """Project the noise to a 7x7 feature map, then upsample twice with transposed convs."""
+def build_generator(synchronized=False):
+    """Project the noise to a 7x7 feature map, then upsample twice with transposed convs.
+
+    synchronized=True (--devices N): batch norm takes its mean and variance over the images
+    of all devices together, as one device would over the whole batch.
+    """
     return keras.Sequential(
         [
             keras.Input(shape=(NOISE_DIM,)),
             layers.Dense(7 * 7 * 256, use_bias=False),  # (B, 12544)
-            layers.BatchNormalization(),
+            layers.BatchNormalization(synchronized=synchronized),
             layers.LeakyReLU(),
             layers.Reshape((7, 7, 256)),  # (B, 7, 7, 256)
             layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),  # (B, 7, 7, 128)
-            layers.BatchNormalization(),
+            layers.BatchNormalization(synchronized=synchronized),
             layers.LeakyReLU(),
             layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),  # (B, 14, 14, 64)
-            layers.BatchNormalization(),
+            layers.BatchNormalization(synchronized=synchronized),
             layers.LeakyReLU(),
             # tanh matches the data's [-1, 1]; under mixed precision this last layer stays float32.
             layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False,
@@ -165,8 +170,16 @@ def build_discriminator():
 # Losses
 # ----------------------------------------------------------------------------------------
 # The discriminator outputs logits, and the loss applies the sigmoid itself: that is
-# numerically safer than a sigmoid layer followed by log().
-cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+# numerically safer than a sigmoid layer followed by log(). reduction=None: one loss per
+# image, which global_mean averages.
+cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
+
+
+def global_mean(per_image):
+    """The mean over the batch. On one device it is tf.reduce_mean. On N devices (--devices)
+    each holds 1/N of the batch and their gradients are added up, so each divides its own sum
+    by the whole batch's size: the N results add up to the batch's mean."""
+    return tf.nn.compute_average_loss(per_image)
 
 
 def discriminator_loss(real_logits, fake_logits, real_label=1.0):
@@ -175,25 +188,31 @@ def discriminator_loss(real_logits, fake_logits, real_label=1.0):
     real_label < 1 is one-sided label smoothing (Salimans et al. 2016): real images are
     called, say, 0.9, which stops D from growing over-confident; fakes stay 0.
     """
-    real_loss = cross_entropy(tf.fill(tf.shape(real_logits), real_label), real_logits)
-    fake_loss = cross_entropy(tf.zeros_like(fake_logits), fake_logits)
+    real_loss = global_mean(cross_entropy(tf.fill(tf.shape(real_logits), real_label), real_logits))
+    fake_loss = global_mean(cross_entropy(tf.zeros_like(fake_logits), fake_logits))
     return real_loss + fake_loss
 
 
 def generator_loss(fake_logits):
     """L_G = -mean(log D(G(z))): make the discriminator call the fakes real (non-saturating)."""
-    return cross_entropy(tf.ones_like(fake_logits), fake_logits)
+    return global_mean(cross_entropy(tf.ones_like(fake_logits), fake_logits))
 
 
 # ----------------------------------------------------------------------------------------
 # Train step: one batch, both networks updated, as the article does
 # ----------------------------------------------------------------------------------------
+def draw_noise(count):
+    """z ~ N(0, 1): `count` fresh noise vectors."""
+    return tf.random.normal([count, NOISE_DIM])
+
+
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                    real_label=1.0, averaged_generator=None, average_decay=None):
-    @tf.function
-    def train_step(real_images):
-        batch_size = tf.shape(real_images)[0]
-        noise = tf.random.normal([batch_size, NOISE_DIM])  # z ~ N(0, 1), fresh every step
+                    real_label=1.0, averaged_generator=None, average_decay=None, strategy=None):
+    strategy = strategy or tf.distribute.get_strategy()  # --devices; by default one device
+
+    def one_replica_step(real_images):
+        """The step on one device's share of the batch: all of it, unless --devices N."""
+        noise = draw_noise(tf.shape(real_images)[0])  # fresh every step
         # Two tapes record the same forward pass; each network takes the gradient of its loss.
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             fake_images = generator(noise, training=True)
@@ -208,8 +227,22 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         discriminator_gradients = discriminator_tape.gradient(
             discriminator_optimizer.scale_loss(d_loss), discriminator.trainable_variables)
         generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
+        # (On several devices, apply_gradients first adds up the replicas' gradients.)
         discriminator_optimizer.apply_gradients(
             zip(discriminator_gradients, discriminator.trainable_variables))
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            # D's mean belief that an image is real, for the real images and for the fakes:
+            # both drift towards 0.5 while neither network wins.
+            "D(x)": global_mean(tf.sigmoid(real_logits)),
+            "D(G(z))": global_mean(tf.sigmoid(fake_logits)),
+        }
+
+    @tf.function
+    def train_step(real_images):
+        # Every device runs the step on its share; on one device, strategy.run just calls it.
+        outputs = strategy.run(one_replica_step, args=(real_images,))
         if averaged_generator is not None:
             # The running average of every generator weight (batch-norm statistics too). The
             # decay starts small, so the average is not held back by the untrained weights.
@@ -217,14 +250,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             decay = tf.minimum(average_decay, (1.0 + step) / (10.0 + step))
             for average, weight in zip(averaged_generator.weights, generator.weights):
                 average.assign(decay * average + (1.0 - decay) * weight)
-        return {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            # D's mean belief that an image is real, for the real images and for the fakes:
-            # both drift towards 0.5 while neither network wins.
-            "D(x)": tf.reduce_mean(tf.sigmoid(real_logits)),
-            "D(G(z))": tf.reduce_mean(tf.sigmoid(fake_logits)),
-        }
+        # Each device's numbers are its share of the batch's means (global_mean): add them up.
+        return {name: strategy.reduce("SUM", value, axis=None) for name, value in outputs.items()}
 
     return train_step
 
@@ -242,6 +269,9 @@ def train(args):
     """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
+    # --devices N: one copy of the models on each of N devices, each step splitting the batch
+    # among them (common/devices.py). With one device, as by default, it changes nothing.
+    strategy = devices.strategy(args.devices, args.batch_size)
     # A resumed run keeps the recipe and precision it started with; the flags name them for a new run.
     recipe_name = args.recipe or saved_setting(args.out_dir, "recipe", default="article")
     recipe = RECIPES[recipe_name]
@@ -250,23 +280,25 @@ def train(args):
     full_steps = len(real_images) // args.batch_size
     steps = min(full_steps, args.steps_per_epoch or full_steps)
 
-    generator, discriminator = build_generator(), build_discriminator()
-    generator_optimizer, discriminator_optimizer = (
-        precision.optimizer(optimizer, policy) for optimizer in make_optimizers(recipe))
-    # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
-    generator_optimizer.build(generator.trainable_variables)
-    discriminator_optimizer.build(discriminator.trainable_variables)
-    # The generator whose pictures we show, sample and score: the generator itself, or in a
-    # recipe that averages, a second copy that holds the running average of its weights.
-    averaged_generator = None
-    if recipe["average_decay"]:
-        averaged_generator = build_generator()
-        averaged_generator.set_weights(generator.get_weights())
+    with strategy.scope():  # every variable made in here is mirrored on each device
+        generator = build_generator(synchronized=strategy.num_replicas_in_sync > 1)
+        discriminator = build_discriminator()
+        generator_optimizer, discriminator_optimizer = (
+            precision.optimizer(optimizer, policy) for optimizer in make_optimizers(recipe))
+        # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
+        generator_optimizer.build(generator.trainable_variables)
+        discriminator_optimizer.build(discriminator.trainable_variables)
+        # The generator whose pictures we show, sample and score: the generator itself, or in a
+        # recipe that averages, a second copy that holds the running average of its weights.
+        averaged_generator = None
+        if recipe["average_decay"]:
+            averaged_generator = build_generator()
+            averaged_generator.set_weights(generator.get_weights())
+        # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images learning.
+        fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     shown_generator = averaged_generator if averaged_generator is not None else generator
     train_step = make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                                 recipe["real_label"], averaged_generator, recipe["average_decay"])
-    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images learning.
-    fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
+                                 recipe["real_label"], averaged_generator, recipe["average_decay"], strategy)
     checkpoints = Checkpoints(
         args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, recipe=recipe_name, precision=policy), SCRIPT,
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
@@ -274,7 +306,8 @@ def train(args):
         shown_generator=shown_generator,  # what `sample` and `evaluate` restore
     )
     progress.banner(f"{MODEL_NAME} on {args.dataset}, recipe {recipe_name}", [generator, discriminator],
-                    len(real_images), source, args.epochs, steps, full_steps, args.batch_size, policy, args.seed, args.out_dir)
+                    len(real_images), source, args.epochs, steps, full_steps, args.batch_size, policy, args.seed, args.out_dir,
+                    devices.describe(strategy))
     finished = checkpoints.restore_newest()  # the last finished epoch; 0 for a new run
     runs.resume(args.out_dir, finished, args.epochs)  # drops files written after that checkpoint
     if finished == 0:
@@ -288,7 +321,7 @@ def train(args):
             for real_batch in progress.bar(batches.take(steps), steps, f"epoch {epoch}/{args.epochs}", means):
                 # The step's losses join the epoch's means; a loss that turns NaN stops the run here,
                 # before this epoch's checkpoint, with a message.
-                means.add(train_step(real_batch))
+                means.add(train_step(devices.split(strategy, real_batch)))  # one share per device
             # The epoch's pictures and log row first, its checkpoint last: a run stopped in
             # between resumes from the previous epoch, and `runs.resume` drops the extra files.
             grid = images.save_grid(shown_generator(fixed_noise, training=False), runs.grid_path(args.out_dir, epoch))
@@ -345,6 +378,7 @@ def evaluate(args):
 
 
 def add_train_args(parser):
+    cli.add_devices_arg(parser)
     parser.add_argument("--recipe", choices=sorted(RECIPES), default=None,
                         help="'article': the article's optimizer settings; 'fast': the DCGAN paper's, "
                              "with an averaged generator, for good samples sooner (see RECIPES) "

@@ -135,6 +135,14 @@ def build_parser(script, description, defaults, add_train_args=None, epilog=None
     return parser
 
 
+def add_devices_arg(parser):
+    """--devices N, for the scripts that can train on several devices (common/devices.py)."""
+    parser.add_argument("--devices", metavar="N", type=positive_int, default=1,
+                        help="train on N devices at once: N GPUs, or with fewer, the CPU split into N "
+                             "logical devices (slower; to watch it work). The batch is split among them, "
+                             "so --batch-size must be a multiple of N (default: %(default)s)")
+
+
 def parse(parser, argv=None):
     """Parse argv; no command at all means `sample`, as the article's bare run does."""
     argv = list(sys.argv[1:] if argv is None else argv)

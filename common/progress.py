@@ -46,8 +46,9 @@ def bar(batches, steps, description, means):
             shown.update()
 
 
-def banner(title, models, image_count, source, epochs, steps, full_steps, batch_size, policy, seed, out_dir):
-    """Print what is trained on what, how big, how long, and where it goes."""
+def banner(title, models, image_count, source, epochs, steps, full_steps, batch_size, policy, seed, out_dir,
+           devices=None):
+    """Print what is trained on what, how big, how long, on which devices, and where it goes."""
     sizes = ", ".join(f"{model.name} {model.count_params():,}" for model in models)
     per_epoch = f"{full_steps} steps of {batch_size}"
     if steps < full_steps:
@@ -55,6 +56,8 @@ def banner(title, models, image_count, source, epochs, steps, full_steps, batch_
     print(f"{title}: {epochs} epochs, {image_count:,} images from {source}")
     print(f"  parameters: {sizes}")
     print(f"  each epoch: {per_epoch}; precision {policy}; seed {seed}")
+    if devices:
+        print(f"  devices: {devices}")
     print(f"  output: {out_dir}/ (a checkpoint after every epoch; Ctrl-C loses only the epoch in progress)")
 
 

@@ -17,6 +17,12 @@ os.environ["GAN_OFFLINE"] = "1"
 os.environ.pop("GAN_DATA_DIR", None)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as the scripts: hide TensorFlow's C++ log lines
 
+# Two logical CPU devices, for the --devices 2 tests (tests/test_devices.py): the CPU can be
+# split only before TensorFlow starts. Everything else runs on the first, as before.
+from common import devices  # noqa: E402
+
+devices.split_cpu(2)
+
 
 def toy_images(count, seed):
     """(count, 28, 28) uint8 images whose class k is a bright bar at row 2k + 4, plus noise.

@@ -133,3 +133,29 @@ def test_mixed_precision_keeps_penalty_and_losses_in_float32():
         assert set(metrics) == {"critic_loss", "gradient_penalty", "wasserstein", "g_loss"}
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_the_penalty_and_its_double_backward_pass_in_bfloat16_match_float32():
+    """The same critic weights, images and interpolation weights in both precisions.
+    benchmarks/penalty_bfloat16.py measured on Fashion-MNIST: GP within 0.35%, the gradient of
+    GP with respect to the critic's weights at cosine 0.9998 or more; the bounds here are looser."""
+    rng = np.random.default_rng(0)
+    real = tf.constant(rng.uniform(-1, 1, (16, 28, 28, 1)), tf.float32)
+    fake = tf.constant(rng.uniform(-1, 1, (16, 28, 28, 1)), tf.float32)
+    results = []
+    for policy in ("float32", "mixed_bfloat16"):
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            keras.utils.set_random_seed(5)  # the same weights and interpolation weights a
+            critic = wgan_gp.build_critic()
+            with tf.GradientTape() as tape:
+                penalty = wgan_gp.gradient_penalty(critic, real, fake)
+            gradients = tape.gradient(penalty, critic.trainable_variables[:-1])  # the last bias has none
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        results.append((float(penalty), np.concatenate([g.numpy().ravel() for g in gradients]).astype(np.float64)))
+    (penalty32, gradient32), (penalty16, gradient16) = results
+    assert penalty16 == pytest.approx(penalty32, rel=0.01)
+    cosine = gradient32 @ gradient16 / (np.linalg.norm(gradient32) * np.linalg.norm(gradient16))
+    assert cosine > 0.999
+    assert np.linalg.norm(gradient16) == pytest.approx(np.linalg.norm(gradient32), rel=0.05)
