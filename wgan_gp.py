@@ -331,7 +331,9 @@ def train(args):
 
     images.write_gif(list(runs.grid_paths(args.out_dir).values()), os.path.join(args.out_dir, "training.gif"))
     with files.replacing(os.path.join(args.out_dir, "generator.keras")) as path:
-        generator.save(path)  # a file keras.models.load_model reads without this code
+        # A file keras.models.load_model reads without this code; in float32 whatever the
+        # training precision, so that it draws what `sample` draws.
+        precision.float32_copy(generator, build_generator).save(path)
     print(f"Done: {args.epochs} epochs. In {args.out_dir}/: training.gif, log.csv, losses.png, "
           "generator.keras (load it with keras.models.load_model) and the grids in images/.")
 

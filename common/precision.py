@@ -86,3 +86,23 @@ def optimizer(base, policy):
     if policy == "mixed_float16":
         return keras.mixed_precision.LossScaleOptimizer(base)
     return base
+
+
+def float32_copy(model, build):
+    """The model's weights in a new model from `build()`, made under the float32 policy.
+
+    For generator.keras: a generator trained under a mixed policy would otherwise be saved with
+    it, and compute in bfloat16 wherever it is loaded (ten times slower on a CPU without
+    bfloat16 instructions, and not what `sample` draws). The copy computes in float32, as the
+    generator that `sample` restores from the checkpoint does, so the two draw the same
+    pictures (tests/test_scripts.py: within 1e-5). It is also a one-device model, whatever
+    --devices trained the original.
+    """
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        copy = build()
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -15,7 +15,7 @@ from PIL import Image
 import dcgan_fashion
 import mlp_gan_keras
 import wgan_gp
-from common import images, runs
+from common import images, precision, runs
 from conftest import TRAINED_FLAGS, copy_run, run_main, toy_images
 
 SCRIPTS = [dcgan_fashion, mlp_gan_keras, wgan_gp]
@@ -283,20 +283,39 @@ def test_checkpoint_holds_both_optimizers_and_resume_restores_them(script, train
 def test_a_resumed_run_keeps_its_precision_and_refuses_another(script, trained_runs, tmp_path, idx_dir, capsys):
     out = copy_run(trained_runs, script, tmp_path)
     info_path = os.path.join(out, "checkpoints", "run.json")
-    assert json.load(open(info_path))["precision"] == "float32"  # the run says what it trained in
+    # The run says what it trained in: the script's default, resolved for this machine
+    # (`auto` is bfloat16 on a CPU with bfloat16 instructions, float32 elsewhere).
+    trained_in = json.load(open(info_path))["precision"]
+    assert trained_in == precision.choose(script.DEFAULTS["precision"])
+    other = "mixed_bfloat16" if trained_in == "float32" else "float32"
     common = ["--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
     try:
-        status, _, stderr = run_main(script, ["train", "--epochs", "3", "--precision", "mixed_bfloat16", *common],
-                                     capsys)
-        assert status == 2 and "precision='float32'" in stderr and "precision='mixed_bfloat16'" in stderr
-        # A run trained in bfloat16 says so in run.json; its checkpoint is the same as a float32
-        # run's (mixed precision keeps the weights in float32). Without --precision it goes on in
-        # bfloat16: here its epochs are all done, and the banner says which precision is in force.
+        status, _, stderr = run_main(script, ["train", "--epochs", "3", "--precision", other, *common], capsys)
+        assert status == 2 and f"precision='{trained_in}'" in stderr and f"precision='{other}'" in stderr
+        # The checkpoint is the same in either precision (mixed precision keeps the weights in
+        # float32), so a run.json that names the other one makes the run go on in it without
+        # --precision: here its epochs are all done, and the banner says which is in force.
         settings = json.load(open(info_path))
         with open(info_path, "w") as file:
-            json.dump(dict(settings, precision="mixed_bfloat16"), file)
+            json.dump(dict(settings, precision=other), file)
         status, stdout, stderr = run_main(script, ["train", "--epochs", "2", *common], capsys)
         assert status == 0, stderr
-        assert "precision mixed_bfloat16" in stdout and "nothing to train" in stdout
+        assert f"precision {other}" in stdout and "nothing to train" in stdout
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=ids)
+def test_a_generator_trained_in_bfloat16_is_exported_in_float32_and_draws_what_sample_draws(script, tmp_path,
+                                                                                             idx_dir, capsys):
+    out = str(tmp_path / "run")
+    status, _, stderr = run_main(script, ["train", "--epochs", "1", "--precision", "mixed_bfloat16", "--seed", "2",
+                                          "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS], capsys)
+    assert status == 0, stderr
+    exported = keras.models.load_model(os.path.join(out, "generator.keras"))
+    assert {layer.compute_dtype for layer in exported.layers} == {"float32"}
+    samples = str(tmp_path / "samples.npy")
+    assert run_main(script, ["sample", "--out-dir", out, "--n", "4", "--seed", "7", "--output", samples], capsys)[0] == 0
+    expected = exported(tf.random.Generator.from_seed(7).normal([4, script.NOISE_DIM]), training=False)
+    # Both compute in float32 from the same weights: equal but for the order of the sums.
+    np.testing.assert_allclose(np.load(samples), expected.numpy(), atol=1e-5)
