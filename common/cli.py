@@ -139,7 +139,7 @@ def add_devices_arg(parser):
     """--devices N, for the scripts that can train on several devices (common/devices.py)."""
     parser.add_argument("--devices", metavar="N", type=positive_int, default=1,
                         help="train on N devices at once: N GPUs, or with fewer, the CPU split into N "
-                             "logical devices (slower; to watch it work). The batch is split among them, "
+                             "logical devices (no faster; to watch it work). The batch is split among them, "
                              "so --batch-size must be a multiple of N (default: %(default)s)")
 
 

@@ -17,6 +17,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = ("dcgan_fashion.py", "mlp_gan_keras.py", "wgan_gp.py")
 COLOR = "tests/test_dcgan_color.py"
+DEVICES = "tests/test_devices.py"
 
 # (name, file, text to find, replacement, tests to run)
 BUGS = [
@@ -50,8 +51,8 @@ BUGS = [
      "cross_entropy(tf.zeros_like(fake_logits), fake_logits)", "cross_entropy(tf.ones_like(fake_logits), fake_logits)",
      "tests/test_dcgan.py"),
     ("DCGAN: generator wants its fakes called fake", "dcgan_fashion.py",
-     "return cross_entropy(tf.ones_like(fake_logits), fake_logits)",
-     "return cross_entropy(tf.zeros_like(fake_logits), fake_logits)", "tests/test_dcgan.py"),
+     "return global_mean(cross_entropy(tf.ones_like(fake_logits), fake_logits))",
+     "return global_mean(cross_entropy(tf.zeros_like(fake_logits), fake_logits))", "tests/test_dcgan.py"),
     ("DCGAN: step passes fake and real logits swapped", "dcgan_fashion.py",
      "d_loss = discriminator_loss(real_logits, fake_logits, real_label)",
      "d_loss = discriminator_loss(fake_logits, real_logits, real_label)",
@@ -148,6 +149,28 @@ BUGS = [
     ("colour: averaged once per generator update count wrong", "dcgan_color.py",
      "decay = tf.minimum(average_decay, (1.0 + step) / (10.0 + step))",
      "decay = tf.minimum(average_decay, (1.0 + step / 2) / (10.0 + step / 2))", COLOR),
+    # --devices N (tests/test_devices.py): the ways a multi-device step goes quietly wrong.
+    ("devices: each replica averages over its own share, not the whole batch", "dcgan_fashion.py",
+     "    return tf.nn.compute_average_loss(per_image)", "    return tf.reduce_mean(per_image)", DEVICES),
+    ("devices: batch norm not synchronised", "dcgan_fashion.py",
+     "layers.BatchNormalization(synchronized=synchronized),\n            layers.LeakyReLU(),\n            layers.Reshape",
+     "layers.BatchNormalization(),\n            layers.LeakyReLU(),\n            layers.Reshape", DEVICES),
+    ("devices: the replicas' outputs averaged, not added", "dcgan_color.py",
+     'strategy.reduce("SUM", value, axis=None)', 'strategy.reduce("MEAN", value, axis=None)', DEVICES),
+    ("devices: every replica gets the first share", "common/devices.py",
+     "shares[context.replica_id_in_sync_group]", "shares[0]", DEVICES),
+    ("devices: colour D's batch norm not synchronised", "dcgan_color.py",
+     "layers.Conv2D(width * 8, 5, strides=2, padding=\"same\", use_bias=False, **INIT),  # (B, 4, 4, 512)\n"
+     "            layers.BatchNormalization(synchronized=synchronized, **BATCH_NORM),",
+     "layers.Conv2D(width * 8, 5, strides=2, padding=\"same\", use_bias=False, **INIT),  # (B, 4, 4, 512)\n"
+     "            layers.BatchNormalization(**BATCH_NORM),", DEVICES),
+    ("devices: train() builds the generator without synchronised batch norm", "dcgan_fashion.py",
+     "generator = build_generator(synchronized=strategy.num_replicas_in_sync > 1)", "generator = build_generator()",
+     DEVICES),
+    # The exported generator.keras under --precision mixed_bfloat16.
+    ("bfloat16: generator.keras saved in the training precision", "dcgan_fashion.py",
+     "precision.float32_copy(shown_generator, build_generator).save(path)", "shown_generator.save(path)",
+     "tests/test_scripts.py -k exported_in_float32"),
 ]
 
 

@@ -100,12 +100,17 @@ def test_a_batch_that_does_not_split_evenly_is_refused(tmp_path, idx_dir, capsys
     assert "multiple of 2" in stderr
 
 
-def test_a_run_moves_between_two_devices_and_one(tmp_path, idx_dir, capsys):
+def test_a_run_moves_between_two_devices_and_one(tmp_path, idx_dir, capsys, monkeypatch):
     out = str(tmp_path / "run")
     flags = ["--data-dir", idx_dir, "--out-dir", out, "--batch-size", "8", "--steps-per-epoch", "2", "--seed", "3"]
+    built = []  # the `synchronized` of every generator train() builds
+    build = dcgan_fashion.build_generator
+    monkeypatch.setattr(dcgan_fashion, "build_generator", lambda synchronized=False: built.append(synchronized)
+                        or build(synchronized))
     status, stdout, stderr = run_main(dcgan_fashion, ["train", "--devices", "2", "--epochs", "1", *flags], capsys)
     assert status == 0, stderr
     assert "2 replicas on CPU:0, CPU:1" in stdout
+    assert built[0] is True  # the trained generator's batch norm spans both replicas
     trained = keras.models.load_model(os.path.join(out, "generator.keras")).get_weights()
 
     # The checkpoint of two replicas restores on one device, as `sample` does, to the same weights.
