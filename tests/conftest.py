@@ -141,3 +141,15 @@ def run_script(script, *args, timeout=240):
         [sys.executable, os.path.join(ROOT, script), *args],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT,
     )
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_precision_policy():
+    """Every test leaves Keras's global policy at float32: `train --precision` sets it for the
+    run, and the next test must not compute in bfloat16 without asking."""
+    yield
+    import keras
+
+    leaked = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy("float32")
+    assert leaked == "float32", f"this test left Keras's global dtype policy at {leaked}"
