@@ -198,9 +198,8 @@ cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None
 
 
 def global_mean(per_picture):
-    """The mean over the batch. On one device it is tf.reduce_mean. On N devices (--devices)
-    each holds 1/N of the batch and their gradients are added up, so each divides its own sum
-    by the whole batch's size: the N results add up to the batch's mean."""
+    """The mean over the batch: on one device, just tf.reduce_mean. With --devices N, each
+    device divides the sum of its share by the whole batch's size (common/devices.py: why)."""
     return tf.nn.compute_average_loss(per_picture)
 
 
@@ -228,7 +227,8 @@ def draw_noise(count):
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
                     generator_steps=GENERATOR_STEPS, averaged_generator=None, average_decay=None,
                     strategy=None):
-    strategy = strategy or tf.distribute.get_strategy()  # --devices; by default one device
+    # No strategy given: TensorFlow's default, which runs everything as plain one-device code.
+    strategy = strategy or tf.distribute.get_strategy()
 
     def one_replica_step(real_images):
         """The step on one device's share of the batch: all of it, unless --devices N."""
@@ -272,16 +272,18 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     @tf.function
     def train_step(real_images):
         # Every device runs the step on its share; on one device, strategy.run just calls it.
-        # (On several devices, apply_gradients adds up the replicas' gradients first.)
+        # (On several devices, each apply_gradients first adds up the devices' gradients.)
         outputs = strategy.run(one_replica_step, args=(real_images,))
         if averaged_generator is not None:
-            # The running average of every generator weight (batch-norm statistics too); the
-            # decay starts small, so the average is not held back by the untrained weights.
+            # The running average of every generator weight (batch-norm statistics too), once
+            # per step, outside the devices' step: there is one average. The decay starts
+            # small, so the average is not held back by the untrained weights.
             step = tf.cast(generator_optimizer.iterations, tf.float32)  # t counts generator updates
             decay = tf.minimum(average_decay, (1.0 + step) / (10.0 + step))
             for average, weight in zip(averaged_generator.weights, generator.weights):
                 average.assign(decay * average + (1.0 - decay) * weight)
-        # Each device's numbers are its share of the batch's means (global_mean): add them up.
+        # Each device's numbers are its share of the batch's means (global_mean): add them up
+        # across the devices (axis=None: not within the number). One device: returned as is.
         return {name: strategy.reduce("SUM", value, axis=None) for name, value in outputs.items()}
 
     return train_step
@@ -296,6 +298,7 @@ def train(args):
         keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
     # --devices N: one copy of the models on each of N devices, each step splitting the batch
     # among them (common/devices.py). With one device, as by default, it changes nothing.
+    # First, before TensorFlow runs anything: without N GPUs it splits the CPU into N devices.
     strategy = devices.strategy(args.devices, args.batch_size)
     # A resumed run keeps the settings it started with; the flags name them for a new run.
     # (A flag left out is None; every value these flags accept is 1 or more, or a name.)
@@ -324,7 +327,7 @@ def train(args):
         # recipe a second copy that holds the running average of its weights.
         averaged_generator = None
         if average_decay:
-            averaged_generator = build_generator(image_size, width)
+            averaged_generator = build_generator(image_size, width)  # never trained: nothing to synchronise
             averaged_generator.set_weights(generator.get_weights())
         # The same 16 noise vectors every epoch, so the grids and the GIF show one set of pictures learning.
         fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)

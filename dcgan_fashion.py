@@ -29,9 +29,10 @@ Where this departs from the article, and why:
 - A checkpoint after every epoch (the article: every 20), holding the epoch counter and
   the fixed noise too, so a resumed run goes on with the same pictures; the article
   restarts at epoch 1 with new noise. A resumed run keeps its --recipe and --precision.
-- The layers compute in bfloat16 where the hardware does that fast (CPUs with AMX or
-  AVX512-BF16, recent GPUs), as measured to train as well; elsewhere, and with
-  `--precision float32`, in float32 as the article. The logits and the losses stay float32.
+- `--precision auto` by default: the layers compute in bfloat16 where the hardware does
+  that fast (CPUs with AMX or AVX512-BF16, GPUs from compute capability 8), as measured to
+  train as well; in float16 on older GPUs; in float32, as the article, on other CPUs and
+  with `--precision float32`. The logits and the losses stay float32.
 - `--recipe fast` (the default stays `article`): the DCGAN paper's Adam(2e-4, beta_1 = 0.5)
   and pictures drawn from a running average of the generator's weights; the same networks
   and losses. It reaches the article's 10-epoch quality in a fraction of the time (the
@@ -64,9 +65,9 @@ DEFAULTS = dict(
     batch_size=256,  # the article: BATCH_SIZE = 256
     dataset="fashion_mnist",  # the article: keras.datasets.fashion_mnist
     out_dir=os.path.join("runs", MODEL_NAME),
-    # bfloat16 layers on a CPU or GPU that computes them fast, else float32 (the article's):
-    # 1.3x the speed on a CPU with AVX512-BF16, and the same quality within seed-to-seed
-    # noise (docs/performance.md). --precision float32 gives the article's numbers exactly.
+    # 16-bit layers where the hardware computes them fast, else float32 (the article's): on a
+    # CPU with AVX512-BF16, bfloat16 ran the step 1.3x to 1.7x faster at the same quality,
+    # within seed-to-seed noise (docs/performance.md). --precision float32: the article's numbers.
     precision="auto",
 )
 # How the two networks are trained: --recipe article (the default) or --recipe fast. The same
@@ -180,9 +181,8 @@ cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None
 
 
 def global_mean(per_image):
-    """The mean over the batch. On one device it is tf.reduce_mean. On N devices (--devices)
-    each holds 1/N of the batch and their gradients are added up, so each divides its own sum
-    by the whole batch's size: the N results add up to the batch's mean."""
+    """The mean over the batch: on one device, just tf.reduce_mean. With --devices N, each
+    device divides the sum of its share by the whole batch's size (common/devices.py: why)."""
     return tf.nn.compute_average_loss(per_image)
 
 
@@ -212,7 +212,8 @@ def draw_noise(count):
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
                     real_label=1.0, averaged_generator=None, average_decay=None, strategy=None):
-    strategy = strategy or tf.distribute.get_strategy()  # --devices; by default one device
+    # No strategy given: TensorFlow's default, which runs everything as plain one-device code.
+    strategy = strategy or tf.distribute.get_strategy()
 
     def one_replica_step(real_images):
         """The step on one device's share of the batch: all of it, unless --devices N."""
@@ -224,14 +225,14 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             fake_logits = discriminator(fake_images, training=True)
             g_loss = generator_loss(fake_logits)
             d_loss = discriminator_loss(real_logits, fake_logits, real_label)
-        # scale_loss is the identity unless --precision mixed_float16, where it scales the loss up so that
-        # small gradients do not underflow (apply_gradients scales them back).
+        # scale_loss is the identity unless the policy is mixed_float16 (older GPUs), where it scales the
+        # loss up so that small gradients do not underflow (apply_gradients scales them back).
         generator_gradients = generator_tape.gradient(
             generator_optimizer.scale_loss(g_loss), generator.trainable_variables)
         discriminator_gradients = discriminator_tape.gradient(
             discriminator_optimizer.scale_loss(d_loss), discriminator.trainable_variables)
+        # (On several devices, each apply_gradients first adds up the devices' gradients.)
         generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
-        # (On several devices, apply_gradients first adds up the replicas' gradients.)
         discriminator_optimizer.apply_gradients(
             zip(discriminator_gradients, discriminator.trainable_variables))
         return {
@@ -248,13 +249,15 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         # Every device runs the step on its share; on one device, strategy.run just calls it.
         outputs = strategy.run(one_replica_step, args=(real_images,))
         if averaged_generator is not None:
-            # The running average of every generator weight (batch-norm statistics too). The
-            # decay starts small, so the average is not held back by the untrained weights.
+            # The running average of every generator weight (batch-norm statistics too), once
+            # per step, outside the devices' step: there is one average. The decay starts
+            # small, so the average is not held back by the untrained weights.
             step = tf.cast(generator_optimizer.iterations, tf.float32)
             decay = tf.minimum(average_decay, (1.0 + step) / (10.0 + step))
             for average, weight in zip(averaged_generator.weights, generator.weights):
                 average.assign(decay * average + (1.0 - decay) * weight)
-        # Each device's numbers are its share of the batch's means (global_mean): add them up.
+        # Each device's numbers are its share of the batch's means (global_mean): add them up
+        # across the devices (axis=None: not within the number). One device: returned as is.
         return {name: strategy.reduce("SUM", value, axis=None) for name, value in outputs.items()}
 
     return train_step
@@ -275,6 +278,7 @@ def train(args):
         keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
     # --devices N: one copy of the models on each of N devices, each step splitting the batch
     # among them (common/devices.py). With one device, as by default, it changes nothing.
+    # First, before TensorFlow runs anything: without N GPUs it splits the CPU into N devices.
     strategy = devices.strategy(args.devices, args.batch_size)
     # A resumed run keeps the recipe and precision it started with; the flags name them for a new run.
     recipe_name = args.recipe or saved_setting(args.out_dir, "recipe", default="article")
@@ -283,6 +287,8 @@ def train(args):
     real_images, batches, source = load_real_images(args.dataset, args.data_dir, args.batch_size, args.seed)
     full_steps = len(real_images) // args.batch_size
     steps = min(full_steps, args.steps_per_epoch or full_steps)
+    # Each epoch's batches; with --devices N, each reaches the step cut into N shares.
+    epoch_batches = strategy.experimental_distribute_dataset(batches.take(steps))
 
     with strategy.scope():  # every variable made in here is mirrored on each device
         generator = build_generator(synchronized=strategy.num_replicas_in_sync > 1)
@@ -296,7 +302,7 @@ def train(args):
         # recipe that averages, a second copy that holds the running average of its weights.
         averaged_generator = None
         if recipe["average_decay"]:
-            averaged_generator = build_generator()
+            averaged_generator = build_generator()  # never trained: no batch norm to synchronise
             averaged_generator.set_weights(generator.get_weights())
         # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images learning.
         fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
@@ -322,10 +328,10 @@ def train(args):
         for epoch in range(finished + 1, args.epochs + 1):
             started = time.perf_counter()
             means = progress.RunningMeans()
-            for real_batch in progress.bar(batches.take(steps), steps, f"epoch {epoch}/{args.epochs}", means):
+            for real_batch in progress.bar(epoch_batches, steps, f"epoch {epoch}/{args.epochs}", means):
                 # The step's losses join the epoch's means; a loss that turns NaN stops the run here,
                 # before this epoch's checkpoint, with a message.
-                means.add(train_step(devices.split(strategy, real_batch)))  # one share per device
+                means.add(train_step(real_batch))
             # The epoch's pictures and log row first, its checkpoint last: a run stopped in
             # between resumes from the previous epoch, and `runs.resume` drops the extra files.
             grid = images.save_grid(shown_generator(fixed_noise, training=False), runs.grid_path(args.out_dir, epoch))
