@@ -61,6 +61,10 @@ def describe(strategy):
     text = f"{len(names)} replica{'s' if len(names) > 1 else ''} on {', '.join(names)}"
     if len(names) > 1 and all("CPU" in name for name in names):
         text += f" (the CPU split in {len(names)}: the same cores, so no faster than one device)"
+        gpus = len(tf.config.list_physical_devices("GPU"))
+        if gpus:  # fewer GPUs than asked for: say that they sit idle
+            text += (f"; this machine's {gpus} GPU{'s' if gpus > 1 else ''} stay unused: "
+                     f"--devices {gpus} trains on {'them' if gpus > 1 else 'it'}")
     return text
 
 
