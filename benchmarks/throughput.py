@@ -3,6 +3,7 @@
     python benchmarks/throughput.py                 # both tables, about 25 minutes on 2 CPU cores
     python benchmarks/throughput.py --tables steps --models dcgan --steps 4 --rounds 3
     python benchmarks/throughput.py --tables commands --models mlp
+    python benchmarks/throughput.py --tables commands --models dcgan --span 3   # 13 -> 133 steps
     python benchmarks/throughput.py --precision mixed_bfloat16   # try another policy as "project"
     python benchmarks/throughput.py --tables steps --models color   # dcgan_color.py at 64 px
 
@@ -181,7 +182,7 @@ def timed_run(command, epoch_seconds):
     return time.perf_counter() - started, epoch_seconds(result.stdout)
 
 
-def command_rows(names, rounds, data_dir):
+def command_rows(names, rounds, data_dir, span=1.0):
     """Seconds per step of `train` and of the article's loop, from two step counts each.
 
     Two estimates: from the wall time of the whole process, and from the epoch's time as
@@ -193,6 +194,7 @@ def command_rows(names, rounds, data_dir):
           f"{'in-epoch ratio':>16}  rounds: article/train wall (in-epoch)")
     for name in names:
         small, large = COMMAND_STEPS[name]
+        large = small + round(span * (large - small))  # --span: more steps, less of the start-up's noise
         folder = tempfile.mkdtemp(prefix="throughput-")
         data = ["--data-dir", data_dir] if data_dir else []
 
@@ -275,6 +277,9 @@ def main():
     parser.add_argument("--steps", type=int, default=0, help="timed steps per round (default: about 5 s of work)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
     parser.add_argument("--precision", default=None, help="the project side's policy (default: each script's)")
+    parser.add_argument("--span", type=float, default=1.0,
+                        help="commands table: multiply the difference of the two step counts, for a "
+                             "steadier figure on a noisy machine (default: %(default)s)")
     parser.add_argument("--data-dir", default=None, help="Fashion-MNIST folder for the commands table "
                                                           "(default: where the scripts look)")
     args = parser.parse_args()
@@ -288,7 +293,7 @@ def main():
         step_rows(args, peak)
     if "commands" in args.tables:
         print("\nThe whole program: `python SCRIPT.py train` against the article's loop, seconds per step:")
-        command_rows([name for name in args.models if name != "color"], args.rounds, args.data_dir)
+        command_rows([name for name in args.models if name != "color"], args.rounds, args.data_dir, args.span)
 
 
 if __name__ == "__main__":

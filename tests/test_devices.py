@@ -100,6 +100,14 @@ def test_a_batch_that_does_not_split_evenly_is_refused(tmp_path, idx_dir, capsys
     assert "multiple of 2" in stderr
 
 
+def test_more_devices_than_this_process_was_split_into_is_refused_with_what_to_do(tmp_path, idx_dir, capsys):
+    # conftest.py split the CPU in two when TensorFlow started; three cannot be had any more.
+    status, _, stderr = run_main(dcgan_fashion, ["train", "--devices", "3", "--batch-size", "6", "--data-dir", idx_dir,
+                                                 "--out-dir", str(tmp_path / "run")], capsys)
+    assert status == 2
+    assert "new Python process" in stderr
+
+
 def test_a_run_moves_between_two_devices_and_one(tmp_path, idx_dir, capsys, monkeypatch):
     out = str(tmp_path / "run")
     flags = ["--data-dir", idx_dir, "--out-dir", out, "--batch-size", "8", "--steps-per-epoch", "2", "--seed", "3"]
