@@ -46,11 +46,13 @@ def split_cpu(count):
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
     except RuntimeError:  # TensorFlow has started already: fine if it was split as far before
-        if len(tf.config.list_logical_devices("CPU")) < count:
+        started_with = len(tf.config.list_logical_devices("CPU"))
+        if started_with < count:
             raise UserError(
-                f"--devices {count}: this process has started TensorFlow on one CPU device already, "
-                "and the CPU can be split into logical devices only before that. Run the command "
-                "in a new Python process (from a notebook: restart the kernel first).") from None
+                f"--devices {count}: this process has started TensorFlow with {started_with} CPU "
+                "device(s) already, and the CPU can be split into logical devices only before that. "
+                "Run the command in a new Python process (from a notebook: restart the kernel "
+                "first).") from None
 
 
 def describe(strategy):
