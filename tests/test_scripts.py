@@ -305,7 +305,9 @@ def test_a_resumed_run_keeps_its_precision_and_refuses_another(script, trained_r
         keras.mixed_precision.set_global_policy("float32")
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=ids)
+# The two scripts whose default (`auto`) trains in bfloat16 on a CPU that has it; the other
+# two save through the same precision.float32_copy.
+@pytest.mark.parametrize("script", [dcgan_fashion, wgan_gp], ids=["dcgan_fashion", "wgan_gp"])
 def test_a_generator_trained_in_bfloat16_is_exported_in_float32_and_draws_what_sample_draws(script, tmp_path,
                                                                                              idx_dir, capsys):
     out = str(tmp_path / "run")
