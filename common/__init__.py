@@ -9,6 +9,7 @@
 - files:       writing a file so that a kill never leaves half of it.
 - cli:         the command line every script shares and its clear error messages.
 - precision:   float32 or mixed precision, where the hardware pays.
+- devices:     --devices N: tf.distribute.MirroredStrategy over GPUs, or the CPU split in N.
 - metrics:     a small classifier of the dataset and the scores built on it.
 - board:       TensorBoard summaries of each epoch's log row and grid.
 - latent:      walks through the noise space (slerp).
