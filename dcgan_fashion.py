@@ -66,7 +66,7 @@ DEFAULTS = dict(
     dataset="fashion_mnist",  # the article: keras.datasets.fashion_mnist
     out_dir=os.path.join("runs", MODEL_NAME),
     # 16-bit layers where the hardware computes them fast, else float32 (the article's): on a
-    # CPU with AVX512-BF16, bfloat16 ran the step 1.3x to 1.7x faster at the same quality,
+    # CPU with AVX512-BF16, bfloat16 ran the step 1.3x to 1.4x faster at the same quality,
     # within seed-to-seed noise (docs/performance.md). --precision float32: the article's numbers.
     precision="auto",
 )

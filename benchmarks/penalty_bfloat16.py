@@ -12,7 +12,8 @@ real images, fakes and interpolation weights:
 
 - the penalty GP and the critic loss;
 - the gradient of GP with respect to every critic weight: the cosine between the float32
-  and bfloat16 gradients (1 = the same direction) and the relative error of their norms.
+  and bfloat16 gradients (1 = the same direction), both norms, and the relative error of
+  the bfloat16 vector.
 
 With --steps N, the comparison is made again after N WGAN-GP steps of training in float32
 on the real Fashion-MNIST, where the critic's gradients have grown away from their start.

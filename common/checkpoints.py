@@ -49,8 +49,8 @@ class Checkpoints:
     identity: the settings that must match to resume: "model" and the script's others
               (dataset, recipe, loss, mode, critic_steps, precision, image_size, width,
               generator_steps); sampling checks only "model". A setting that an older
-              run.json does not hold is not checked: that run predates it, and ran with
-              the setting's default.
+              run.json does not hold is not checked: that run predates it. (It ran with
+              the default of its day; a resume uses today's, which for precision may differ.)
     script:   the command that trains this model, for messages ("python x.py").
     tracked:  the objects to save: models, optimizers, variables (by name).
     Optimizers must be built (`optimizer.build(model.trainable_variables)`) before a
