@@ -244,7 +244,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             fake_logits = discriminator(fake_images, training=True)
             d_loss_real, d_loss_fake = discriminator_losses(real_logits, fake_logits)
             d_loss = d_loss_real + d_loss_fake
-        # scale_loss is the identity unless --precision mixed_float16 (see dcgan_fashion.py).
+        # scale_loss is the identity unless the policy is mixed_float16 (see dcgan_fashion.py).
         gradients = discriminator_tape.gradient(discriminator_optimizer.scale_loss(d_loss),
                                                 discriminator.trainable_variables)
         discriminator_optimizer.apply_gradients(zip(gradients, discriminator.trainable_variables))
