@@ -49,17 +49,17 @@ def main():
     one = tf.distribute.get_strategy()
     print(f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}; float32")
     print(f"--devices {args.devices}: {devices.describe(many)}")
-    runs = {label: make(strategy, args.batch_size) for label, strategy in (("1 device", one), (f"{args.devices} replicas", many))}
     strategies = {"1 device": one, f"{args.devices} replicas": many}
-    for label, (step, batch) in runs.items():  # trace and warm up
+    runs = {label: (strategy, *make(strategy, args.batch_size)) for label, strategy in strategies.items()}
+    for strategy, step, batch in runs.values():  # trace and warm up
         for _ in range(2):
-            step(devices.split(strategies[label], batch))
+            step(devices.split(strategy, batch))
     times = {label: [] for label in runs}
     for _ in range(args.rounds):
-        for label, (step, batch) in runs.items():
+        for label, (strategy, step, batch) in runs.items():
             started = time.perf_counter()
             for _ in range(args.steps):
-                outputs = step(devices.split(strategies[label], batch))
+                outputs = step(devices.split(strategy, batch))
             float(outputs["d_loss"])  # wait for the last step
             times[label].append((time.perf_counter() - started) / args.steps)
     base = statistics.median(times["1 device"])

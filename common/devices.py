@@ -60,8 +60,8 @@ def describe(strategy):
     if strategy.num_replicas_in_sync == 1:
         return "1 (TensorFlow's choice: a GPU if it finds one, else the CPU)"
     names = [name.split("device:")[-1] for name in strategy.extended.worker_devices]  # "CPU:0"
-    text = f"{len(names)} replica{'s' if len(names) > 1 else ''} on {', '.join(names)}"
-    if len(names) > 1 and all("CPU" in name for name in names):
+    text = f"{len(names)} replicas on {', '.join(names)}"
+    if all("CPU" in name for name in names):
         text += f" (the CPU split in {len(names)}: the same cores, so no faster than one device)"
         gpus = len(tf.config.list_physical_devices("GPU"))
         if gpus:  # fewer GPUs than asked for: say that they sit idle
