@@ -1,131 +1,99 @@
 """WGAN-GP: a critic estimates the Wasserstein distance, and its loss shows training progress.
 
-The original GAN's discriminator saturates: once it separates real from fake perfectly,
-the generator's gradient vanishes. A Wasserstein GAN replaces it with a critic that scores
-images (no sigmoid) and estimates the earth-mover distance between the real and the fake
-distributions; the generator lowers that distance. The estimate needs a 1-Lipschitz
-critic: WGAN clips the critic's weights, WGAN-GP penalises its gradient norm instead.
-
-Follows the article "GAN collection (4): WGAN and WGAN-GP" (in Chinese); Gulrajani et al.
-2017, "Improved Training of Wasserstein GANs" (arXiv 1704.00028) and its MNIST code; and
-Arjovsky et al. 2017, "Wasserstein GAN" (arXiv 1701.07875) for `--mode wgan`.
+The original GAN's discriminator saturates: once it separates real from fake perfectly, the
+generator's gradient vanishes. A Wasserstein GAN replaces it with a critic that scores images
+(no sigmoid) and estimates the earth-mover distance between the real and the fake images; the
+generator lowers that distance. The estimate needs a 1-Lipschitz critic: WGAN clips the critic's
+weights, WGAN-GP penalises its gradient norm instead. Follows the article "GAN collection (4):
+WGAN and WGAN-GP" (docs/articles.md); Gulrajani et al. 2017, "Improved Training of Wasserstein
+GANs" (arXiv 1704.00028) and its MNIST code; Arjovsky et al. 2017 (arXiv 1701.07875) for
+`--mode wgan`. Where this departs from the paper's code: docs/articles.md, its WGAN-GP section.
 
 Usage:
-    python wgan_gp.py train                          # WGAN-GP on MNIST, as the article
+    python wgan_gp.py train                          # WGAN-GP on MNIST (downloaded by Keras)
     python wgan_gp.py train --dataset fashion_mnist  # works offline with Debian's files
     python wgan_gp.py train --mode wgan              # the original WGAN: weight clipping
     python wgan_gp.py                                # 16 samples from the latest checkpoint
     python wgan_gp.py evaluate                       # FCD, KID and class coverage
-    python wgan_gp.py walk --seed 3                  # a walk through the noise space: walk.gif, walk.png
-    python wgan_gp.py train --dataset folder --data-dir DIR  # your own pictures
-
-Where this departs from the paper's MNIST code, and why:
-- Images are in [-1, 1] with a tanh output (the paper's MNIST code uses [0, 1] and a
-  sigmoid), so that all three scripts share one data range.
-- Batches of 64 (the paper's MNIST code: 50; the article gives none): this project's
-  choice, the batch size of Arjovsky et al.'s WGAN algorithm (m = 64) and of the WGAN-GP
-  paper's CIFAR-10 and LSUN code.
-- An epoch is one pass of the *critic* over the data: each generator step consumes
-  5 batches of 64 real images, one per critic step (60000 / 320 = 187 generator steps).
-- `--mode wgan` trains the same two networks as WGAN-GP. The paper's MNIST code gives its
-  clipped WGAN baseline batch normalisation, in the generator after each hidden layer and
-  in the critic after the second and third convolutions; here neither network has it, so
-  that the two modes differ only in how they keep the critic Lipschitz (clipping and
-  RMSprop against the penalty and Adam).
-- A checkpoint after every epoch, holding the epoch counter and the fixed noise, so that a
-  stopped run resumes where it was. It keeps its --mode, --critic-steps and --precision: a
-  resumed run goes on with them, and a different value is refused rather than mixed into
-  one log.
-- `--precision auto` by default: the layers compute in bfloat16 where the hardware does
-  that fast (CPUs with AMX or AVX512-BF16, GPUs from compute capability 8), as measured to
-  train as well; in float16 with loss scaling on older GPUs (not measured: no GPU here);
-  in float32 on other CPUs. The last layers, the losses and the penalty's norm stay float32.
+    python wgan_gp.py walk --seed 3                  # a walk through the noise space
+    python wgan_gp.py --help                         # every setting, from Settings below
 """
 
-import os
-import time
+import common  # first: quiets TensorFlow's C++ log, and answers a mistyped command at once
+import dataclasses
+import typing
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read by TensorFlow at import: hide its C++ log lines
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, files, images, latent, metrics, precision, progress, runs
-from common.board import Board
-from common.checkpoints import Checkpoints, saved_setting
-from common.errors import Interrupted
+from common import cli, datasets, progress, training
 
-# ----------------------------------------------------------------------------------------
+MODEL_NAME = "wgan_gp"  # its runs go to runs/wgan_gp
+
+
+# ----------------------------------------------------------------------------------------------
 # Settings: the paper's MNIST values
-# ----------------------------------------------------------------------------------------
-MODEL_NAME = "wgan_gp"
-SCRIPT = "python wgan_gp.py"
+# ----------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Settings(cli.RunSettings):
+    """This lesson's settings, each a flag of `train` (`critic_steps` -> `--critic-steps`); the
+    run's own (--out-dir, --seed, ...) are in common/cli.py's RunSettings."""
+
+    epochs: int = 20
+    """epochs of the run in all, resumed ones included; an epoch is one pass of the critic over
+    the data (our choice: about 3,700 generator steps, an afternoon on a CPU)"""
+    batch_size: int = 64
+    """images per critic step (our choice, the article gives none: WGAN's m = 64 and the WGAN-GP
+    paper's CIFAR-10 and LSUN code; its MNIST code uses 50)"""
+    dataset: typing.Literal["mnist", "fashion_mnist", "folder"] = "mnist"
+    """a built-in set, or 'folder' for your own pictures in --data-dir (the article: MNIST)"""
+    mode: typing.Literal["wgan-gp", "wgan"] = "wgan-gp"
+    """'wgan-gp': the gradient penalty and Adam, the article's subject; 'wgan': the original WGAN
+    it improves on, weight clipping and RMSprop(5e-5), to compare"""
+    critic_steps: int = 5
+    """critic updates per generator update (n_critic: the paper's 5)"""
+    precision: typing.Literal[cli.PRECISIONS] = "auto"
+    """number format of the layers. 'auto': bfloat16 where the hardware computes it fast
+    (measured: the same quality, 1.35x faster; docs/performance.md), else float32"""
+
+    KEPT_ON_RESUME = ("dataset", "mode", "critic_steps", "precision")  # a resumed run keeps them
+
+
 NOISE_DIM = 128  # the paper's MNIST code: 128
 PENALTY_WEIGHT = 10.0  # lambda, the paper's value for every experiment
-CRITIC_STEPS = 5  # critic updates per generator update (n_critic in the paper)
 # WGAN-GP: Adam as the paper's MNIST code (the paper itself uses beta_1 = 0).
 ADAM_SETTINGS = dict(learning_rate=1e-4, beta_1=0.5, beta_2=0.9)
 # --mode wgan: RMSprop without momentum, as Arjovsky et al.: momentum misleads a clipped critic.
 RMSPROP_LEARNING_RATE = 5e-5
 CLIP_VALUE = 0.01  # --mode wgan: every critic weight clipped to [-0.01, 0.01]
-NUM_FIXED = 16
-DEFAULTS = dict(
-    # 20 passes of the critic over the data: about 3,700 generator steps. A budget that fits
-    # an afternoon on a CPU; the paper trains far longer.
-    epochs=20,
-    # Our choice (the article gives none): WGAN's m = 64 (Arjovsky et al., Algorithm 1) and the
-    # WGAN-GP paper's CIFAR-10 and LSUN code; its MNIST code uses 50.
-    batch_size=64,
-    dataset="mnist",  # the article: MNIST
-    out_dir=os.path.join("runs", MODEL_NAME),
-    # 16-bit layers where the hardware computes them fast, else float32: on a CPU with
-    # AVX512-BF16, bfloat16 ran the step 1.35x faster, and two seeds scored as float32 (FCD
-    # 33.9 and 42.3 against 33.7 and 41.9); the penalty's double backward pass agreed with
-    # float32's (docs/performance.md). --precision float32: every layer in float32.
-    precision="auto",
-)
-MODES = ("wgan-gp", "wgan")
-MODE = "wgan-gp"  # the article's subject; "wgan" is the clipped WGAN it improves on
+NUM_FIXED = 16  # 16 fixed noise vectors, drawn as a 4x4 grid every epoch
 # The curves of losses.png: one panel per list of log columns.
 PLOT_PANELS = [("Wasserstein estimate", ["wasserstein"]), ("loss", ["critic_loss", "g_loss"]),
                ("gradient penalty", ["gradient_penalty"]), ("quality", ["fcd"])]
 
 
-def add_train_args(parser):
-    parser.add_argument(
-        "--mode", choices=MODES, default=None,
-        help="'wgan-gp': gradient penalty, Adam; 'wgan': the original WGAN with weight "
-             f"clipping and RMSprop(5e-5), to compare (default: the resumed run's, else {MODE})")
-    parser.add_argument(
-        "--critic-steps", metavar="N", type=cli.positive_int, default=None,
-        help=f"critic updates per generator update (default: the resumed run's, else {CRITIC_STEPS})")
+# ----------------------------------------------------------------------------------------------
+# Data: MNIST or Fashion-MNIST scaled to [-1, 1], in shuffled full batches
+# ----------------------------------------------------------------------------------------------
+def load_real_images(dataset, data_dir, images_per_step, seed=None):
+    """The training images as float32 (N, 28, 28, 1) in [-1, 1], their batches, their source.
 
-
-# ----------------------------------------------------------------------------------------
-# Data: MNIST (the article's data) or Fashion-MNIST scaled to [-1, 1], in shuffled full batches
-# ----------------------------------------------------------------------------------------
-def load_real_images(dataset, data_dir, batch_size, seed=None):
-    """The training images as float32 (N, 28, 28, 1) in [-1, 1], and their batches.
-
-    One train step takes `batch_size` = critic_steps x the critic's batch, so that each of
-    its critic steps sees images of its own.
+    One train step takes critic_steps batches at once, so that each critic step sees images
+    of its own: an epoch is one pass of the critic over the data (60,000 / 320 = 187 steps).
     """
     pixels, source = datasets.load(dataset, "train", data_dir)  # uint8 (N, 28, 28), 0 = black
-    datasets.check_batch_size(len(pixels), batch_size)
-    # [0, 255] -> [-1, 1]: the generator ends in tanh, so real and fake images share a range.
+    # [0, 255] -> [-1, 1]: the generator ends in tanh, so real and fake images share a range
+    # (the paper's MNIST code uses [0, 1] and a sigmoid; here all four scripts share one range).
     real_images = (pixels.astype(np.float32) - 127.5) / 127.5
     real_images = real_images[..., np.newaxis]  # (N, 28, 28, 1): one colour channel
-    batches = (tf.data.Dataset.from_tensor_slices(real_images)
-               .shuffle(len(real_images), seed=seed)  # a new order every epoch
-               .batch(batch_size, drop_remainder=True)  # full batches: one shape, one trace
-               .prefetch(tf.data.AUTOTUNE))  # the next batch is ready while a step runs
-    return real_images, batches, source
+    return real_images, datasets.shuffled_batches(real_images, images_per_step, seed), source
 
 
-# ----------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # Generator: noise (128) -> image (28, 28, 1) in [-1, 1]
-# ----------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 def build_generator():
     """Dense to 4x4x256, then three transposed convolutions: 4 -> 8 (cropped to 7) -> 14 -> 28.
 
@@ -150,9 +118,9 @@ def build_generator():
     )
 
 
-# ----------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # Critic: image (28, 28, 1) -> one unbounded score (higher means "more real")
-# ----------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 def build_critic():
     """Three strided convolutions with LeakyReLU and a linear output.
 
@@ -176,9 +144,9 @@ def build_critic():
     )
 
 
-# ----------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # Losses and the gradient penalty
-# ----------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 def gradient_penalty(critic, real_images, fake_images):
     """GP = mean((|grad D(x_hat)| - 1)^2), x_hat = a * real + (1 - a) * fake, a ~ U[0, 1].
 
@@ -217,9 +185,9 @@ def generator_loss(fake_scores):
     return -tf.reduce_mean(fake_scores)
 
 
-# ----------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # Train step: `critic_steps` critic updates, then one generator update
-# ----------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mode, critic_steps):
     use_penalty = mode == "wgan-gp"
 
@@ -237,7 +205,7 @@ def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mo
                 fake_scores = critic(fake_images, training=True)
                 penalty = gradient_penalty(critic, real_batch, fake_images) if use_penalty else 0.0
                 loss = critic_loss(real_scores, fake_scores, penalty)
-            gradients = tape.gradient(critic_optimizer.scale_loss(loss), critic.trainable_variables)
+            gradients = tape.gradient(loss, critic.trainable_variables)
             critic_optimizer.apply_gradients(zip(gradients, critic.trainable_variables))
             if not use_penalty:
                 # WGAN keeps the critic Lipschitz by clipping every weight after each update.
@@ -251,7 +219,7 @@ def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mo
         noise = tf.random.normal([batch_size, NOISE_DIM])
         with tf.GradientTape() as tape:
             g_loss = generator_loss(critic(generator(noise, training=True), training=True))
-        gradients = tape.gradient(generator_optimizer.scale_loss(g_loss), generator.trainable_variables)
+        gradients = tape.gradient(g_loss, generator.trainable_variables)
         generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
 
         step_outputs = {name: total / critic_steps for name, total in totals.items()}
@@ -270,128 +238,48 @@ def make_optimizers(mode):
     return keras.optimizers.Adam(**ADAM_SETTINGS), keras.optimizers.Adam(**ADAM_SETTINGS)
 
 
-# ----------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------
 # Training loop
-# ----------------------------------------------------------------------------------------
-def train(args):
-    """Train to args.epochs epochs in all, resuming the run in args.out_dir if it has one."""
-    if args.seed is not None:
-        keras.utils.set_random_seed(args.seed)  # a new run starts from the same weights, noise and order
-    # A resumed run keeps the settings it started with; the flags name them for a new run.
-    mode = args.mode or saved_setting(args.out_dir, "mode", MODE)
-    critic_steps = args.critic_steps or saved_setting(args.out_dir, "critic_steps", CRITIC_STEPS)
-    policy = precision.set_policy(args.precision or saved_setting(args.out_dir, "precision", DEFAULTS["precision"]))
-    images_per_step = args.batch_size * critic_steps  # each critic step gets a batch of its own
-    real_images, batches, source = load_real_images(args.dataset, args.data_dir, images_per_step, args.seed)
-    full_steps = len(real_images) // images_per_step
-    steps = min(full_steps, args.steps_per_epoch or full_steps)
-
+# ----------------------------------------------------------------------------------------------
+def train(settings):
+    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if it has one."""
+    run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed and the precision
+    images_per_step = settings.batch_size * settings.critic_steps  # a batch for each critic step
+    real_images, batches, source = load_real_images(settings.dataset, settings.data_dir,
+                                                    images_per_step, settings.seed)
     generator, critic = build_generator(), build_critic()
-    generator_optimizer, critic_optimizer = (
-        precision.optimizer(optimizer, policy) for optimizer in make_optimizers(mode))
-    # Keras 3 creates an optimizer's slots at its first step; a restore needs them now.
-    generator_optimizer.build(generator.trainable_variables)
-    critic_optimizer.build(critic.trainable_variables)
-    train_step = make_train_step(generator, critic, generator_optimizer, critic_optimizer, mode, critic_steps)
-    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images learning.
+    generator_optimizer, critic_optimizer = make_optimizers(settings.mode)
+    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
-    checkpoints = Checkpoints(
-        args.out_dir, dict(model=MODEL_NAME, dataset=args.dataset, mode=mode, critic_steps=critic_steps,
-                           precision=policy), SCRIPT,
+    train_step = run.on_devices(make_train_step(generator, critic, generator_optimizer,
+                                                critic_optimizer, settings.mode, settings.critic_steps))
+    run.print_banner([generator, critic], batches, f"{len(real_images):,} images from {source}")
+    finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
         generator=generator, critic=critic, generator_optimizer=generator_optimizer,
-        critic_optimizer=critic_optimizer, fixed_noise=fixed_noise,
-    )
-    progress.banner(f"{MODEL_NAME} (mode {mode}, {critic_steps} critic steps per generator step) "
-                    f"on {args.dataset}", [generator, critic], len(real_images), source, args.epochs, steps,
-                    full_steps, f"{critic_steps} x {args.batch_size}", policy, args.seed, args.out_dir)
-    finished = checkpoints.restore_newest()  # the last finished epoch; 0 for a new run
-    runs.resume(args.out_dir, finished, args.epochs)  # drops files written after that checkpoint
+        critic_optimizer=critic_optimizer, fixed_noise=fixed_noise, shown_generator=generator))
     if finished == 0:
-        images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, 0))
+        run.save_grid(0, generator(fixed_noise, training=False))  # the untrained generator
 
-    board = Board(args.out_dir)  # TensorBoard summaries in OUT_DIR/tensorboard/
-    try:
-        for epoch in range(finished + 1, args.epochs + 1):
-            started = time.perf_counter()
-            means = progress.RunningMeans()
-            for real_batches in progress.bar(batches.take(steps), steps, f"epoch {epoch}/{args.epochs}", means):
-                # The step's losses join the epoch's means; a loss that turns NaN stops the run here,
-                # before this epoch's checkpoint, with a message.
-                means.add(train_step(real_batches))
-            # The epoch's pictures and log row first, its checkpoint last: a run stopped in
-            # between resumes from the previous epoch, and `runs.resume` drops the extra files.
-            grid = images.save_grid(generator(fixed_noise, training=False), runs.grid_path(args.out_dir, epoch))
-            row = dict(epoch=epoch, **means.means(), seconds=round(time.perf_counter() - started, 2))
-            if args.eval_every and epoch % args.eval_every == 0:
-                row.update(metrics.evaluate(image_sampler(generator, seed=0), args.dataset, args.data_dir,
-                                            args.eval_samples, args.out_dir, epoch))
-            log = runs.append_log(args.out_dir, row)
-            board.add(row, grid)  # the same row and grid for TensorBoard
-            images.plot_log(log, os.path.join(args.out_dir, "losses.png"),
-                            f"{mode.upper()} on {args.dataset}", PLOT_PANELS)
-            checkpoints.save(epoch)
-            progress.epoch_done(row, args.epochs)
-    except KeyboardInterrupt:
-        # Every finished epoch is on disk already: only the epoch in progress is lost.
-        raise Interrupted(f"Interrupted during epoch {epoch}. The newest checkpoint holds epoch "
-                          f"{checkpoints.newest_epoch()}. Run the same train command again to resume "
-                          "from there.") from None
-
-    images.write_gif(list(runs.grid_paths(args.out_dir).values()), os.path.join(args.out_dir, "training.gif"))
-    with files.replacing(os.path.join(args.out_dir, "generator.keras")) as path:
-        # A file keras.models.load_model reads without this code; in float32 whatever the
-        # training precision, so that it draws what `sample` draws.
-        precision.float32_copy(generator, build_generator).save(path)
-    print(f"Done: {args.epochs} epochs. In {args.out_dir}/: training.gif, log.csv, losses.png, "
-          "generator.keras (load it with keras.models.load_model) and the grids in images/.")
+    for epoch in range(finished + 1, settings.epochs + 1):
+        means = progress.RunningMeans()  # of each number the step returns; stops on a NaN
+        for real_batches in run.progress_bar(batches, epoch, means):
+            means.add(train_step(real_batches))
+        run.save_epoch(epoch, means, generator(fixed_noise, training=False), generator)
+    run.write_gif_and_generator(generator, build_generator)
 
 
-# ----------------------------------------------------------------------------------------
-# Sampling: restore the latest checkpoint and draw new images
-# ----------------------------------------------------------------------------------------
-def image_sampler(generator, seed=None):
-    """A function count -> `count` new images from fresh Gaussian noise (seeded: repeatable)."""
-    noise = tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
-    return lambda count: generator(noise.normal([count, NOISE_DIM]), training=False)
-
-
-def sample(args):
-    generator, critic = build_generator(), build_critic()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator, critic=critic)
-    epoch = checkpoints.restore_for_sampling()
-    fake_images = image_sampler(generator, args.seed)(args.n)
-    path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir, "samples.png"))
-    print(f"Generated {args.n} images with the generator of epoch {epoch}: {path}")
-    # A critic's score is not a probability: only differences between scores mean something.
+# ----------------------------------------------------------------------------------------------
+# Sampling, scoring and walking: common/commands.py, with this script's generator
+# ----------------------------------------------------------------------------------------------
+def judge_samples(critic, fake_images):
+    """A critic's score is not a probability: only differences between scores mean something."""
     score = tf.reduce_mean(critic(fake_images, training=False))
-    print(f"Critic's mean score on them: {float(score):.3f} (unbounded; higher = more real)")
-
-
-def evaluate(args):
-    generator = build_generator()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator)
-    epoch = checkpoints.restore_for_sampling()
-    metrics.evaluate(image_sampler(generator, args.seed), checkpoints.saved_identity().get("dataset"),
-                     args.data_dir, args.n, args.out_dir, epoch, args.seed)
-
-
-def walk(args):
-    """Walk through the noise space: --points noise vectors, --steps frames from each to the next."""
-    generator = build_generator()
-    checkpoints = Checkpoints(args.out_dir, dict(model=MODEL_NAME), SCRIPT, generator=generator)
-    epoch = checkpoints.restore_for_sampling()
-    seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(10_000))
-    points = tf.random.Generator.from_seed(seed).normal([args.points, NOISE_DIM])  # z ~ N(0, 1)
-    # Along great circles between the points, not straight lines: see latent.slerp for why.
-    frames = generator(latent.loop_through(points, args.steps), training=False)
-    gif, strip = images.save_walk(frames, args.output or os.path.join(args.out_dir, "walk.gif"), args.steps)
-    print(f"A walk through {args.points} noise vectors (--seed {seed}), {args.steps} frames from each to "
-          f"the next, drawn by the generator of epoch {epoch}: {gif} (all frames: {strip})")
+    return f"Critic's mean score on them: {float(score):.3f} (unbounded; higher = more real)"
 
 
 def main(argv=None):
-    cli.main(argv, "wgan_gp.py", __doc__, DEFAULTS, train=train, sample=sample, evaluate=evaluate,
-             walk=walk, add_train_args=add_train_args)
+    cli.main(argv, __doc__, Settings, MODEL_NAME, train, build_generator,
+             judge=(build_critic, judge_samples))
 
 
 if __name__ == "__main__":

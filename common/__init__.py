@@ -1,17 +1,34 @@
-"""Plumbing shared by the four GAN scripts: nothing here teaches GANs, and nothing runs an epoch.
+"""What the four GAN scripts share, so that each keeps only what it teaches.
 
-- datasets:    reads MNIST and Fashion-MNIST offline, as the files hold them (uint8), and
-               folders of your own pictures (grey 28x28, or colour at 64 or 128 px, cached).
+The machinery (nothing here teaches GANs):
+- cli:         the command line, built from a script's Settings; errors as messages.
+- training:    the verbs around a lesson's loop: start, banner, resume, progress, epoch's end.
+- commands:    sample, evaluate and walk, written once for every script.
+- devices:     --devices N: the lesson's step on several devices (tf.distribute).
+- precision:   float32 or bfloat16, where the hardware pays.
+- datasets:    MNIST and Fashion-MNIST offline, and folders of your own pictures (cached).
 - images:      image grids, the loss plot, the training GIF, sample files.
 - runs:        the run folder: where each file goes, the per-epoch log, resuming.
-- progress:    the start-up banner, the progress bar with running means, the NaN guard.
 - checkpoints: saving and restoring a run's state, with the settings that wrote it.
-- files:       writing a file so that a kill never leaves half of it.
-- cli:         the command line every script shares and its clear error messages.
-- precision:   float32 or mixed precision, where the hardware pays.
-- devices:     --devices N: tf.distribute.MirroredStrategy over GPUs, or the CPU split in N.
-- metrics:     a small classifier of the dataset and the scores built on it.
+- progress:    the banner, the progress bar with running means, the NaN guard.
 - board:       TensorBoard summaries of each epoch's log row and grid.
-- latent:      walks through the noise space (slerp).
+- files:       writing a file so that a kill never leaves half of it.
 - errors:      the exceptions that reach the user as a message.
+What does teach, and is shared because all four use it the same way:
+- metrics:     FCD, KID and class coverage: how good the samples are.
+- latent:      walks through the noise space along great circles (slerp).
+
+Importing `common` first in a script hides TensorFlow's C++ log lines (the variable is read
+when TensorFlow loads) and answers a mistyped command before TensorFlow's 15 s of loading.
 """
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if sys.argv and os.path.dirname(os.path.abspath(sys.argv[0])) == _ROOT:  # a script is run
+    from common import cli as _cli
+
+    _cli.check_command_word()

@@ -102,6 +102,15 @@ class Checkpoints:
 
     def _check_identity(self, keys):
         saved = self.saved_identity()
+        if saved.get("model") != self.identity.get("model"):
+            from common.cli import SCRIPTS
+
+            other = SCRIPTS.get(saved.get("model"))
+            this = SCRIPTS.get(self.identity.get("model"), self.script)
+            advice = f"Use `python {other}` on it, or" if other else "Choose"
+            raise UserError(
+                f"{self.folder} holds a run of {other or 'model ' + repr(saved.get('model'))}, "
+                f"not of {this}. {advice} another --out-dir for this script.")
         for key in keys:
             if (key in saved or key == "model") and saved.get(key) != self.identity.get(key):
                 raise UserError(

@@ -1,29 +1,76 @@
-"""The command line the four scripts share, and the wrapper that turns errors into messages.
+"""The command line, built from a lesson's Settings, and the wrapper that turns errors into messages.
 
     python SCRIPT.py train [flags]     train, resuming the run in --out-dir if it has one
     python SCRIPT.py [sample] [flags]  samples from the latest checkpoint (the default)
     python SCRIPT.py gif [flags]       rebuilds the GIF from the epoch grids
     python SCRIPT.py evaluate [flags]  scores the latest checkpoint (see common/metrics.py)
     python SCRIPT.py walk [flags]      a walk through the noise space, as a GIF and a PNG strip
+
+Each script declares its settings as one dataclass, `Settings`, that extends `RunSettings`
+below. Every field becomes a flag of `train` (`batch_size` -> `--batch-size`), and the string
+written under a field becomes its help, as in cleanrl: the code and `--help` read the same.
 """
 
 import argparse
-import contextlib
+import ast
+import dataclasses
 import errno
+import inspect
+import json
+import os
 import sys
 import textwrap
+import typing
 
-from common.datasets import FOLDER, NAMES
 from common.errors import Interrupted, UserError
 
-PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+SCRIPTS = {"mlp_gan": "mlp_gan_keras.py", "dcgan_fashion": "dcgan_fashion.py",
+           "wgan_gp": "wgan_gp.py", "dcgan_color": "dcgan_color.py"}  # model name -> script
+COMMANDS = ("train", "sample", "gif", "evaluate", "walk")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 # A walk of --points x --steps frames is one GIF at 0.12 s a frame (common/images.save_walk),
-# drawn by the generator in one batch. 1,000 frames is two minutes of animation, longer than
-# anyone watches, and a batch that still fits in an ordinary machine's memory (a few GB for
-# the colour script at 128 pixels, far less at 28x28). 3,000 x 3,000 asks for 9 million
-# frames and runs out of memory before the first one is written.
+# drawn 64 frames at a time. 1,000 frames is two minutes of animation, longer than anyone
+# watches; 3,000 x 3,000 would ask for 9 million frames.
 MAX_WALK_FRAMES = 1000
 WALK_POINTS, WALK_STEPS = 4, 12  # the default walk: 48 frames, about six seconds
+
+
+@dataclasses.dataclass
+class RunSettings:
+    """The settings of the machinery around a lesson, the same in every script."""
+
+    out_dir: str = ""
+    """the run folder: checkpoints, grids, log (default: runs/MODEL_NAME)"""
+    data_dir: typing.Optional[str] = None
+    """the folder of the data: a built-in set's IDX files or mnist.npz (default: searched in
+    $GAN_DATA_DIR, ~/.keras/datasets, /usr/share/datasets), or your pictures"""
+    seed: typing.Optional[int] = None
+    """random seed for the weights, the noise and the shuffle (default: none, as the articles)"""
+    steps_per_epoch: typing.Optional[int] = None
+    """cap the steps of an epoch, for quick tries and tests (default: a full pass)"""
+    eval_every: int = 0
+    """score the generator every N epochs into the log and the curves; 0 = never"""
+    eval_samples: int = 2000
+    """images scored at each --eval-every (`evaluate` scores 10,000)"""
+    devices: int = 1
+    """train on N devices at once: N GPUs, or with fewer, the CPU split into N logical devices
+    (no faster; to watch it work); --batch-size must be a multiple of N"""
+
+    # Settings a resumed run keeps from its run.json; a script lists its own.
+    KEPT_ON_RESUME: typing.ClassVar[tuple] = ()
+    AT_LEAST_ZERO: typing.ClassVar[tuple] = ("seed", "eval_every")  # every other number is >= 1
+
+
+def field_help(settings_class):
+    """{field name: the string written under it} for a dataclass and its bases."""
+    helps = {}
+    for cls in reversed(settings_class.__mro__[:-1]):
+        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+        for node, following in zip(body, body[1:]):
+            if isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr) \
+                    and isinstance(following.value, ast.Constant):
+                helps[node.target.id] = " ".join(following.value.value.split())
+    return helps
 
 
 def whole_number(minimum):
@@ -41,106 +88,80 @@ def whole_number(minimum):
     return parse_number
 
 
-positive_int = whole_number(1)
-non_negative_int = whole_number(0)
-
-
-def build_parser(script, description, defaults, add_train_args=None, epilog=None):
-    """The parser for one script.
-
-    script:      its file name, for messages ("dcgan_fashion.py").
-    defaults:    the article's values: epochs, batch_size, dataset, out_dir, precision; and
-                 "datasets", the --dataset choices, where a script takes fewer than all.
-    add_train_args(parser): adds the script's own training flags (e.g. --loss).
-    """
-    parser = argparse.ArgumentParser(
-        prog=f"python {script}",
-        description=description,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", metavar="{train,sample,gif,evaluate,walk}")
-
-    def add_out_dir(sub):
-        sub.add_argument("--out-dir", default=defaults["out_dir"],
-                         help="the run folder: checkpoints, images, log (default: %(default)s)")
-
-    def add_data_args(sub):
-        sub.add_argument("--dataset", default=defaults["dataset"], choices=defaults.get("datasets", NAMES + (FOLDER,)),
-                         help="training data: a built-in set, or 'folder' for your own pictures in "
-                              "--data-dir (default: %(default)s, the article's)")
-        pictures = "the folder of pictures (PNG, JPEG, BMP, GIF; sub-folders too)"
-        if defaults.get("datasets") == (FOLDER,):
-            data_dir_help = pictures  # a script that trains on folders only
-        else:
-            data_dir_help = ("folder with the dataset's IDX files or mnist.npz (default: search $GAN_DATA_DIR, "
-                             f"~/.keras/datasets, /usr/share/datasets); with --dataset folder, {pictures}")
-        sub.add_argument("--data-dir", default=None, help=data_dir_help)
-
-    train = commands.add_parser("train", help="train the GAN (resumes the run in --out-dir)")
-    train.add_argument("--epochs", metavar="N", type=positive_int, default=defaults["epochs"],
-                       help="total epochs of the run, resumed ones included (default: %(default)s)")
-    train.add_argument("--batch-size", metavar="B", type=positive_int, default=defaults["batch_size"],
-                       help="images per batch (default: %(default)s)")
-    add_out_dir(train)
-    add_data_args(train)
-    train.add_argument("--steps-per-epoch", metavar="N", type=positive_int, default=None,
-                       help="cap the steps of an epoch, for quick tries and tests (default: a full pass)")
+def add_settings(parser, settings_class):
+    """One flag per field of the Settings dataclass, with its help and its default."""
+    helps = field_help(settings_class)
+    hints = typing.get_type_hints(settings_class)
     # Every epoch ends with a checkpoint now; --save-every is still accepted so that old
     # commands keep working, and changes nothing.
-    train.add_argument("--save-every", metavar="N", type=positive_int, default=1, help=argparse.SUPPRESS)
-    train.add_argument("--seed", metavar="S", type=non_negative_int, default=None,
-                       help="random seed for weights, noise and shuffling (default: none, as the article)")
-    train.add_argument("--precision", choices=PRECISIONS, default=None,
-                       help="number format of the layers; 'auto' picks the fastest for this machine and "
-                            "says which (default: the resumed run's, else "
-                            f"{defaults.get('precision', 'float32')})")
-    train.add_argument("--eval-every", metavar="N", type=non_negative_int, default=0,
-                       help="score the generator every N epochs (FCD, KID, coverage) into the log "
-                            "and plot; 0 = never (default: 0)")
-    train.add_argument("--eval-samples", metavar="N", type=positive_int, default=2000,
-                       help="images scored at each --eval-every (default: %(default)s; `evaluate` "
-                            "scores 10,000)")
-    if add_train_args:
-        add_train_args(train)
+    parser.add_argument("--save-every", type=whole_number(1), default=1, help=argparse.SUPPRESS)
+    lesson = parser.add_argument_group("the lesson's settings (the script's Settings)")
+    machinery = parser.add_argument_group("the run's settings (common/cli.py's RunSettings)")
+    run_fields = {field.name for field in dataclasses.fields(RunSettings)}
+    for field in dataclasses.fields(settings_class):
+        kind = hints[field.name]
+        if typing.get_origin(kind) is typing.Union:  # Optional[int] -> int
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        options = {}
+        if typing.get_origin(kind) is typing.Literal:
+            options["choices"] = typing.get_args(kind)
+            kind = type(options["choices"][0])
+        if kind is int:
+            options["type"] = whole_number(0 if field.name in settings_class.AT_LEAST_ZERO else 1)
+            options["metavar"] = "N"
+        elif kind is float:
+            options["type"] = float
+        if field.name in settings_class.KEPT_ON_RESUME:
+            shown = f"the resumed run's, else {field.default}"
+            default = None  # filled in from run.json, or with the field's default (resolve)
+        else:
+            shown, default = field.default, field.default
+        group = machinery if field.name in run_fields else lesson
+        text = helps.get(field.name, "")
+        if shown not in (None, ""):
+            text += f" (default: {shown})"
+        group.add_argument("--" + field.name.replace("_", "-"), default=default,
+                           help=text.replace("%", "%%"), **options)
 
-    sample = commands.add_parser("sample", help="sample from the latest checkpoint (the default)")
-    add_out_dir(sample)
-    sample.add_argument("--n", metavar="N", type=positive_int, default=16, help="how many images (default: 16)")
-    sample.add_argument("--seed", type=non_negative_int, default=None, help="noise seed (default: random)")
+
+def build_parser(script, doc, settings_class):
+    """The parser for one script: `train` from its Settings, the other commands as shared."""
+    usage = next((part for part in doc.split("\n\n") if part.startswith("Usage:")), None)
+    parser = argparse.ArgumentParser(prog=f"python {script}", description=doc.split("\n\n")[0],
+                                     epilog=usage, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
+    train = commands.add_parser("train", help="train the GAN (resumes the run in --out-dir)")
+    add_settings(train, settings_class)
+
+    def command(name, help_text):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--out-dir", default="", help="the run folder (default: runs/MODEL_NAME)")
+        return sub
+
+    number = whole_number(1)
+    sample = command("sample", "sample from the latest checkpoint (the default)")
+    sample.add_argument("--n", metavar="N", type=number, default=16, help="how many images (default: 16)")
+    sample.add_argument("--seed", type=whole_number(0), default=None, help="noise seed (default: random)")
     sample.add_argument("--output", default=None,
-                        help="file to write: .png for a grid, .npy for the raw images "
-                             "(N, height, width, channels) float32 in [-1, 1] (default: OUT_DIR/samples.png)")
-
-    gif = commands.add_parser("gif", help="rebuild the GIF from the epoch grids")
-    add_out_dir(gif)
-
-    evaluate = commands.add_parser("evaluate", help="score the latest checkpoint: FCD, KID, class coverage")
-    add_out_dir(evaluate)
-    evaluate.add_argument("--n", metavar="N", type=positive_int, default=10000,
+                        help="file to write: .png for a grid, .npy for the raw images (N, height, "
+                             "width, channels) float32 in [-1, 1] (default: OUT_DIR/samples.png)")
+    command("gif", "rebuild the GIF from the epoch grids")
+    evaluate = command("evaluate", "score the latest checkpoint: FCD, KID, class coverage")
+    evaluate.add_argument("--n", metavar="N", type=number, default=10000,
                           help="generated images to score (default: %(default)s)")
     evaluate.add_argument("--data-dir", default=None, help="folder with the dataset files (see train)")
-    evaluate.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default: 0)")
-
-    walk = commands.add_parser("walk", help="walk through the noise space: a GIF of one image turning into others")
-    add_out_dir(walk)
+    evaluate.add_argument("--seed", type=whole_number(0), default=0, help="noise seed (default: 0)")
+    walk = command("walk", "walk through the noise space: a GIF of one image turning into others")
     walk.add_argument("--points", metavar="K", type=whole_number(2), default=WALK_POINTS,
-                      help="random noise vectors to visit; the walk returns to the first (default: %(default)s)")
+                      help="random noise vectors to visit; the walk returns to the first "
+                           "(default: %(default)s)")
     walk.add_argument("--steps", metavar="N", type=whole_number(2), default=WALK_STEPS,
                       help="frames from one noise vector to the next (default: %(default)s)")
-    walk.add_argument("--seed", type=non_negative_int, default=None,
+    walk.add_argument("--seed", type=whole_number(0), default=None,
                       help="picks the noise vectors (default: random, printed so you can repeat it)")
-    walk.add_argument("--output", default=None, help="the GIF to write; the PNG strip goes beside it "
-                                                     "(default: OUT_DIR/walk.gif)")
+    walk.add_argument("--output", default=None,
+                      help="the GIF to write; the PNG strip goes beside it (default: OUT_DIR/walk.gif)")
     return parser
-
-
-def add_devices_arg(parser):
-    """--devices N, for the scripts that can train on several devices (common/devices.py)."""
-    parser.add_argument("--devices", metavar="N", type=positive_int, default=1,
-                        help="train on N devices at once: N GPUs, or with fewer, the CPU split into N "
-                             "logical devices (no faster; to watch it work). The batch is split among them, "
-                             "so --batch-size must be a multiple of N (default: %(default)s)")
 
 
 def parse(parser, argv=None):
@@ -151,11 +172,69 @@ def parse(parser, argv=None):
     return parser.parse_args(argv)
 
 
+def check_command_word(argv=None):
+    """Answer a mistyped command at once, before the script loads TensorFlow (15 s or more)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        script = os.path.basename(sys.argv[0])
+        print(f"usage: python {script} {{{','.join(COMMANDS)}}} [flags]\n"
+              f"python {script}: error: {argv[0]!r} is not a command: choose one of "
+              f"{', '.join(COMMANDS)} (`python {script} --help` says what each does)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def saved_settings(out_dir):
+    """The settings in OUT_DIR/checkpoints/run.json, or {} where there is no readable one."""
+    try:
+        with open(os.path.join(out_dir, "checkpoints", "run.json")) as file:
+            saved = json.load(file)
+    except (OSError, ValueError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
+def resolve(args, settings_class, model_name):
+    """The Settings of this `train`: the flags, and for a kept setting left out, the resumed
+    run's value. Refuses another script's folder, and a kept setting that differs from the run's,
+    before anything is loaded or printed."""
+    saved = saved_settings(args.out_dir)
+    if saved and saved.get("model") != model_name:
+        other = SCRIPTS.get(saved.get("model"))
+        go_on = f", or go on with that run: `python {other} train --out-dir {args.out_dir}`"
+        raise UserError(
+            f"{args.out_dir} holds a run of {other or 'model ' + repr(saved.get('model'))}, not of "
+            f"{SCRIPTS.get(model_name, model_name)}, so this script cannot continue it. Train in "
+            f"another folder with --out-dir{go_on if other else ''}.")
+    values = {}
+    for field in dataclasses.fields(settings_class):
+        given = getattr(args, field.name)
+        if field.name in settings_class.KEPT_ON_RESUME:
+            in_run = saved.get(field.name)
+            if given is not None and in_run is not None and not same_setting(field.name, given, in_run):
+                raise UserError(
+                    f"The run in {args.out_dir} was trained with --{field.name.replace('_', '-')} "
+                    f"{in_run}, and this command asks for {given}. Leave the flag out (or pass "
+                    f"{in_run}) to continue that run, or choose another --out-dir for a new one.")
+            given = in_run if given is None and in_run is not None else given
+            given = field.default if given is None else given
+        values[field.name] = given
+    return settings_class(**values)
+
+
+def same_setting(name, given, in_run):
+    if name == "precision":  # the run records what `auto` chose on its machine
+        from common import precision
+
+        return precision.choose(given) == in_run
+    return given == in_run
+
+
 def disk_full(error):
     """True for the errors of a full disk or a file-size limit, from Python or from TensorFlow."""
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         return True
-    return any(text in str(error) for text in ("No space left on device", "File too large", "Disk quota exceeded"))
+    return any(text in str(error) for text in ("No space left on device", "File too large",
+                                               "Disk quota exceeded"))
 
 
 def run(main, argv=None):
@@ -163,14 +242,16 @@ def run(main, argv=None):
     try:
         main(argv)
     except UserError as error:
-        message = textwrap.fill(str(error), width=88, subsequent_indent="       ")
+        message = textwrap.fill(str(error), width=88, subsequent_indent="       ",
+                                break_on_hyphens=False)  # not --out-\n dir
         print(f"\nerror: {message}", file=sys.stderr)
         raise SystemExit(2) from None
     except Interrupted as stopped:
         print(f"\n{textwrap.fill(str(stopped), width=88)}", file=sys.stderr)
         raise SystemExit(130) from None
     except KeyboardInterrupt:
-        print("\nInterrupted. Everything saved before is intact: run the same command again.", file=sys.stderr)
+        print("\nInterrupted. Everything saved before is intact: run the same command again.",
+              file=sys.stderr)
         raise SystemExit(130) from None
     except Exception as error:
         if not disk_full(error):
@@ -185,50 +266,82 @@ def run(main, argv=None):
         raise SystemExit(2) from None
 
 
-def main(argv, script, doc, defaults, train, sample, evaluate, walk, add_train_args=None):
-    """Parse the command line and call the script's function for the command."""
-    from common import runs
+def main(argv, doc, settings_class, model_name, train, build_generator, judge=None):
+    """Parse the command line and run the command.
 
-    usage = next((part for part in doc.split("\n\n") if part.startswith("Usage:")), None)
-    parser = build_parser(script, doc.split("\n\n")[0], defaults, add_train_args, epilog=usage)
+    train(settings):     the script's training loop.
+    build_generator:     builds the generator that `sample`, `evaluate` and `walk` restore; its
+                         parameters are filled from the run's settings by name.
+    judge:               (build_discriminator, judge_samples) for what `sample` prints of D.
+    """
+    from common import commands, runs
+
+    script = os.path.basename(sys.modules[settings_class.__module__].__file__)
+    parser = build_parser(script, doc, settings_class)
     args = parse(parser, argv)
-    check_arguments(args, defaults)  # a bad combination of flags is refused before any data loads or epoch runs
-    run_folder = contextlib.nullcontext()
-    if args.command == "train":
-        runs.ensure_writable(args.out_dir)  # fail before loading data, not after
-        run_folder = runs.only_writer(args.out_dir)  # one `train` at a time in a folder
+    args.out_dir = args.out_dir or os.path.join("runs", model_name)
     try:
-        with run_folder:
-            if args.command == "gif":
-                print(runs.rebuild_gif(args.out_dir))
-            else:
-                {"train": train, "sample": sample, "evaluate": evaluate, "walk": walk}[args.command](args)
+        if args.command == "train":
+            settings = resolve(args, settings_class, model_name)
+            check_train_settings(settings)  # a bad combination is refused before any data loads
+            runs.ensure_writable(settings.out_dir)  # fail before loading data, not after
+            with runs.only_writer(settings.out_dir):  # one `train` at a time in a folder
+                try:
+                    train(settings)
+                except KeyboardInterrupt:
+                    # Every finished epoch is on disk already: only the epoch in progress is lost.
+                    newest = runs.newest_checkpoint_epoch(settings.out_dir)
+                    raise Interrupted(
+                        f"Interrupted during epoch {newest + 1}. The newest checkpoint holds epoch "
+                        f"{newest}. Run the same train command again to resume from there.") from None
+        elif args.command == "gif":
+            print(runs.rebuild_gif(args.out_dir))
+        else:
+            check_command_flags(args, settings_class)
+            saved = saved_settings(args.out_dir)
+            run_settings = {field.name: saved.get(field.name, field.default)
+                            for field in dataclasses.fields(settings_class)}
+            getattr(commands, args.command)(args, model_name, script, build_generator, run_settings,
+                                            judge)
     finally:
-        # `train --precision` sets Keras's global number format; a caller that goes on in the same
-        # process (the tests, a notebook) gets float32 back, not a policy it never asked for.
+        # `train` sets Keras's number format and, with --devices, a distribution strategy; a
+        # caller that goes on in the same process (the tests, a notebook) gets the defaults back.
         if "keras" in sys.modules:
             sys.modules["keras"].mixed_precision.set_global_policy("float32")
+            from common import devices
+
+            devices.release()
 
 
-def check_arguments(args, defaults):
-    """Refuse, with a message, values that each flag's type lets through but the command cannot
-    use: too few images to score, a walk too long to draw, scores of a dataset without labels."""
-    if args.command == "train" and args.eval_every:
-        if args.dataset == FOLDER:
+def check_train_settings(settings):
+    """Refuse, with a message, values that each flag's type lets through but training cannot use."""
+    from common.datasets import FOLDER
+
+    if settings.eval_every:
+        if getattr(settings, "dataset", FOLDER) == FOLDER:
             from common.datasets import needs_labels_message
 
             raise UserError("--eval-every: " + needs_labels_message())
         from common import metrics
 
-        metrics.check_sample_count(args.eval_samples, "--eval-samples")
-    # A script that trains on folders only cannot score at all, and its `evaluate` says so.
-    if args.command == "evaluate" and any(name in NAMES for name in defaults.get("datasets", NAMES)):
+        metrics.check_sample_count(settings.eval_samples, "--eval-samples")
+    if settings.batch_size % settings.devices:
+        size = settings.batch_size
+        raise UserError(
+            f"--batch-size {size} does not split into {settings.devices} equal shares for "
+            f"--devices {settings.devices}. Use a batch size that is a multiple of "
+            f"{settings.devices}, e.g. {size - size % settings.devices or settings.devices}.")
+
+
+def check_command_flags(args, settings_class):
+    """The same for sample, evaluate and walk: too few images to score, a walk too long to draw."""
+    if args.command == "evaluate" and "dataset" in {f.name for f in dataclasses.fields(settings_class)}:
         from common import metrics
 
         metrics.check_sample_count(args.n, "--n")
     if args.command == "walk" and args.points * args.steps > MAX_WALK_FRAMES:
         raise UserError(
-            f"--points {args.points} --steps {args.steps} make a walk of {args.points * args.steps:,} "
-            f"frames; a walk has at most {MAX_WALK_FRAMES:,} (two minutes of GIF, and a batch the "
-            f"generator can draw in memory). Ask for fewer points or fewer steps between them: the "
-            f"default, --points {WALK_POINTS} --steps {WALK_STEPS}, makes {WALK_POINTS * WALK_STEPS}.")
+            f"--points {args.points} --steps {args.steps} make a walk of "
+            f"{args.points * args.steps:,} frames; a walk has at most {MAX_WALK_FRAMES:,} (two "
+            f"minutes of GIF). Ask for fewer points or fewer steps between them: the default, "
+            f"--points {WALK_POINTS} --steps {WALK_STEPS}, makes {WALK_POINTS * WALK_STEPS}.")

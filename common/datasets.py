@@ -211,6 +211,21 @@ def check_batch_size(image_count, images_per_step):
         )
 
 
+def shuffled_batches(images, batch_size, seed=None, prepare=None):
+    """`images` as a tf.data.Dataset of full batches in a new random order every epoch (the
+    last, smaller batch of each epoch left out: one shape, one trace of the train step), the
+    next batch made ready while a step runs. prepare(batch), if given, maps every batch."""
+    import tensorflow as tf
+
+    check_batch_size(len(images), batch_size)
+    batches = (tf.data.Dataset.from_tensor_slices(images)
+               .shuffle(len(images), seed=seed)
+               .batch(batch_size, drop_remainder=True))
+    if prepare is not None:
+        batches = batches.map(prepare)
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
 # ----- a folder of your own pictures ------------------------------------------------------
 def needs_labels_message():
     return (
@@ -273,7 +288,8 @@ def load_folder(folder, size=IMAGE_SIZE, colour=False, cache_dir=None):
     of JPEGs takes minutes, reading the cache a second.
     """
     if not folder:
-        raise UserError("--dataset folder needs --data-dir DIR, the folder that holds your pictures.")
+        raise UserError("No folder of pictures was given: name the folder that holds them with "
+                        "--data-dir DIR (e.g. --data-dir ~/Pictures/flowers).")
     if not os.path.isdir(folder):
         raise UserError(f"--data-dir {folder}: no such folder. Point it at a folder of PNG, JPEG, BMP or GIF pictures.")
     paths = find_pictures(folder)

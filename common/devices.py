@@ -3,19 +3,23 @@
 Every device (a "replica") holds a copy of each model. In each step every replica takes an
 equal share of the batch and computes its gradients; the gradients are added up across
 the replicas (an all-reduce) and every copy applies the same update, so the copies stay
-identical. The scripts' part of the bargain:
+identical. A lesson's train step is written for one device, with plain means over its
+batch; this module wraps it from outside, as Keras's own `fit` wraps a `train_step`:
 
-- build the models, optimizers and every other variable inside `strategy.scope()`;
-- average each loss over the *global* batch, `tf.nn.compute_average_loss`, since the
-  replicas' gradients are added, not averaged (on one device it is the plain mean);
-- run the step with `strategy.run` and add up what the replicas return (`strategy.reduce`);
-- synchronise batch normalisation, so its mean and variance cover the whole batch.
+- `use(strategy)` makes the strategy current, so every model, optimizer and variable the
+  lesson builds afterwards is mirrored on each device (as inside `strategy.scope()`);
+- `average_gradients(optimizer, N)`: each replica's gradient is of its share's mean, and the
+  replicas' gradients are added, so each is divided by N first: the update is then the
+  gradient of the whole batch's mean, as on one device;
+- `replicated(strategy, step)` runs the step on every replica with its share of the batch and
+  returns the mean of what the replicas return (equal shares: the whole batch's means);
+- the lessons' batch norm is `synchronized=True`, so that its mean and variance cover the
+  whole batch (on one device that changes nothing).
 
-With one device, `strategy(1, ...)` is TensorFlow's default strategy, under which all of
-the above changes nothing. With N GPUs it mirrors over the first N. With fewer GPUs than N,
-it splits the CPU into N logical devices: no faster than one (they share the same cores;
-benchmarks/devices.py measured 0.98x the time of one device for two), but the way to watch
-it work, and to test it, without a GPU.
+With one device none of this is applied: the lesson's step runs as written. With N GPUs it
+mirrors over the first N. With fewer GPUs than N, it splits the CPU into N logical devices:
+no faster than one (they share the same cores; benchmarks/devices.py measured 0.98x the
+time of one device for two), but the way to watch it work, and to test it, without a GPU.
 """
 
 import tensorflow as tf
@@ -23,14 +27,10 @@ import tensorflow as tf
 from common.errors import UserError
 
 
-def strategy(count, batch_size):
+def strategy(count):
     """The tf.distribute strategy for `count` devices; call it before TensorFlow runs anything."""
     if count == 1:
         return tf.distribute.get_strategy()  # the default: one device, nothing changes
-    if batch_size % count:
-        raise UserError(
-            f"--batch-size {batch_size} does not split into {count} equal shares for --devices "
-            f"{count}. Use a batch size that is a multiple of {count}, e.g. {batch_size - batch_size % count or count}.")
     gpus = tf.config.list_physical_devices("GPU")
     if len(gpus) >= count:
         return tf.distribute.MirroredStrategy([f"/gpu:{index}" for index in range(count)])
@@ -68,6 +68,54 @@ def describe(strategy):
             text += (f"; this machine's {gpus} GPU{'s' if gpus > 1 else ''} stay unused: "
                      f"--devices {gpus} trains on {'them' if gpus > 1 else 'it'}")
     return text
+
+
+def use(strategy):
+    """Make `strategy` current: the variables built from now on are mirrored on its devices."""
+    if strategy.num_replicas_in_sync > 1:
+        tf.distribute.experimental_set_strategy(strategy)
+
+
+def release():
+    """Back to one device, after a `train` that called `use` (for the tests and notebooks)."""
+    if tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context():
+        try:
+            tf.distribute.experimental_set_strategy(None)
+        except RuntimeError:  # inside a `with strategy.scope()` of the caller's: theirs to leave
+            pass
+
+
+def average_gradients(optimizer, replicas):
+    """Divide each replica's gradients by `replicas` before Keras adds them up across replicas.
+
+    Keras divides every gradient by `loss_scale_factor` just before it applies it (the step
+    never calls `optimizer.scale_loss`, which would multiply the loss by it), and then adds up
+    the replicas' gradients: N gradients of N shares' means, each divided by N, add up to the
+    gradient of the whole batch's mean.
+    """
+    if replicas > 1:
+        optimizer.loss_scale_factor = float(replicas)
+
+
+def replicated(strategy, step):
+    """`step` run on every replica with its share of the batch; the replicas' outputs averaged."""
+    if strategy.num_replicas_in_sync == 1:
+        return step
+
+    @tf.function
+    def step_on_every_replica(shares):
+        outputs = strategy.run(step, args=(shares,))
+        # Each replica returns the means over its share; equal shares: their mean is the batch's.
+        return {name: strategy.reduce("MEAN", value, axis=None) for name, value in outputs.items()}
+
+    return step_on_every_replica
+
+
+def distribute(strategy, batches):
+    """A tf.data.Dataset of batches as the replicas take them: each batch cut into N shares."""
+    if strategy.num_replicas_in_sync == 1:
+        return batches
+    return strategy.experimental_distribute_dataset(batches)
 
 
 def split(strategy, batch):

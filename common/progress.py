@@ -46,19 +46,20 @@ def bar(batches, steps, description, means):
             shown.update()
 
 
-def banner(title, models, image_count, source, epochs, steps, full_steps, batch_size, policy, seed, out_dir,
+def banner(title, models, data, *, epochs, steps, full_steps, batch, precision, seed, out_dir,
            devices=None):
     """Print what is trained on what, how big, how long, on which devices, and where it goes."""
     sizes = ", ".join(f"{model.name} {model.count_params():,}" for model in models)
-    per_epoch = f"{full_steps} steps of {batch_size}"
+    per_epoch = f"{full_steps} steps of {batch} images"
     if steps < full_steps:
-        per_epoch = f"{steps} of {full_steps} steps of {batch_size} (--steps-per-epoch)"
-    print(f"{title}: {epochs} epochs, {image_count:,} images from {source}")
+        per_epoch = f"{steps} of {full_steps} steps of {batch} images (--steps-per-epoch)"
+    print(f"{title}: {epochs} epoch{'s' if epochs > 1 else ''}, {data}")
     print(f"  parameters: {sizes}")
-    print(f"  each epoch: {per_epoch}; precision {policy}; seed {seed}")
+    print(f"  each epoch: {per_epoch}; precision {precision}; seed {seed}")
     if devices:
         print(f"  devices: {devices}")
-    print(f"  output: {out_dir}/ (a checkpoint after every epoch; Ctrl-C loses only the epoch in progress)")
+    print(f"  output: {out_dir}/ (a checkpoint after every epoch; Ctrl-C loses only the epoch "
+          "in progress)")
 
 
 def epoch_done(row, epochs):

@@ -157,7 +157,7 @@ def test_running_means_and_the_nan_guard():
                                             ("ten", "expected a whole number")])
 def test_positive_int_rejects(value, message):
     with pytest.raises(argparse.ArgumentTypeError, match=message):
-        cli.positive_int(value)
+        cli.whole_number(1)(value)
 
 
 # ----- checkpoints ------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def test_checkpoint_round_trip_and_foreign_folder(tmp_path):
     assert restored.restore_newest() == 7 and restored.newest_epoch() == 7
     np.testing.assert_array_equal(restored_model.layers[0].kernel.numpy(), np.ones((3, 2)))
     _, _, other = small_state(tmp_path, model="wgan_gp")
-    with pytest.raises(UserError, match="model='toy'"):
+    with pytest.raises(UserError, match="model 'toy'"):
         other.restore_newest()
 
 

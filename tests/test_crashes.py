@@ -91,7 +91,8 @@ def test_a_walk_of_more_than_a_thousand_frames_is_refused(trained_runs, tmp_path
                                                      "--steps", steps, "--output", gif], capsys)
         assert status == 2 and f"a walk of {frames} frames" in stderr and "at most 1,000" in stderr
     assert not os.path.exists(gif)
-    cli.check_arguments(argparse.Namespace(command="walk", points=2, steps=500), {})  # 1,000 exactly: allowed
+    cli.check_command_flags(argparse.Namespace(command="walk", points=2, steps=500),
+                            dcgan_fashion.Settings)  # 1,000 exactly: allowed
 
 
 # ----- two `train`s on one folder ---------------------------------------------------------

@@ -143,9 +143,10 @@ def test_the_fast_recipe_averages_the_generator_after_both_updates():
     averaged = color.build_generator(width=8)
     averaged.set_weights(generator.get_weights())
     before = [weight.numpy().copy() for weight in generator.weights]
-    step = color.make_train_step(generator, discriminator, keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4),
-                                 2, averaged, 0.999)
+    generator_optimizer = keras.optimizers.Adam(2e-4)
+    step = color.make_train_step(generator, discriminator, generator_optimizer, keras.optimizers.Adam(2e-4), 2)
     step(tf.random.uniform([4, 64, 64, 3], -1, 1))
+    color.update_average(averaged, generator, 0.999, generator_optimizer.iterations)  # as train() does
     decay = (1 + 2) / (10 + 2)  # after the step's two generator updates, t = 2
     for average, old, new in zip(averaged.weights, before, generator.weights):
         np.testing.assert_allclose(average.numpy(), decay * old + (1 - decay) * new.numpy(), rtol=1e-4, atol=1e-6)
@@ -177,10 +178,10 @@ def test_colour_survives_the_folder_loader_and_the_batches(pictures):
     np.testing.assert_array_equal(loaded[0, 32, 32], [255, 0, 0])  # plain_00: red stays red
     np.testing.assert_array_equal(loaded[1, 10, 50], [0, 255, 0])  # plain_01 (a BMP): green
     np.testing.assert_array_equal(loaded[2, 60, 3], [0, 0, 255])  # plain_02: blue
-    batch = next(color.batches(loaded[:3], 3, np.random.default_rng(0)))  # sorted within the batch
+    batch = next(iter(datasets.shuffled_batches(loaded[:3], 3, 0, prepare=color.scale))).numpy()
     assert batch.dtype == np.float32 and batch.shape == (3, 64, 64, 3)
-    np.testing.assert_allclose(batch[0, 5, 5], [1, -1, -1])  # red in [-1, 1]
-    np.testing.assert_allclose(batch[2, 5, 5], [-1, -1, 1])
+    corners = sorted(map(tuple, batch[:, 5, 5]))  # in the shuffled order: sorted to compare
+    np.testing.assert_allclose(corners, [(-1, -1, 1), (-1, 1, -1), (1, -1, -1)])  # blue, green, red
 
 
 def test_transparency_lies_on_black_and_the_centre_square_is_kept(tmp_path):
@@ -196,12 +197,13 @@ def test_transparency_lies_on_black_and_the_centre_square_is_kept(tmp_path):
 
 def test_every_batch_is_full_and_every_picture_comes_once_per_epoch():
     pictures = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1) * np.ones((1, 2, 2, 3), np.uint8)
-    epoch = list(color.batches(pictures, 3, np.random.default_rng(0)))
+    epoch = [batch.numpy() for batch in datasets.shuffled_batches(pictures, 3, 0, prepare=color.scale)]
     assert [len(batch) for batch in epoch] == [3, 3, 3]
     seen = np.concatenate([batch[:, 0, 0, 0] for batch in epoch]) * 127.5 + 127.5
     assert len(set(np.rint(seen).astype(int))) == 9  # nine different pictures, the tenth left for the next epoch
-    again = np.concatenate([batch[:, 0, 0, 0] for batch in color.batches(pictures, 3, np.random.default_rng(1))])
-    assert not np.array_equal(np.sort(seen), np.sort(again * 127.5 + 127.5))  # another seed, another order
+    again = np.concatenate([batch.numpy()[:, 0, 0, 0]
+                            for batch in datasets.shuffled_batches(pictures, 3, 1, prepare=color.scale)])
+    assert not np.array_equal(seen, again * 127.5 + 127.5)  # another seed, another order
 
 
 def test_the_cache_is_read_while_the_folder_is_unchanged_and_rebuilt_when_it_changes(tmp_path, capsys):
@@ -331,11 +333,11 @@ def test_resume_keeps_the_run_settings_and_counts_the_optimizers_on(trained, pic
 def test_bad_input_gets_a_clear_message(trained, pictures, tmp_path, capsys):
     out = str(tmp_path / "run")
     status, _, stderr = run_main(color, ["train", "--image-size", "96", "--data-dir", pictures, "--out-dir", out], capsys)
-    assert status == 2 and "choose 64 or 128" in stderr
+    assert status == 2 and "choose from 64, 128" in stderr
     status, _, stderr = run_main(color, ["train", "--out-dir", out], capsys)
     assert status == 2 and "--data-dir" in stderr
     status, _, stderr = run_main(color, ["train", "--dataset", "fashion_mnist", "--out-dir", out], capsys)
-    assert status == 2 and "invalid choice" in stderr
+    assert status == 2 and "unrecognized arguments: --dataset" in stderr
     status, _, stderr = run_main(color, ["evaluate", "--out-dir", trained], capsys)
     assert status == 2 and "labelled dataset" in stderr
     status, _, stderr = run_main(color, ["sample", "--out-dir", str(tmp_path / "none")], capsys)

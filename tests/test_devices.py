@@ -28,15 +28,15 @@ LOSS_RTOL = 1e-5
 WEIGHT_TOLERANCE = 1e-3  # of the largest change the step made to any weight
 
 
-def models(script, synchronized):
+def models(script):
     if script is dcgan_fashion:
-        generator = dcgan_fashion.build_generator(synchronized)
+        generator = dcgan_fashion.build_generator()
         discriminator = dcgan_fashion.build_discriminator()
         for layer in discriminator.layers:
             if isinstance(layer, keras.layers.Dropout):
                 layer.rate = 0.0  # dropout masks are random on each replica: off, to compare
         return generator, discriminator
-    return (dcgan_color.build_generator(64, 8, synchronized), dcgan_color.build_discriminator(64, 8, synchronized))
+    return (dcgan_color.build_generator(64, 8), dcgan_color.build_discriminator(64, 8))
 
 
 def one_step(script, strategy, weights, real_images, noise, monkeypatch):
@@ -55,14 +55,17 @@ def one_step(script, strategy, weights, real_images, noise, monkeypatch):
 
     monkeypatch.setattr(script, "draw_noise", draw_noise)
     with strategy.scope():
-        generator, discriminator = models(script, strategy.num_replicas_in_sync > 1)
+        generator, discriminator = models(script)
         generator.set_weights(weights[0])
         discriminator.set_weights(weights[1])
         # Plain gradient descent: the change of each weight is the gradient itself, so a gradient
         # twice too large shows (Adam's first step would hide it: it divides by the gradient's size).
         generator_optimizer, discriminator_optimizer = keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1)
-    step = script.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                                  strategy=strategy)
+        # As common/training.py does for a run: the step as the lesson writes it, wrapped.
+        for optimizer in (generator_optimizer, discriminator_optimizer):
+            devices.average_gradients(optimizer, strategy.num_replicas_in_sync)
+        step = devices.replicated(strategy, script.make_train_step(
+            generator, discriminator, generator_optimizer, discriminator_optimizer))
     outputs = step(devices.split(strategy, real_images))
     return ({name: float(value) for name, value in outputs.items()},
             [generator.get_weights(), discriminator.get_weights()])
@@ -73,12 +76,12 @@ def test_one_step_on_two_replicas_is_one_step_on_one_device(script, monkeypatch)
     keras.utils.set_random_seed(0)
     shape = (28, 28, 1) if script is dcgan_fashion else (64, 64, 3)
     real_images = tf.constant(np.random.default_rng(0).uniform(-1, 1, (BATCH, *shape)).astype(np.float32))
-    calls_per_step = 1 if script is dcgan_fashion else 1 + dcgan_color.GENERATOR_STEPS
+    calls_per_step = 1 if script is dcgan_fashion else 1 + dcgan_color.Settings.generator_steps
     noise = tf.random.normal([calls_per_step, BATCH, script.NOISE_DIM])
-    generator, discriminator = models(script, synchronized=False)
+    generator, discriminator = models(script)
     start = [generator.get_weights(), discriminator.get_weights()]
 
-    two = devices.strategy(2, BATCH)
+    two = devices.strategy(2)
     assert two.num_replicas_in_sync == 2
     alone_outputs, alone_weights = one_step(script, tf.distribute.get_strategy(), start, real_images, noise,
                                             monkeypatch)
@@ -111,14 +114,16 @@ def test_more_devices_than_this_process_was_split_into_is_refused_with_what_to_d
 def test_a_run_moves_between_two_devices_and_one(tmp_path, idx_dir, capsys, monkeypatch):
     out = str(tmp_path / "run")
     flags = ["--data-dir", idx_dir, "--out-dir", out, "--batch-size", "8", "--steps-per-epoch", "2", "--seed", "3"]
-    built = []  # the `synchronized` of every generator train() builds
+    built = []  # the strategy under which train() builds each generator
     build = dcgan_fashion.build_generator
-    monkeypatch.setattr(dcgan_fashion, "build_generator", lambda synchronized=False: built.append(synchronized)
-                        or build(synchronized))
+    monkeypatch.setattr(dcgan_fashion, "build_generator",
+                        lambda: built.append(tf.distribute.get_strategy().num_replicas_in_sync) or build())
     status, stdout, stderr = run_main(dcgan_fashion, ["train", "--devices", "2", "--epochs", "1", *flags], capsys)
     assert status == 0, stderr
     assert "2 replicas on CPU:0, CPU:1" in stdout
-    assert built[0] is True  # the trained generator's batch norm spans both replicas
+    assert built[0] == 2  # the trained generator is mirrored on both replicas
+    assert all(layer.synchronized for layer in build().layers  # its batch norm spans them
+               if isinstance(layer, keras.layers.BatchNormalization))
     trained = keras.models.load_model(os.path.join(out, "generator.keras")).get_weights()
 
     # The checkpoint of two replicas restores on one device, as `sample` does, to the same weights.

@@ -1,14 +1,18 @@
 """The facts each script takes from its article, pinned one by one: every layer in order with
 its size and settings, the optimizers of each recipe and mode, the order and ratio of the
 updates, the batch size, noise size and epochs. The tables below read like the table of
-the source articles (seeds/README.md, "what the project takes from it"); a change to any
-fact fails here. Where a script departs from its article on purpose, the table says so
-and the script's docstring says why."""
+the source articles (docs/articles.md states them in our words); a change to any fact fails
+here. Where a script departs from its article on purpose, the table says so and
+docs/articles.md says why."""
+
+import os
+
 
 import keras
 import pytest
 import tensorflow as tf
 
+import dcgan_color
 import dcgan_fashion
 import mlp_gan_keras
 import wgan_gp
@@ -134,6 +138,32 @@ WGAN_GP_CRITIC = [
     "Flatten()",
     "Dense(1, use_bias=True, activation=linear)",
 ]
+# Article 001's DCGAN, after the code it cites (carpedm20/DCGAN-tensorflow, gf_dim = df_dim =
+# 64) and Radford et al. 2015: batch norm (momentum 0.9, epsilon 1e-5) on every layer but G's
+# last and D's first; ReLU in G, LeakyReLU(0.2) in D; 5x5 kernels, stride 2; at 64 px.
+COLOUR_BATCH_NORM = "BatchNormalization(momentum=0.9, epsilon=1e-05)"
+COLOUR_GENERATOR = [
+    "Dense(8192, use_bias=False, activation=linear)",
+    "Reshape((4, 4, 512))", COLOUR_BATCH_NORM, RELU,
+    "Conv2DTranspose(256, 5, strides=2, padding=same, use_bias=False, activation=linear)",
+    COLOUR_BATCH_NORM, RELU,
+    "Conv2DTranspose(128, 5, strides=2, padding=same, use_bias=False, activation=linear)",
+    COLOUR_BATCH_NORM, RELU,
+    "Conv2DTranspose(64, 5, strides=2, padding=same, use_bias=False, activation=linear)",
+    COLOUR_BATCH_NORM, RELU,
+    "Conv2DTranspose(3, 5, strides=2, padding=same, use_bias=True, activation=tanh)",
+]
+COLOUR_DISCRIMINATOR = [
+    "Conv2D(64, 5, strides=2, padding=same, use_bias=True, activation=linear)", "LeakyReLU(0.2)",
+    "Conv2D(128, 5, strides=2, padding=same, use_bias=False, activation=linear)",
+    COLOUR_BATCH_NORM, "LeakyReLU(0.2)",
+    "Conv2D(256, 5, strides=2, padding=same, use_bias=False, activation=linear)",
+    COLOUR_BATCH_NORM, "LeakyReLU(0.2)",
+    "Conv2D(512, 5, strides=2, padding=same, use_bias=False, activation=linear)",
+    COLOUR_BATCH_NORM, "LeakyReLU(0.2)",
+    "Flatten()",
+    "Dense(1, use_bias=True, activation=linear)",
+]
 MODELS = [
     (mlp_gan_keras.build_generator, (100,), MLP_GENERATOR),
     (mlp_gan_keras.build_discriminator, (28, 28, 1), MLP_DISCRIMINATOR),
@@ -141,6 +171,8 @@ MODELS = [
     (dcgan_fashion.build_discriminator, (28, 28, 1), DCGAN_DISCRIMINATOR),
     (wgan_gp.build_generator, (128,), WGAN_GP_GENERATOR),
     (wgan_gp.build_critic, (28, 28, 1), WGAN_GP_CRITIC),
+    (dcgan_color.build_generator, (100,), COLOUR_GENERATOR),
+    (dcgan_color.build_discriminator, (64, 64, 3), COLOUR_DISCRIMINATOR),
 ]
 
 
@@ -179,6 +211,9 @@ OPTIMIZERS = [  # the same settings for the generator's optimizer and the discri
     # no momentum (Keras's rho 0.9 is TensorFlow 1's decay 0.9).
     ("wgan_gp --mode wgan", lambda: wgan_gp.make_optimizers("wgan"),
      "RMSprop(learning_rate=5e-05, rho=0.9, momentum=0.0)"),
+    # Article 001: Adam with learning rate 0.0002 for both; beta_1 = 0.5 from the cited code.
+    ("dcgan_color", lambda: dcgan_color.make_optimizers(),
+     "Adam(learning_rate=0.0002, beta_1=0.5, beta_2=0.999)"),
 ]
 
 
@@ -192,6 +227,8 @@ def test_optimizers(make, expected):
 
 # ----- the updates of one step: which network, in which order, how many ----------------------
 def other_network(script):
+    if script is dcgan_color:
+        return dcgan_color.build_discriminator(width=8)
     return wgan_gp.build_critic() if script is wgan_gp else script.build_discriminator()
 
 
@@ -204,16 +241,20 @@ UPDATES = [
      ["generator", "discriminator"]),
     # Article 004: 5 critic steps per generator step, with the penalty or with clipping.
     ("wgan_gp --mode wgan-gp", wgan_gp, lambda g, d, *optimizers: wgan_gp.make_train_step(
-        g, d, *optimizers, "wgan-gp", wgan_gp.CRITIC_STEPS), ["discriminator"] * 5 + ["generator"]),
+        g, d, *optimizers, "wgan-gp", wgan_gp.Settings.critic_steps), ["discriminator"] * 5 + ["generator"]),
     ("wgan_gp --mode wgan", wgan_gp, lambda g, d, *optimizers: wgan_gp.make_train_step(
-        g, d, *optimizers, "wgan", wgan_gp.CRITIC_STEPS), ["discriminator"] * 5 + ["generator"]),
+        g, d, *optimizers, "wgan", wgan_gp.Settings.critic_steps), ["discriminator"] * 5 + ["generator"]),
+    # Article 001: the discriminator once, then the generator twice.
+    ("dcgan_color", dcgan_color, lambda g, d, *optimizers: dcgan_color.make_train_step(
+        g, d, *optimizers, dcgan_color.Settings.generator_steps), ["discriminator", "generator", "generator"]),
 ]
 
 
 @pytest.mark.parametrize("script, make_step, updates", [row[1:] for row in UPDATES], ids=[row[0] for row in UPDATES])
 def test_the_updates_of_a_step_in_order(script, make_step, updates, eagerly, monkeypatch):
     keras.utils.set_random_seed(1)
-    generator, discriminator = script.build_generator(), other_network(script)
+    generator = dcgan_color.build_generator(width=8) if script is dcgan_color else script.build_generator()
+    discriminator = other_network(script)
     optimizers = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
     done = []
     for name, optimizer in zip(("generator", "discriminator"), optimizers):
@@ -221,7 +262,8 @@ def test_the_updates_of_a_step_in_order(script, make_step, updates, eagerly, mon
         monkeypatch.setattr(optimizer, "apply_gradients",
                             lambda pairs, name=name, apply=apply: done.append(name) or apply(pairs))
     step = make_step(generator, discriminator, *optimizers)
-    real_images = tf.random.uniform([2 * updates.count("discriminator"), 28, 28, 1], -1, 1)  # 2 a critic step
+    side, channels = (64, 3) if script is dcgan_color else (28, 1)
+    real_images = tf.random.uniform([2 * updates.count("discriminator"), side, side, channels], -1, 1)
     step(real_images)
     if script is dcgan_fashion:
         assert sorted(done) == sorted(updates)
@@ -233,15 +275,19 @@ def test_the_updates_of_a_step_in_order(script, make_step, updates, eagerly, mon
 
 
 def test_the_gradient_penalty_and_the_clipping_bound():
-    assert wgan_gp.CRITIC_STEPS == 5  # article 004, after the paper: n_critic = 5
+    assert wgan_gp.Settings.critic_steps == 5  # article 004, after the paper: n_critic = 5
     assert wgan_gp.PENALTY_WEIGHT == 10.0  # lambda = 10
     assert wgan_gp.CLIP_VALUE == 0.01  # WGAN: weights clipped to [-0.01, 0.01]
-    assert wgan_gp.MODE == "wgan-gp"
+    assert wgan_gp.Settings.mode == "wgan-gp"
 
 
-def test_the_dcgan_loss_is_binary_cross_entropy_on_logits():
-    assert isinstance(dcgan_fashion.cross_entropy, keras.losses.BinaryCrossentropy)
-    assert dcgan_fashion.cross_entropy.get_config()["from_logits"] is True  # article 003
+@pytest.mark.parametrize("script", [dcgan_fashion, dcgan_color], ids=["dcgan_fashion", "dcgan_color"])
+def test_the_dcgan_loss_is_binary_cross_entropy_on_logits(script):
+    """Article 003: BinaryCrossentropy(from_logits=True), computed as a plain mean."""
+    labels = tf.constant([[1.0], [0.0], [1.0], [0.0]])
+    logits = tf.constant([[2.0], [-1.0], [-3.0], [0.5]])
+    expected = keras.losses.BinaryCrossentropy(from_logits=True)(labels, logits)
+    assert float(script.cross_entropy(labels, logits)) == pytest.approx(float(expected), rel=1e-6)
 
 
 # ----- sizes and defaults ------------------------------------------------------------------
@@ -253,6 +299,8 @@ SETTINGS = [
     (dcgan_fashion, 100, 256, 100, "fashion_mnist"),
     # The WGAN-GP paper's MNIST code: noise 128; batch 64 and 20 epochs: ours (the docstring); MNIST.
     (wgan_gp, 128, 64, 20, "mnist"),
+    # Article 001: 250 epochs on a folder of pictures; the cited code: z_dim 100, batch 64.
+    (dcgan_color, 100, 64, 250, None),
 ]
 
 
@@ -261,20 +309,28 @@ SETTINGS = [
 def test_sizes_and_defaults(script, noise, batch_size, epochs, dataset):
     assert script.NOISE_DIM == noise and script.NUM_FIXED == 16
     # What `python SCRIPT.py train` trains with when no flag says otherwise.
-    parser = cli.build_parser(f"{script.MODEL_NAME}.py", "", script.DEFAULTS, script.add_train_args)
+    parser = cli.build_parser(f"{script.MODEL_NAME}.py", "", script.Settings)
     args = parser.parse_args(["train"])
-    assert (args.batch_size, args.epochs, args.dataset) == (batch_size, epochs, dataset)
+    settings = cli.resolve(args, script.Settings, script.MODEL_NAME)  # a new run: no run.json
+    assert (settings.batch_size, settings.epochs) == (batch_size, epochs)
+    assert getattr(settings, "dataset", None) == dataset
 
 
-DEPARTURES = {  # what each script's docstring must say it changes from its article or paper
-    mlp_gan_keras: ["outputs a logit", "No dropout in the discriminator"],
+ARTICLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "articles.md")
+DEPARTURES = {  # what docs/articles.md must say each script changes from its article or paper
+    mlp_gan_keras: ["outputs a logit", "No dropout in D"],
     dcgan_fashion: ["A checkpoint after every epoch (the article: every 20)"],
-    wgan_gp: ["tanh output", "Batches of 64", "`--mode wgan` trains the same two networks", "batch normalisation"],
+    wgan_gp: ["tanh output", "Batches of 64", "`--mode wgan` trains the same networks", "batch norm"],
+    dcgan_color: ["64 px by default", "z ~ N(0, 1)", "draws fresh noise"],
 }
 
 
 @pytest.mark.parametrize("script", DEPARTURES, ids=[script.MODEL_NAME for script in DEPARTURES])
 def test_departures_from_the_article_are_listed(script):
-    departures = " ".join(script.__doc__.split("Where this departs")[1].split())
+    with open(ARTICLES) as file:
+        text = file.read()
+    file_name = os.path.basename(script.__file__)
+    departures = " ".join(text.split(f"Where `{file_name}` departs")[1].split("\n## ")[0].split())
     for departure in DEPARTURES[script]:
         assert departure in departures
+    assert "docs/articles.md" in script.__doc__  # the script points there

@@ -120,7 +120,7 @@ def test_a_picture_is_centre_cropped_and_made_grey(tmp_path):
 
 
 def test_bad_folders_get_clear_errors(tmp_path, picture_dir):
-    with pytest.raises(UserError, match="needs --data-dir"):
+    with pytest.raises(UserError, match="--data-dir DIR"):
         datasets.load("folder", "train", None)
     with pytest.raises(UserError, match="no such folder"):
         datasets.load("folder", "train", str(tmp_path / "missing"))

@@ -15,7 +15,7 @@ from PIL import Image
 import dcgan_fashion
 import mlp_gan_keras
 import wgan_gp
-from common import images, precision, runs
+from common import images, precision, runs, training
 from conftest import TRAINED_FLAGS, copy_run, run_main, toy_images
 
 SCRIPTS = [dcgan_fashion, mlp_gan_keras, wgan_gp]
@@ -171,8 +171,8 @@ def test_the_step_runs_every_network_in_training_mode_and_drawing_does_not(scrip
     # What training mode changes in the real networks: each batch norm's moving statistics.
     batch_norms = [layer for layer in generator.layers[1].layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert all(np.abs(layer.moving_mean.numpy()).max() > 0 for layer in batch_norms)
-    # Samples, scores and walks draw through image_sampler: inference mode.
-    script.image_sampler(generator, seed=0)(4)
+    # Samples, scores and walks draw through common/training.py's sampler: inference mode.
+    training.sampler(generator, seed=0)(4)
     assert training_calls(generator) == STEP_CALLS[script.MODEL_NAME][0]
 
 
@@ -196,25 +196,30 @@ def record_first_step(script, monkeypatch):
     step trains from: both networks' weights (batch-norm statistics too), both optimizers'
     variables (step count, learning rate, moment estimates), and the averaged generator's
     weights where there is one. Returns the dict it fills: {name: [numpy arrays]}."""
-    noted = {}
+    noted, averaged = {}, []
     make_real_step = script.make_train_step
 
     def make_noting_step(generator, discriminator, generator_optimizer, discriminator_optimizer, *settings):
         step = make_real_step(generator, discriminator, generator_optimizer, discriminator_optimizer, *settings)
-        variables = dict(generator=generator.weights, discriminator=discriminator.weights,
-                         generator_optimizer=generator_optimizer.variables,
-                         discriminator_optimizer=discriminator_optimizer.variables)
-        for averaged_generator in [setting for setting in settings if isinstance(setting, keras.Model)]:
-            variables["averaged_generator"] = averaged_generator.weights
 
         def noting_step(real_images):
-            if not noted:
-                noted.update({name: [value.numpy().copy() for value in values] for name, values in variables.items()})
+            if not noted:  # the optimizers are built and restored by now
+                variables = dict(generator=generator.weights, discriminator=discriminator.weights,
+                                 generator_optimizer=generator_optimizer.variables,
+                                 discriminator_optimizer=discriminator_optimizer.variables)
+                if averaged:
+                    variables["averaged_generator"] = averaged[0].weights
+                noted.update({name: [value.numpy().copy() for value in values]
+                              for name, values in variables.items()})
             return step(real_images)
 
         return noting_step
 
     monkeypatch.setattr(script, "make_train_step", make_noting_step)
+    if hasattr(script, "build_averaged_generator"):
+        build_averaged = script.build_averaged_generator
+        monkeypatch.setattr(script, "build_averaged_generator",
+                            lambda *args: averaged.append(build_averaged(*args)) or averaged[-1])
     return noted
 
 
@@ -286,12 +291,13 @@ def test_a_resumed_run_keeps_its_precision_and_refuses_another(script, trained_r
     # The run says what it trained in: the script's default, resolved for this machine
     # (`auto` is bfloat16 on a CPU with bfloat16 instructions, float32 elsewhere).
     trained_in = json.load(open(info_path))["precision"]
-    assert trained_in == precision.choose(script.DEFAULTS["precision"])
+    assert trained_in == precision.choose(script.Settings.precision)
     other = "mixed_bfloat16" if trained_in == "float32" else "float32"
     common = ["--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
     try:
         status, _, stderr = run_main(script, ["train", "--epochs", "3", "--precision", other, *common], capsys)
-        assert status == 2 and f"precision='{trained_in}'" in stderr and f"precision='{other}'" in stderr
+        message = " ".join(stderr.split())
+        assert status == 2 and f"--precision {trained_in}" in message and f"asks for {other}" in message
         # The checkpoint is the same in either precision (mixed precision keeps the weights in
         # float32), so a run.json that names the other one makes the run go on in it without
         # --precision: here its epochs are all done, and the banner says which is in force.

@@ -1,0 +1,80 @@
+"""The commands after training, the same for every script: sample, evaluate and walk.
+
+Each restores the generator whose pictures the run shows (the averaged one, in a recipe that
+averages) from the newest checkpoint, built by the script's own `build_generator`.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from common import images, latent, metrics
+from common.checkpoints import Checkpoints
+from common.datasets import FOLDER, needs_labels_message
+from common.errors import UserError
+from common.training import build, sampler
+
+
+def restore(out_dir, model_name, script, models):
+    """Restore `models` ({checkpoint name: model}) from the newest checkpoint; return its epoch.
+
+    Runs written before the averaged generator existed in every script hold the shown
+    generator as `generator` only: it is read from there.
+    """
+    checkpoints = Checkpoints(out_dir, dict(model=model_name), f"python {script}", **models)
+    newest = checkpoints.saved()
+    if newest and "shown_generator" in models:
+        try:
+            path = next(iter(newest.values()))
+            names = {name.split("/")[0] for name, _ in tf.train.list_variables(path)}
+        except Exception:  # a damaged newest checkpoint: restore_for_sampling says which it uses
+            names = {"shown_generator"}
+        if "shown_generator" not in names and "generator" in names:
+            models = {("generator" if name == "shown_generator" else name): model
+                      for name, model in models.items()}
+            checkpoints = Checkpoints(out_dir, dict(model=model_name), f"python {script}", **models)
+    return checkpoints.restore_for_sampling()
+
+
+def sample(args, model_name, script, build_generator, settings, judge=None):
+    """Draw --n images from fresh noise: a grid (.png) or the raw numbers (.npy)."""
+    generator = build(build_generator, settings)
+    models = dict(shown_generator=generator)
+    if judge:
+        discriminator = judge[0]()
+        models[discriminator.name] = discriminator
+    epoch = restore(args.out_dir, model_name, script, models)
+    fake_images = sampler(generator, args.seed)(args.n)
+    path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir, "samples.png"))
+    print(f"Generated {args.n} images with the generator of epoch {epoch}: {path}")
+    if judge:
+        print(judge[1](discriminator, fake_images))
+
+
+def evaluate(args, model_name, script, build_generator, settings, judge=None):
+    """FCD, KID and class coverage of --n samples, beside the floor of real against real."""
+    if settings.get("dataset", FOLDER) == FOLDER:
+        raise UserError(needs_labels_message())  # before a checkpoint is looked for
+    generator = build(build_generator, settings)
+    epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
+    metrics.evaluate(sampler(generator, args.seed), settings.get("dataset", FOLDER), args.data_dir,
+                     args.n, args.out_dir, epoch, args.seed)
+
+
+def walk(args, model_name, script, build_generator, settings, judge=None):
+    """Walk through the noise space: --points noise vectors, --steps frames from each to the next."""
+    generator = build(build_generator, settings)
+    epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
+    seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(10_000))
+    noise_size = generator.input_shape[-1]
+    points = tf.random.Generator.from_seed(seed).normal([args.points, noise_size])  # z ~ N(0, 1)
+    # Along great circles between the points, not straight lines: see latent.slerp for why.
+    path = latent.loop_through(points, args.steps)
+    # 64 frames at a time: a thousand 128-pixel frames in one call would need gigabytes.
+    frames = np.concatenate([generator(path[start : start + 64], training=False)
+                             for start in range(0, len(path), 64)])
+    gif, strip = images.save_walk(frames, args.output or os.path.join(args.out_dir, "walk.gif"),
+                                  args.steps)
+    print(f"A walk through {args.points} noise vectors (--seed {seed}), {args.steps} frames from "
+          f"each to the next, drawn by the generator of epoch {epoch}: {gif} (all frames: {strip})")
