@@ -65,7 +65,8 @@ NOISE_DIM = 100  # the cited code: z_dim = 100
 NUM_FIXED = 16  # 16 fixed noise vectors, drawn as a 4x4 grid every epoch, as the other scripts
 CHANNELS = 3  # red, green, blue
 LEARNING_RATE = 2e-4  # the article: Adam with learning rate 0.0002 for both networks
-BETA_1 = 0.5  # the DCGAN paper, section 4 (and the cited code): 0.9 "resulted in training oscillation"
+# The DCGAN paper, section 4 (and the cited code): 0.9 "resulted in training oscillation".
+BETA_1 = 0.5
 LEAKY_SLOPE = 0.2  # the DCGAN paper: LeakyReLU with slope 0.2 in the discriminator
 # The cited code's batch norm: momentum 0.9 and epsilon 1e-5 (Keras's defaults: 0.99, 1e-3).
 # synchronized=True: with --devices N, its mean and variance span the pictures of all devices,
@@ -120,7 +121,8 @@ def build_generator(image_size=64, width=64):
     Shapes are given for 64 pixels and width 64; at 128 pixels each side is twice as long.
     """
     start = image_size // 16  # four doublings reach the picture's side: 4 for 64, 8 for 128
-    # No bias where batch norm follows: its mean subtraction would cancel it.
+    # 5x5 kernels, each doubling the side; no bias where batch norm follows (it would cancel it).
+    up = dict(kernel_size=5, strides=2, padding="same", use_bias=False, **INIT)
     return keras.Sequential(
         [
             keras.Input(shape=(NOISE_DIM,)),
@@ -128,16 +130,16 @@ def build_generator(image_size=64, width=64):
             layers.Reshape((start, start, width * 8)),  # (B, 4, 4, 512)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),  # the DCGAN paper: ReLU in the generator, tanh at its output
-            layers.Conv2DTranspose(width * 4, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 8, 8, 256)
+            layers.Conv2DTranspose(width * 4, **up),  # (B, 8, 8, 256)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),
-            layers.Conv2DTranspose(width * 2, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 16, 16, 128)
+            layers.Conv2DTranspose(width * 2, **up),  # (B, 16, 16, 128)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),
-            layers.Conv2DTranspose(width, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 32, 32, 64)
+            layers.Conv2DTranspose(width, **up),  # (B, 32, 32, 64)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),
-            # tanh matches the data's [-1, 1]; under mixed precision this last layer stays float32.
+            # tanh matches the data's [-1, 1]; in float32 even under --precision mixed_bfloat16.
             layers.Conv2DTranspose(CHANNELS, 5, strides=2, padding="same", activation="tanh",
                                    dtype="float32", **INIT),  # (B, 64, 64, 3)
         ],
@@ -151,18 +153,19 @@ def build_generator(image_size=64, width=64):
 def build_discriminator(image_size=64, width=64):
     """Four strided convolutions, each halving the side, with LeakyReLU, then one linear output.
     Batch norm on all but the first (the DCGAN paper leaves it off D's input layer)."""
+    down = dict(kernel_size=5, strides=2, padding="same", use_bias=False, **INIT)  # halves the side
     return keras.Sequential(
         [
             keras.Input(shape=(image_size, image_size, CHANNELS)),
             layers.Conv2D(width, 5, strides=2, padding="same", **INIT),  # (B, 32, 32, 64)
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Conv2D(width * 2, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 16, 16, 128)
+            layers.Conv2D(width * 2, **down),  # (B, 16, 16, 128)
             layers.BatchNormalization(**BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Conv2D(width * 4, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 8, 8, 256)
+            layers.Conv2D(width * 4, **down),  # (B, 8, 8, 256)
             layers.BatchNormalization(**BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Conv2D(width * 8, 5, strides=2, padding="same", use_bias=False, **INIT),  # (B, 4, 4, 512)
+            layers.Conv2D(width * 8, **down),  # (B, 4, 4, 512)
             layers.BatchNormalization(**BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
             layers.Flatten(),  # (B, 8192)
@@ -221,8 +224,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         g_loss = 0.0
         for _ in range(generator_steps):  # a Python loop: traced once, the updates in order
             with tf.GradientTape() as tape:
-                loss = generator_loss(discriminator(generator(draw_noise(batch_size), training=True),
-                                                    training=True))
+                fake_images = generator(draw_noise(batch_size), training=True)
+                loss = generator_loss(discriminator(fake_images, training=True))
             gradients = tape.gradient(loss, generator.trainable_variables)
             generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
             g_loss += loss / generator_steps  # the mean over the generator's updates
@@ -234,7 +237,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
 
 
 def make_optimizers():
-    """Adam(2e-4, beta_1=0.5) for each network: each keeps the moment estimates of its own weights."""
+    """Adam(2e-4, beta_1=0.5) for each network: each keeps the moments of its own weights."""
     return (keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1),
             keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1))
 
@@ -261,9 +264,10 @@ def update_average(averaged_generator, generator, decay, step):
 # Training loop
 # ----------------------------------------------------------------------------------------------
 def train(settings):
-    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if it has one."""
+    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
     run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed, precision and devices
-    size, width, decay = settings.image_size, settings.width, RECIPES[settings.recipe]["average_decay"]
+    size, width = settings.image_size, settings.width
+    decay = RECIPES[settings.recipe]["average_decay"]
     pictures, batches, source = load_pictures(settings.data_dir, size, settings.out_dir,
                                               settings.batch_size, settings.seed)
     generator, discriminator = build_generator(size, width), build_discriminator(size, width)
@@ -275,7 +279,7 @@ def train(settings):
     fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)
     train_step = run.on_devices(make_train_step(generator, discriminator, generator_optimizer,
                                                 discriminator_optimizer, settings.generator_steps))
-    run.print_banner([generator, discriminator], batches, f"{len(pictures):,} pictures from {source}")
+    run.print_banner([generator, discriminator], batches, f"{len(pictures):,} pictures, {source}")
     finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,

@@ -9,7 +9,7 @@ docs/articles.md's DCGAN section.
 
 Usage:
     python dcgan_fashion.py train                 # 100 epochs as the article; resumes if stopped
-    python dcgan_fashion.py train --epochs 5      # a short run (an epoch: 1 to 8 min on 2 CPU cores)
+    python dcgan_fashion.py train --epochs 5      # a short run (an epoch: 1 to 8 min on 2 cores)
     python dcgan_fashion.py train --recipe fast   # good samples sooner (see RECIPES)
     python dcgan_fashion.py                       # 16 samples from the latest checkpoint
     python dcgan_fashion.py evaluate              # FCD, KID and class coverage of the samples
@@ -44,7 +44,8 @@ class Settings(cli.RunSettings):
     batch_size: int = 256
     """images per batch (the article: BATCH_SIZE = 256)"""
     dataset: typing.Literal["fashion_mnist", "mnist", "folder"] = "fashion_mnist"
-    """a built-in set, or 'folder' for your own pictures in --data-dir (the article: fashion_mnist)"""
+    """a built-in set, or 'folder' for your own pictures in --data-dir (the article:
+    fashion_mnist)"""
     recipe: typing.Literal["article", "fast"] = "article"
     """'article': the article's optimizers; 'fast': the DCGAN paper's, and pictures from an averaged
     generator, for good samples sooner (see RECIPES)"""
@@ -101,6 +102,7 @@ def build_generator():
     """Project the noise to a 7x7 feature map, then upsample twice with transposed convs."""
     # synchronized=True: with --devices N, batch norm's mean and variance span the images of
     # all devices, as one device's would; on one device it changes nothing.
+    up = dict(kernel_size=5, padding="same", use_bias=False)  # 5x5, no bias: batch norm follows
     return keras.Sequential(
         [
             keras.Input(shape=(NOISE_DIM,)),
@@ -108,10 +110,10 @@ def build_generator():
             layers.BatchNormalization(synchronized=True),
             layers.LeakyReLU(),
             layers.Reshape((7, 7, 256)),  # (B, 7, 7, 256)
-            layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),  # (B, 7, 7, 128)
+            layers.Conv2DTranspose(128, strides=1, **up),  # (B, 7, 7, 128)
             layers.BatchNormalization(synchronized=True),
             layers.LeakyReLU(),
-            layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),  # (B, 14, 14, 64)
+            layers.Conv2DTranspose(64, strides=2, **up),  # (B, 14, 14, 64)
             layers.BatchNormalization(synchronized=True),
             layers.LeakyReLU(),
             # tanh matches the data's [-1, 1]; in float32 even under --precision mixed_bfloat16.
@@ -232,7 +234,7 @@ def update_average(averaged_generator, generator, decay, step):
 # Training loop
 # ----------------------------------------------------------------------------------------------
 def train(settings):
-    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if it has one."""
+    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
     run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed, precision and devices
     recipe = RECIPES[settings.recipe]
     real_images, batches, source = load_real_images(settings.dataset, settings.data_dir,
@@ -246,7 +248,7 @@ def train(settings):
     fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)
     train_step = run.on_devices(make_train_step(generator, discriminator, generator_optimizer,
                                                 discriminator_optimizer))
-    run.print_banner([generator, discriminator], batches, f"{len(real_images):,} images from {source}")
+    run.print_banner([generator, discriminator], batches, f"{len(real_images):,} images, {source}")
     finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,

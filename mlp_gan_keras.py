@@ -131,7 +131,9 @@ def build_discriminator():
 # ----------------------------------------------------------------------------------------------
 def discriminator_loss(real_logits, fake_logits):
     """L_D = -mean(log D(x)) - mean(log(1 - D(G(z)))): binary cross-entropy, real = 1, fake = 0."""
-    return tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+    real_loss = tf.reduce_mean(tf.nn.softplus(-real_logits))  # -mean(log D(x))
+    fake_loss = tf.reduce_mean(tf.nn.softplus(fake_logits))  # -mean(log(1 - D(G(z))))
+    return real_loss + fake_loss
 
 
 def generator_loss_non_saturating(fake_logits):
@@ -149,13 +151,15 @@ def generator_loss_minimax(fake_logits):
     return -tf.reduce_mean(tf.nn.softplus(fake_logits))
 
 
-GENERATOR_LOSSES = {"non-saturating": generator_loss_non_saturating, "minimax": generator_loss_minimax}
+GENERATOR_LOSSES = {"non-saturating": generator_loss_non_saturating,
+                    "minimax": generator_loss_minimax}
 
 
 # ----------------------------------------------------------------------------------------------
 # Train step: the discriminator first, then the generator, as the article alternates them
 # ----------------------------------------------------------------------------------------------
-def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, generator_loss):
+def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
+                    generator_loss):
     # XLA fuses this step's many small ops: 1.3x faster on a 2-core CPU (benchmarks/throughput.py).
     # The DCGAN's step gained nothing from it, and WGAN-GP's became 5x slower, so they go without.
     @tf.function(jit_compile=True)
@@ -201,7 +205,7 @@ def make_optimizers():
 # Training loop
 # ----------------------------------------------------------------------------------------------
 def train(settings):
-    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if it has one."""
+    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
     run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed and the precision
     real_images, batches, source = load_real_images(settings.dataset, settings.data_dir,
                                                     settings.batch_size, settings.seed)
@@ -209,9 +213,10 @@ def train(settings):
     generator_optimizer, discriminator_optimizer = make_optimizers()
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of digits.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
+    generator_loss = GENERATOR_LOSSES[settings.loss]
     train_step = run.on_devices(make_train_step(generator, discriminator, generator_optimizer,
-                                                discriminator_optimizer, GENERATOR_LOSSES[settings.loss]))
-    run.print_banner([generator, discriminator], batches, f"{len(real_images):,} images from {source}")
+                                                discriminator_optimizer, generator_loss))
+    run.print_banner([generator, discriminator], batches, f"{len(real_images):,} images, {source}")
     finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,

@@ -234,7 +234,8 @@ def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mo
 def make_optimizers(mode):
     """Adam(1e-4, 0.5, 0.9) for WGAN-GP; RMSprop(5e-5) for the clipped WGAN."""
     if mode == "wgan":
-        return keras.optimizers.RMSprop(RMSPROP_LEARNING_RATE), keras.optimizers.RMSprop(RMSPROP_LEARNING_RATE)
+        return (keras.optimizers.RMSprop(RMSPROP_LEARNING_RATE),
+                keras.optimizers.RMSprop(RMSPROP_LEARNING_RATE))
     return keras.optimizers.Adam(**ADAM_SETTINGS), keras.optimizers.Adam(**ADAM_SETTINGS)
 
 
@@ -242,7 +243,7 @@ def make_optimizers(mode):
 # Training loop
 # ----------------------------------------------------------------------------------------------
 def train(settings):
-    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if it has one."""
+    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
     run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed and the precision
     images_per_step = settings.batch_size * settings.critic_steps  # a batch for each critic step
     real_images, batches, source = load_real_images(settings.dataset, settings.data_dir,
@@ -251,9 +252,10 @@ def train(settings):
     generator_optimizer, critic_optimizer = make_optimizers(settings.mode)
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
-    train_step = run.on_devices(make_train_step(generator, critic, generator_optimizer,
-                                                critic_optimizer, settings.mode, settings.critic_steps))
-    run.print_banner([generator, critic], batches, f"{len(real_images):,} images from {source}")
+    step = make_train_step(generator, critic, generator_optimizer, critic_optimizer, settings.mode,
+                           settings.critic_steps)
+    train_step = run.on_devices(step)
+    run.print_banner([generator, critic], batches, f"{len(real_images):,} images, {source}")
     finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
         generator=generator, critic=critic, generator_optimizer=generator_optimizer,
         critic_optimizer=critic_optimizer, fixed_noise=fixed_noise, shown_generator=generator))

@@ -35,20 +35,37 @@ from common import datasets  # noqa: E402
 def build(name):
     """The script's models and its train step (plain tf.function), and the images per step."""
     if name == "dcgan":
-        generator, discriminator = dcgan_fashion.build_generator(), dcgan_fashion.build_discriminator()
-        step = dcgan_fashion.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-4),
-                                             keras.optimizers.Adam(1e-4))
+        generator, discriminator = (
+            dcgan_fashion.build_generator(),
+            dcgan_fashion.build_discriminator(),
+        )
+        step = dcgan_fashion.make_train_step(
+            generator, discriminator, keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
+        )
         return generator, tf.function(step.python_function), 256, dcgan_fashion.NOISE_DIM
     if name == "mlp":
-        generator, discriminator = mlp_gan_keras.build_generator(), mlp_gan_keras.build_discriminator()
-        step = mlp_gan_keras.make_train_step(generator, discriminator, keras.optimizers.Adam(2e-4, beta_1=0.5),
-                                             keras.optimizers.Adam(2e-4, beta_1=0.5),
-                                             mlp_gan_keras.generator_loss_non_saturating)
+        generator, discriminator = (
+            mlp_gan_keras.build_generator(),
+            mlp_gan_keras.build_discriminator(),
+        )
+        step = mlp_gan_keras.make_train_step(
+            generator,
+            discriminator,
+            keras.optimizers.Adam(2e-4, beta_1=0.5),
+            keras.optimizers.Adam(2e-4, beta_1=0.5),
+            mlp_gan_keras.generator_loss_non_saturating,
+        )
         return generator, tf.function(step.python_function), 128, mlp_gan_keras.NOISE_DIM
     generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
-    step = wgan_gp.make_train_step(generator, critic, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp",
-                                   wgan_gp.CRITIC_STEPS)
-    return generator, tf.function(step.python_function), 64 * wgan_gp.CRITIC_STEPS, wgan_gp.NOISE_DIM
+    step = wgan_gp.make_train_step(
+        generator, critic, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp", wgan_gp.CRITIC_STEPS
+    )
+    return (
+        generator,
+        tf.function(step.python_function),
+        64 * wgan_gp.CRITIC_STEPS,
+        wgan_gp.NOISE_DIM,
+    )
 
 
 def generate_and_save_images(generator, epoch, test_input, folder):
@@ -64,7 +81,9 @@ def generate_and_save_images(generator, epoch, test_input, folder):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("model", choices=["dcgan", "mlp", "wgan"])
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--data-dir", default=None)
@@ -75,7 +94,9 @@ def main():
     pixels, _ = datasets.load("fashion_mnist", "train", args.data_dir)
     train_images = (pixels.reshape(-1, 28, 28, 1).astype("float32") - 127.5) / 127.5
     generator, train_step, batch_size, noise_dim = build(args.model)
-    train_dataset = tf.data.Dataset.from_tensor_slices(train_images).shuffle(60000).batch(batch_size)
+    train_dataset = (
+        tf.data.Dataset.from_tensor_slices(train_images).shuffle(60000).batch(batch_size)
+    )
     seed = tf.random.normal([16, noise_dim])
 
     start = time.time()

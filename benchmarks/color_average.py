@@ -48,8 +48,13 @@ def views(pictures, rng, patches_per_picture=16, patch=7):
     small = pictures.reshape(count, 16, factor, 16, factor, 3).mean(axis=(2, 4)).reshape(count, -1)
     rows = rng.integers(0, size - patch + 1, size=(count, patches_per_picture))
     cols = rng.integers(0, size - patch + 1, size=(count, patches_per_picture))
-    cut = np.stack([pictures[index, r : r + patch, c : c + patch]
-                    for index in range(count) for r, c in zip(rows[index], cols[index])]).reshape(-1, patch * patch * 3)
+    cut = np.stack(
+        [
+            pictures[index, r : r + patch, c : c + patch]
+            for index in range(count)
+            for r, c in zip(rows[index], cols[index])
+        ]
+    ).reshape(-1, patch * patch * 3)
     return small, cut - cut.mean(axis=1, keepdims=True)
 
 
@@ -57,8 +62,10 @@ def scores(real, fake):
     rng = np.random.default_rng(0)
     real_small, real_patches = views(real, rng)
     fake_small, fake_patches = views(fake, rng)
-    return dict(swd_small=1000 * sliced_wasserstein(real_small, fake_small),
-                swd_patches=1000 * sliced_wasserstein(real_patches, fake_patches))
+    return dict(
+        swd_small=1000 * sliced_wasserstein(real_small, fake_small),
+        swd_patches=1000 * sliced_wasserstein(real_patches, fake_patches),
+    )
 
 
 def score_epoch(out_dir, real, count):
@@ -68,13 +75,19 @@ def score_epoch(out_dir, real, count):
     from common.checkpoints import saved_setting
 
     size, width = saved_setting(out_dir, "image_size", 64), saved_setting(out_dir, "width", 64)
-    trained, averaged = dcgan_color.build_generator(size, width), dcgan_color.build_generator(size, width)
+    trained, averaged = dcgan_color.build_generator(size, width), dcgan_color.build_generator(
+        size, width
+    )
     checkpoint = tf.train.Checkpoint(generator=trained, shown_generator=averaged)
-    checkpoint.restore(tf.train.latest_checkpoint(os.path.join(out_dir, "checkpoints"))).expect_partial()
+    checkpoint.restore(
+        tf.train.latest_checkpoint(os.path.join(out_dir, "checkpoints"))
+    ).expect_partial()
     noise = tf.random.Generator.from_seed(0).normal([count, dcgan_color.NOISE_DIM])
     result = {}
     for name, generator in (("trained", trained), ("averaged", averaged)):
-        fake = np.concatenate([generator(noise[i : i + 250], training=False).numpy() for i in range(0, count, 250)])
+        fake = np.concatenate(
+            [generator(noise[i : i + 250], training=False).numpy() for i in range(0, count, 250)]
+        )
         result.update({f"{name} {key}": value for key, value in scores(real, fake).items()})
     return result
 
@@ -86,31 +99,42 @@ def floor(data_dir, size, count):
     real, _ = datasets.load_folder(data_dir, size, colour=True)
     order = np.random.default_rng(5).permutation(len(real))
     count = min(count, len(real) // 2)
-    first, second = (real[np.sort(order[i * count : (i + 1) * count])].astype(np.float32) / 127.5 - 1.0 for i in range(2))
+    first, second = (
+        real[np.sort(order[i * count : (i + 1) * count])].astype(np.float32) / 127.5 - 1.0
+        for i in range(2)
+    )
     return scores(first, second)
 
 
 def report(results, real_floor=None):
     print("SWD x1000, lower is better (small: 16x16 thumbnails; patches: 7x7 patches)")
     if real_floor:
-        print(f"floor, real against real: small {real_floor['swd_small']:.1f}, patches {real_floor['swd_patches']:.1f}")
+        print(
+            f"floor, real against real: small {real_floor['swd_small']:.1f}, patches {real_floor['swd_patches']:.1f}"
+        )
     print("| seed | epoch | trained small | averaged small | trained patches | averaged patches |")
     print("|---|---|---|---|---|---|")
     for seed, rows in sorted(results.items()):
         for row in rows:
-            print(f"| {seed} | {row['epoch']} | {row['trained swd_small']:.1f} | {row['averaged swd_small']:.1f} | "
-                  f"{row['trained swd_patches']:.1f} | {row['averaged swd_patches']:.1f} |")
+            print(
+                f"| {seed} | {row['epoch']} | {row['trained swd_small']:.1f} | {row['averaged swd_small']:.1f} | "
+                f"{row['trained swd_patches']:.1f} | {row['averaged swd_patches']:.1f} |"
+            )
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", default=os.path.join("runs", "shapes_color"))
     parser.add_argument("--out", default=os.path.join("runs", "color_average"))
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("extra", nargs="*", help="more train flags after --, e.g. -- --image-size 128")
+    parser.add_argument(
+        "extra", nargs="*", help="more train flags after --, e.g. -- --image-size 128"
+    )
     args = parser.parse_args()
     results_path = os.path.join(args.out, "results.json")
     results = json.load(open(results_path)) if os.path.exists(results_path) else {}
@@ -128,16 +152,31 @@ def main():
         for epoch in range(1, args.epochs + 1):
             if epoch in done:
                 continue
-            command = [sys.executable, os.path.join(ROOT, "dcgan_color.py"), "train", "--recipe", "fast",
-                       "--data-dir", args.data_dir, "--out-dir", out_dir, "--epochs", str(epoch),
-                       "--seed", str(seed), *args.extra]
+            command = [
+                sys.executable,
+                os.path.join(ROOT, "dcgan_color.py"),
+                "train",
+                "--recipe",
+                "fast",
+                "--data-dir",
+                args.data_dir,
+                "--out-dir",
+                out_dir,
+                "--epochs",
+                str(epoch),
+                "--seed",
+                str(seed),
+                *args.extra,
+            ]
             finished = subprocess.run(command, capture_output=True, text=True)
             if finished.returncode != 0:
                 sys.exit(finished.stderr[-2000:])
             print(finished.stdout.strip().splitlines()[-2])  # the epoch's line
             size = json.load(open(os.path.join(out_dir, "checkpoints", "run.json")))["image_size"]
             real, _ = datasets.load_folder(args.data_dir, size, colour=True, cache_dir=out_dir)
-            picked = np.random.default_rng(0).choice(len(real), min(args.samples, len(real)), replace=False)
+            picked = np.random.default_rng(0).choice(
+                len(real), min(args.samples, len(real)), replace=False
+            )
             real = real[np.sort(picked)].astype(np.float32) / 127.5 - 1.0
             row = dict(epoch=epoch, **score_epoch(out_dir, real, len(real)))
             rows.append(row)

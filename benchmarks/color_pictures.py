@@ -23,7 +23,9 @@ from PIL import Image  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run")
     parser.add_argument("--data-dir", default=os.path.join("runs", "shapes_color"))
     parser.add_argument("--docs", default=os.path.join(ROOT, "docs"))
@@ -38,23 +40,40 @@ def main():
     size, width = saved_setting(args.run, "image_size", 64), saved_setting(args.run, "width", 64)
     real, _ = datasets.load_folder(args.data_dir, size, colour=True, cache_dir=args.run)
     picked = real[np.random.default_rng(0).choice(len(real), 16, replace=False)]
-    images.save_grid(picked.astype(np.float32) / 127.5 - 1.0, os.path.join(args.docs, "color_real.png"))
+    images.save_grid(
+        picked.astype(np.float32) / 127.5 - 1.0, os.path.join(args.docs, "color_real.png")
+    )
 
-    trained, averaged = dcgan_color.build_generator(size, width), dcgan_color.build_generator(size, width)
+    trained, averaged = dcgan_color.build_generator(size, width), dcgan_color.build_generator(
+        size, width
+    )
     fixed_noise = tf.Variable(tf.zeros([dcgan_color.NUM_FIXED, dcgan_color.NOISE_DIM]))
-    checkpoint = tf.train.Checkpoint(generator=trained, shown_generator=averaged, fixed_noise=fixed_noise)
-    checkpoint.restore(tf.train.latest_checkpoint(os.path.join(args.run, "checkpoints"))).expect_partial()
+    checkpoint = tf.train.Checkpoint(
+        generator=trained, shown_generator=averaged, fixed_noise=fixed_noise
+    )
+    checkpoint.restore(
+        tf.train.latest_checkpoint(os.path.join(args.run, "checkpoints"))
+    ).expect_partial()
     left = images.grid(trained(fixed_noise, training=False))
     right = images.grid(averaged(fixed_noise, training=False))
     gap = np.full((left.shape[0], 24, 3), 255, np.uint8)
-    imageio.imwrite(os.path.join(args.docs, "color_trained_vs_averaged.png"), np.concatenate([left, gap, right], axis=1))
+    imageio.imwrite(
+        os.path.join(args.docs, "color_trained_vs_averaged.png"),
+        np.concatenate([left, gap, right], axis=1),
+    )
 
-    shutil.copyfile(os.path.join(args.run, "losses.png"), os.path.join(args.docs, "color_losses.png"))
-    frames = [np.asarray(Image.open(path).convert("RGB").resize((400, 400), Image.Resampling.LANCZOS))
-              for path in runs.grid_paths(args.run).values()]
+    shutil.copyfile(
+        os.path.join(args.run, "losses.png"), os.path.join(args.docs, "color_losses.png")
+    )
+    frames = [
+        np.asarray(Image.open(path).convert("RGB").resize((400, 400), Image.Resampling.LANCZOS))
+        for path in runs.grid_paths(args.run).values()
+    ]
     durations = [300] * (len(frames) - 1) + [1500]
     imageio.imwrite(os.path.join(args.docs, "training.gif"), frames, duration=durations, loop=0)
-    print(f"Wrote color_real.png, color_trained_vs_averaged.png, color_losses.png and training.gif in {args.docs}/")
+    print(
+        f"Wrote color_real.png, color_trained_vs_averaged.png, color_losses.png and training.gif in {args.docs}/"
+    )
 
 
 if __name__ == "__main__":

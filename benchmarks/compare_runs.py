@@ -20,7 +20,9 @@ from common.runs import read_log  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("runs", nargs="+", help="run folders holding log.csv")
     parser.add_argument("--labels", nargs="+", help="one label per run (default: folder names)")
     parser.add_argument("--columns", nargs="+", required=True, help="log columns, one panel each")
@@ -29,7 +31,9 @@ def main():
     args = parser.parse_args()
     labels = args.labels or [os.path.basename(run.rstrip("/")) for run in args.runs]
     logs = [read_log(os.path.join(run, "log.csv")) for run in args.runs]
-    figure, axes = plt.subplots(1, len(args.columns), figsize=(4.2 * len(args.columns), 3.2), squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(args.columns), figsize=(4.2 * len(args.columns), 3.2), squeeze=False
+    )
     for axis, column in zip(axes[0], args.columns):
         for label, log in zip(labels, logs):
             points = [(row["epoch"], row[column]) for row in log if column in row]

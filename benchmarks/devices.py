@@ -39,18 +39,25 @@ def make(strategy, batch_size):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--devices", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10, help="timed steps per round")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    many = devices.strategy(args.devices, args.batch_size)  # splits the CPU if need be: before anything runs
+    many = devices.strategy(
+        args.devices, args.batch_size
+    )  # splits the CPU if need be: before anything runs
     one = tf.distribute.get_strategy()
     print(f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}; float32")
     print(f"--devices {args.devices}: {devices.describe(many)}")
     strategies = {"1 device": one, f"{args.devices} replicas": many}
-    runs = {label: (strategy, *make(strategy, args.batch_size)) for label, strategy in strategies.items()}
+    runs = {
+        label: (strategy, *make(strategy, args.batch_size))
+        for label, strategy in strategies.items()
+    }
     for strategy, step, batch in runs.values():  # trace and warm up
         for _ in range(2):
             step(devices.split(strategy, batch))
@@ -65,8 +72,10 @@ def main():
     base = statistics.median(times["1 device"])
     for label, values in times.items():
         median = statistics.median(values)
-        print(f"{label:>12}: {median:.3f} s per step of {args.batch_size} ({args.batch_size / median:.0f} img/s), "
-              f"{median / base:.2f}x the time of one device")
+        print(
+            f"{label:>12}: {median:.3f} s per step of {args.batch_size} ({args.batch_size / median:.0f} img/s), "
+            f"{median / base:.2f}x the time of one device"
+        )
 
 
 if __name__ == "__main__":

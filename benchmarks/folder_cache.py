@@ -61,39 +61,76 @@ def measure(code):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--counts", type=int, nargs="+", default=[5000, 50000])
     parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--folder", default=os.path.join(ROOT, "runs", "cache_bench"),
-                        help="where the pictures are written (kept for the next run)")
+    parser.add_argument(
+        "--folder",
+        default=os.path.join(ROOT, "runs", "cache_bench"),
+        help="where the pictures are written (kept for the next run)",
+    )
     args = parser.parse_args()
-    machine = subprocess.run([sys.executable, "-c", "from common import precision; print(precision.describe_cpu())"],
-                             cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    machine = subprocess.run(
+        [sys.executable, "-c", "from common import precision; print(precision.describe_cpu())"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     print(f"Machine: {machine}")
-    print(f"{'pictures':>9}{'load 1 s':>10}{'load 2 s':>10}{'ratio':>8}{'load 1 MB':>11}{'load 2 MB':>11}"
-          f"{'train MB':>10}{'private':>9}{'array MB':>10}")
+    print(
+        f"{'pictures':>9}{'load 1 s':>10}{'load 2 s':>10}{'ratio':>8}{'load 1 MB':>11}{'load 2 MB':>11}"
+        f"{'train MB':>10}{'private':>9}{'array MB':>10}"
+    )
     for count in args.counts:
         folder = os.path.join(args.folder, f"shapes_{count}")
-        if not os.path.isdir(folder):  # written under another name first: a stopped run leaves no half folder
-            subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "shapes_folder.py"), folder + ".partial",
-                            "--colour", "--count", str(count)], check=True, capture_output=True)
+        if not os.path.isdir(
+            folder
+        ):  # written under another name first: a stopped run leaves no half folder
+            subprocess.run(
+                [
+                    sys.executable,
+                    os.path.join(ROOT, "benchmarks", "shapes_folder.py"),
+                    folder + ".partial",
+                    "--colour",
+                    "--count",
+                    str(count),
+                ],
+                check=True,
+                capture_output=True,
+            )
             os.replace(folder + ".partial", folder)
         cache = tempfile.mkdtemp(prefix="cache-bench-")
         code = LOAD.format(root=ROOT, folder=folder, size=args.size, cache=cache)
         first_seconds, first_peak, array = measure(code)
         second_seconds, second_peak, _ = measure(code)
         # The whole program, reading the cache the loads above wrote (its run folder is the cache's).
-        train = subprocess.run([sys.executable, "-c", TRAIN.format(root=ROOT, folder=folder, cache=cache, size=args.size)],
-                               capture_output=True, text=True)
+        train = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                TRAIN.format(root=ROOT, folder=folder, cache=cache, size=args.size),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if train.returncode:
             raise SystemExit(train.stderr[-2000:])
-        train_peak, train_private = (float(value) for value in train.stdout.split("RESULT ")[1].split())
+        train_peak, train_private = (
+            float(value) for value in train.stdout.split("RESULT ")[1].split()
+        )
         shutil.rmtree(cache, ignore_errors=True)
-        print(f"{count:>9,}{first_seconds:>10.1f}{second_seconds:>10.2f}{second_seconds / first_seconds:>8.3f}"
-              f"{first_peak:>11.0f}{second_peak:>11.0f}{train_peak:>10.0f}{train_private:>9.0f}{array:>10.0f}", flush=True)
-    print("\nratio: load 2 over load 1. MB: peak resident memory of the process (load: Python, numpy and "
-          "Pillow only; train: TensorFlow too, whose\nlibrary code, about 0.4 GB mapped from disk and shared, "
-          "counts in it). private: that peak less the files mapped at the end (RssFile, mostly that library code).\narray: the pictures' own bytes.")
+        print(
+            f"{count:>9,}{first_seconds:>10.1f}{second_seconds:>10.2f}{second_seconds / first_seconds:>8.3f}"
+            f"{first_peak:>11.0f}{second_peak:>11.0f}{train_peak:>10.0f}{train_private:>9.0f}{array:>10.0f}",
+            flush=True,
+        )
+    print(
+        "\nratio: load 2 over load 1. MB: peak resident memory of the process (load: Python, numpy and "
+        "Pillow only; train: TensorFlow too, whose\nlibrary code, about 0.4 GB mapped from disk and shared, "
+        "counts in it). private: that peak less the files mapped at the end (RssFile, mostly that library code).\narray: the pictures' own bytes."
+    )
 
 
 if __name__ == "__main__":

@@ -29,12 +29,22 @@ from conftest import write_idx_dataset  # noqa: E402  (the tests' tiny IDX datas
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--script", default="dcgan_fashion.py", choices=["dcgan_fashion.py", "mlp_gan_keras.py", "wgan_gp.py"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--script",
+        default="dcgan_fashion.py",
+        choices=["dcgan_fashion.py", "mlp_gan_keras.py", "wgan_gp.py"],
+    )
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill times")
-    parser.add_argument("--earliest", type=float, default=1.0, help="seconds after start, at the earliest")
-    parser.add_argument("--latest", type=float, default=12.0, help="seconds after start, at the latest")
+    parser.add_argument(
+        "--earliest", type=float, default=1.0, help="seconds after start, at the earliest"
+    )
+    parser.add_argument(
+        "--latest", type=float, default=12.0, help="seconds after start, at the latest"
+    )
     args = parser.parse_args()
     chooser = random.Random(args.seed)
     work = tempfile.mkdtemp(prefix="kill-test-")
@@ -45,8 +55,14 @@ def main():
 
     for kill in range(1, args.kills + 1):
         after = chooser.uniform(args.earliest, args.latest)
-        process = subprocess.Popen([sys.executable, args.script, "train", "--epochs", "100000", *flags],
-                                   cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+        process = subprocess.Popen(
+            [sys.executable, args.script, "train", "--epochs", "100000", *flags],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+        )
         time.sleep(after)
         process.kill()
         stdout, stderr = process.communicate()
@@ -54,20 +70,37 @@ def main():
         started = "Starting a new run" in stdout
         logged = re.findall(r"^epoch (\d+)/\d+ ", stdout, re.MULTILINE)
         fallbacks += stdout.count("does not restore")
-        state = (f"resumed at epoch {resumed.group(1)}" if resumed else "started anew" if started
-                 else "killed before restoring")
-        print(f"kill {kill:2d} after {after:4.1f} s: {state}, last epoch logged {logged[-1] if logged else '-'}",
-              flush=True)
+        state = (
+            f"resumed at epoch {resumed.group(1)}"
+            if resumed
+            else "started anew" if started else "killed before restoring"
+        )
+        print(
+            f"kill {kill:2d} after {after:4.1f} s: {state}, last epoch logged {logged[-1] if logged else '-'}",
+            flush=True,
+        )
         if "Traceback" in stderr or "error:" in stderr:
             problems.append(f"kill {kill}: {stderr.strip().splitlines()[-1]}")
 
     # Let the run finish three epochs after wherever it is.
-    result = subprocess.run([sys.executable, args.script, "sample", "--out-dir", out, "--n", "1"],
-                            cwd=ROOT, capture_output=True, text=True)
-    reached = int(re.search(r"generator of epoch (\d+)", result.stdout).group(1)) if result.returncode == 0 else 0
+    result = subprocess.run(
+        [sys.executable, args.script, "sample", "--out-dir", out, "--n", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    reached = (
+        int(re.search(r"generator of epoch (\d+)", result.stdout).group(1))
+        if result.returncode == 0
+        else 0
+    )
     epochs = reached + 3
-    result = subprocess.run([sys.executable, args.script, "train", "--epochs", str(epochs), *flags],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, args.script, "train", "--epochs", str(epochs), *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode:
         problems.append(f"the final train failed: {result.stderr.strip().splitlines()[-1]}")
 
@@ -80,8 +113,12 @@ def main():
     grids = list(runs.grid_paths(out))
     frames = imageio.imread(os.path.join(out, "training.gif"), index=None).shape[0]
     keras.models.load_model(os.path.join(out, "generator.keras"))
-    leftovers = [name for folder in (out, os.path.join(out, "images")) for name in os.listdir(folder)
-                 if PARTIAL_NAME.fullmatch(name)]
+    leftovers = [
+        name
+        for folder in (out, os.path.join(out, "images"))
+        for name in os.listdir(folder)
+        if PARTIAL_NAME.fullmatch(name)
+    ]
     checks = {
         f"one log row per epoch, 1..{epochs}": log_epochs == list(range(1, epochs + 1)),
         f"one grid per epoch, 0..{epochs}": grids == list(range(0, epochs + 1)),
@@ -92,9 +129,11 @@ def main():
         print(f"{'ok  ' if passed else 'FAIL'} {name}")
         if not passed:
             problems.append(name)
-    print(f"\n{args.script}: {args.kills} kills, {fallbacks} fallback(s) to an older checkpoint, finished at "
-          f"epoch {epochs}; generator.keras loads. {'PASSED' if not problems else 'FAILED'} "
-          f"{args.kills - len([p for p in problems if p.startswith('kill')])} of {args.kills} restarts clean.")
+    print(
+        f"\n{args.script}: {args.kills} kills, {fallbacks} fallback(s) to an older checkpoint, finished at "
+        f"epoch {epochs}; generator.keras loads. {'PASSED' if not problems else 'FAILED'} "
+        f"{args.kills - len([p for p in problems if p.startswith('kill')])} of {args.kills} restarts clean."
+    )
     for problem in problems:
         print("  " + problem)
     raise SystemExit(1 if problems else 0)

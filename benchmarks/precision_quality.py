@@ -42,10 +42,26 @@ def run_folder(out, script, policy, seed):
 
 def train(script, policy, seed, epochs, steps, out):
     path, _, extra = SCRIPTS[script]
-    command = [sys.executable, os.path.join(ROOT, path), "train", "--dataset", "fashion_mnist",
-               "--precision", policy, "--seed", str(seed), "--epochs", str(epochs),
-               "--eval-every", str(epochs), "--eval-samples", "10000",
-               "--out-dir", run_folder(out, script, policy, seed), *extra]
+    command = [
+        sys.executable,
+        os.path.join(ROOT, path),
+        "train",
+        "--dataset",
+        "fashion_mnist",
+        "--precision",
+        policy,
+        "--seed",
+        str(seed),
+        "--epochs",
+        str(epochs),
+        "--eval-every",
+        str(epochs),
+        "--eval-samples",
+        "10000",
+        "--out-dir",
+        run_folder(out, script, policy, seed),
+        *extra,
+    ]
     if steps:
         command += ["--steps-per-epoch", str(steps)]
     print("$", " ".join(command), flush=True)
@@ -70,17 +86,23 @@ def report(scripts, seeds, out):
                 last = scored[-1]
                 fcds.append(float(last["fcd"]))
                 seconds = statistics.mean(float(row["seconds"]) for row in log)
-                print(f"| {script} | {policy} | {seed} | {int(last['epoch'])} | {float(last['fcd']):.1f} | "
-                      f"{float(last['kid']):.4f} | {int(float(last['classes_covered']))} | {seconds:.1f} |")
+                print(
+                    f"| {script} | {policy} | {seed} | {int(last['epoch'])} | {float(last['fcd']):.1f} | "
+                    f"{float(last['kid']):.4f} | {int(float(last['classes_covered']))} | {seconds:.1f} |"
+                )
             if len(fcds) > 1:
                 print(f"| {script} | {policy} | mean | | {statistics.mean(fcds):.1f} | | | |")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scripts", nargs="+", choices=sorted(SCRIPTS), default=["mlp", "wgan"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    parser.add_argument("--epochs", type=int, default=None, help="default: 10 for mlp, 5 for wgan and dcgan")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="default: 10 for mlp, 5 for wgan and dcgan"
+    )
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--out", default=os.path.join(ROOT, "runs", "precision"))
     parser.add_argument("--report-only", action="store_true")
@@ -89,7 +111,14 @@ def main():
         for script in args.scripts:
             for seed in args.seeds:
                 for policy in PRECISIONS:  # interleaved, so that a slow spell hits both alike
-                    train(script, policy, seed, args.epochs or SCRIPTS[script][1], args.steps_per_epoch, args.out)
+                    train(
+                        script,
+                        policy,
+                        seed,
+                        args.epochs or SCRIPTS[script][1],
+                        args.steps_per_epoch,
+                        args.out,
+                    )
     report(args.scripts, args.seeds, args.out)
 
 

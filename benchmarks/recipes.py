@@ -58,13 +58,30 @@ def train(recipe, seed, epochs, precision, out, eval_samples):
     """Train (or resume) one run in a fresh process, as a user would."""
     changes, flags = VARIANTS.get(recipe, ({}, []))
     base = "fast" if recipe in VARIANTS else recipe
-    argv = ["train", "--recipe", recipe, "--seed", str(seed), "--epochs", str(epochs), "--precision", precision,
-            "--out-dir", run_folder(out, recipe, seed), "--eval-every", "1", "--eval-samples", str(eval_samples),
-            *flags]
-    program = (f"import dcgan_fashion as d\n"
-               f"d.RECIPES[{recipe!r}] = dict(d.RECIPES[{base!r}], **{changes!r})\n"
-               f"from common import cli\n"
-               f"cli.run(d.main, {argv!r})\n")
+    argv = [
+        "train",
+        "--recipe",
+        recipe,
+        "--seed",
+        str(seed),
+        "--epochs",
+        str(epochs),
+        "--precision",
+        precision,
+        "--out-dir",
+        run_folder(out, recipe, seed),
+        "--eval-every",
+        "1",
+        "--eval-samples",
+        str(eval_samples),
+        *flags,
+    ]
+    program = (
+        f"import dcgan_fashion as d\n"
+        f"d.RECIPES[{recipe!r}] = dict(d.RECIPES[{base!r}], **{changes!r})\n"
+        f"from common import cli\n"
+        f"cli.run(d.main, {argv!r})\n"
+    )
     print(f"\n=== {recipe}, seed {seed}: {' '.join(argv)}", flush=True)
     subprocess.run([sys.executable, "-c", program], cwd=ROOT, check=True)
 
@@ -80,8 +97,12 @@ def curve(run):
 
 
 def report(recipes, seeds, out, plot_path, grid_minutes):
-    curves = {(recipe, seed): curve(run_folder(out, recipe, seed)) for recipe in recipes for seed in seeds
-              if os.path.exists(os.path.join(run_folder(out, recipe, seed), "log.csv"))}
+    curves = {
+        (recipe, seed): curve(run_folder(out, recipe, seed))
+        for recipe in recipes
+        for seed in seeds
+        if os.path.exists(os.path.join(run_folder(out, recipe, seed), "log.csv"))
+    }
     print(f"\nMachine: {precision.describe_cpu()}")
     print("FCD (classes covered) at epoch; minutes of training in brackets")
     epochs = sorted({point[3] for points in curves.values() for point in points})
@@ -89,34 +110,59 @@ def report(recipes, seeds, out, plot_path, grid_minutes):
     print(f"{'run':<26}" + "".join(f"{'epoch ' + str(e):>22}" for e in shown))
     for (recipe, seed), points in curves.items():
         by_epoch = {point[3]: point for point in points}
-        cells = [f"{by_epoch[e][1]:7.2f} ({by_epoch[e][2]:>2}) [{by_epoch[e][0]:5.1f}]" if e in by_epoch else "-"
-                 for e in shown]
+        cells = [
+            (
+                f"{by_epoch[e][1]:7.2f} ({by_epoch[e][2]:>2}) [{by_epoch[e][0]:5.1f}]"
+                if e in by_epoch
+                else "-"
+            )
+            for e in shown
+        ]
         print(f"{recipe + ' seed ' + str(seed):<26}" + "".join(f"{cell:>22}" for cell in cells))
     for recipe in recipes:
         runs = [curves[(recipe, seed)] for seed in seeds if (recipe, seed) in curves]
         common = set.intersection(*({p[3] for p in points} for points in runs)) if runs else set()
         for epoch in sorted(common & set(MILESTONES)):
             fcd = sum(next(p[1] for p in points if p[3] == epoch) for points in runs) / len(runs)
-            minutes = sum(next(p[0] for p in points if p[3] == epoch) for points in runs) / len(runs)
-            print(f"  {recipe}: mean of {len(runs)} seeds at epoch {epoch}: FCD {fcd:.2f} after {minutes:.1f} min")
+            minutes = sum(next(p[0] for p in points if p[3] == epoch) for points in runs) / len(
+                runs
+            )
+            print(
+                f"  {recipe}: mean of {len(runs)} seeds at epoch {epoch}: FCD {fcd:.2f} after {minutes:.1f} min"
+            )
     target = None
     target_runs = [curves[("article", seed)] for seed in seeds if ("article", seed) in curves]
     if target_runs and all(points and points[-1][3] >= 10 for points in target_runs):
-        target = sum(next(p[1] for p in points if p[3] == 10) for points in target_runs) / len(target_runs)
-        budget = sum(next(p[0] for p in points if p[3] == 10) for points in target_runs) / len(target_runs)
-        print(f"\nThe article's recipe after 10 epochs: FCD {target:.2f} (mean of seeds) in {budget:.1f} min.")
+        target = sum(next(p[1] for p in points if p[3] == 10) for points in target_runs) / len(
+            target_runs
+        )
+        budget = sum(next(p[0] for p in points if p[3] == 10) for points in target_runs) / len(
+            target_runs
+        )
+        print(
+            f"\nThe article's recipe after 10 epochs: FCD {target:.2f} (mean of seeds) in {budget:.1f} min."
+        )
         for (recipe, seed), points in curves.items():
             reached = next((p for p in points if p[1] <= target), None)
-            when = (f"reached at epoch {reached[3]}, {reached[0]:.1f} min = {reached[0] / budget:.2f} of the article's time"
-                    if reached else "not reached")
+            when = (
+                f"reached at epoch {reached[3]}, {reached[0]:.1f} min = {reached[0] / budget:.2f} of the article's time"
+                if reached
+                else "not reached"
+            )
             print(f"  {recipe} seed {seed}: {when}")
 
     figure, axis = plt.subplots(figsize=(6.4, 3.8))
     colours = dict(zip(recipes, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for (recipe, seed), points in curves.items():
         if points:
-            axis.plot([p[0] for p in points], [p[1] for p in points], marker=".", color=colours[recipe],
-                      linestyle="-" if seed == seeds[0] else "--", label=f"{recipe}, seed {seed}")
+            axis.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                marker=".",
+                color=colours[recipe],
+                linestyle="-" if seed == seeds[0] else "--",
+                label=f"{recipe}, seed {seed}",
+            )
     if target:
         axis.axhline(target, color="grey", linestyle=":", label="article after 10 epochs (mean)")
     axis.set_yscale("log")
@@ -131,15 +177,18 @@ def report(recipes, seeds, out, plot_path, grid_minutes):
     plt.close(figure)
     print(f"Wrote {plot_path}")
     if grid_minutes:
-        grids_at_minutes(curves, recipes, seeds[0], out, grid_minutes, plot_path.replace(".png", "_grids.png"))
+        grids_at_minutes(
+            curves, recipes, seeds[0], out, grid_minutes, plot_path.replace(".png", "_grids.png")
+        )
 
 
 def grids_at_minutes(curves, recipes, seed, out, minutes, path):
     """Each recipe's epoch grid of the last epoch finished by each minute: one row per minute."""
     import imageio.v3 as iio
 
-    figure, axes = plt.subplots(len(minutes), len(recipes), figsize=(2.6 * len(recipes), 2.8 * len(minutes)),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        len(minutes), len(recipes), figsize=(2.6 * len(recipes), 2.8 * len(minutes)), squeeze=False
+    )
     for row, minute in zip(axes, minutes):
         for axis, recipe in zip(row, recipes):
             points = [p for p in curves.get((recipe, seed), []) if p[0] <= minute]
@@ -150,7 +199,9 @@ def grids_at_minutes(curves, recipes, seed, out, minutes, path):
             fcd = f", FCD {points[-1][1]:.1f}" if points else ""
             axis.set_title(f"{recipe} at {minute:g} min:\nepoch {epoch}{fcd}", fontsize=9)
             axis.axis("off")
-    figure.suptitle(f"The fixed-noise grids after the same training time (seed {seed})", fontsize=10)
+    figure.suptitle(
+        f"The fixed-noise grids after the same training time (seed {seed})", fontsize=10
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -158,17 +209,26 @@ def grids_at_minutes(curves, recipes, seed, out, minutes, path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--recipes", nargs="+", default=["article", "fast"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--precision", default="auto", help="for every recipe but the article's (default: auto)")
+    parser.add_argument(
+        "--precision", default="auto", help="for every recipe but the article's (default: auto)"
+    )
     parser.add_argument("--article-precision", default="float32")
     parser.add_argument("--eval-samples", type=int, default=10000)
     parser.add_argument("--out", default=os.path.join(ROOT, "runs", "recipes"))
     parser.add_argument("--plot", default=os.path.join(ROOT, "docs", "recipes_fcd.png"))
-    parser.add_argument("--grid-minutes", type=float, nargs="*", default=[3, 15],
-                        help="also draw each recipe's grid at these minutes (default: 3 15)")
+    parser.add_argument(
+        "--grid-minutes",
+        type=float,
+        nargs="*",
+        default=[3, 15],
+        help="also draw each recipe's grid at these minutes (default: 3 15)",
+    )
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     print(f"Machine: {precision.describe_cpu()}")

@@ -35,11 +35,20 @@ def run(command):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs-dir", default=os.path.join(ROOT, "runs", "benchmark"))
-    parser.add_argument("--epochs", nargs="*", default=[], metavar="MODEL=N",
-                        help="override the epoch count of a model")
-    parser.add_argument("--samples", type=int, default=10000, help="generated images scored per model")
+    parser.add_argument(
+        "--epochs",
+        nargs="*",
+        default=[],
+        metavar="MODEL=N",
+        help="override the epoch count of a model",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=10000, help="generated images scored per model"
+    )
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "results.md"))
     args = parser.parse_args()
@@ -51,8 +60,22 @@ def main():
         script, extra, _ = MODELS[name]
         out = os.path.join(args.runs_dir, name)
         started = time.time()
-        run([sys.executable, script, "train", "--dataset", "fashion_mnist", "--seed", "0",
-             "--epochs", str(epochs[name]), "--out-dir", out, *extra])
+        run(
+            [
+                sys.executable,
+                script,
+                "train",
+                "--dataset",
+                "fashion_mnist",
+                "--seed",
+                "0",
+                "--epochs",
+                str(epochs[name]),
+                "--out-dir",
+                out,
+                *extra,
+            ]
+        )
         run([sys.executable, script, "evaluate", "--out-dir", out, "--n", str(args.samples)])
         with open(os.path.join(out, "metrics.jsonl")) as file:
             score = [json.loads(line) for line in file][-1]
@@ -63,9 +86,17 @@ def main():
         passes = len(log) * (steps_per_epoch * 320 / 60000 if steps_per_epoch else 1)
         grid = os.path.join(ROOT, "docs", f"results_{name}.png")
         shutil.copy(os.path.join(out, "images", f"epoch_{len(log):04d}.png"), grid)
-        rows.append(dict(model=name, passes=passes, minutes=seconds / 60, per_pass=seconds / passes, **score,
-                         grid=os.path.relpath(grid, os.path.dirname(args.output)),
-                         wall=time.time() - started))
+        rows.append(
+            dict(
+                model=name,
+                passes=passes,
+                minutes=seconds / 60,
+                per_pass=seconds / passes,
+                **score,
+                grid=os.path.relpath(grid, os.path.dirname(args.output)),
+                wall=time.time() - started,
+            )
+        )
 
     floor = rows[0]["floor"]
     lines = [
@@ -79,10 +110,12 @@ def main():
         lines.append(
             f"| {row['model']} | {row['passes']:.1f} | {row['minutes']:.0f} min | {row['per_pass']:.0f} s "
             f"| {row['fcd']:.2f} | {row['kid']:.3f} | {row['classes_covered']}/10 "
-            f"| {row['class_entropy']:.3f} | ![]({row['grid']}) |")
+            f"| {row['class_entropy']:.3f} | ![]({row['grid']}) |"
+        )
     lines.append(
         f"| real training images (floor) | | | | {floor['fcd']:.2f} | {floor['kid']:.3f} "
-        f"| {floor['classes_covered']}/10 | {floor['class_entropy']:.3f} | |")
+        f"| {floor['classes_covered']}/10 | {floor['class_entropy']:.3f} | |"
+    )
     table = "\n".join(lines) + "\n"
     with open(args.output, "w") as file:
         file.write(table)

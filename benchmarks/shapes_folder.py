@@ -53,13 +53,19 @@ def draw(rng):
 
 def draw_colour(rng):
     side = int(rng.integers(64, 257))
-    width, height = side, int(side * rng.uniform(1.0, 1.3))  # some pictures not square: the centre is kept
-    top, bottom = (rng.uniform(0.1, 0.7, size=3) * 255 for _ in range(2))  # muted background colours
+    width, height = side, int(
+        side * rng.uniform(1.0, 1.3)
+    )  # some pictures not square: the centre is kept
+    top, bottom = (
+        rng.uniform(0.1, 0.7, size=3) * 255 for _ in range(2)
+    )  # muted background colours
     fade = np.linspace(0, 1, height)[:, np.newaxis, np.newaxis]
     background = (top * (1 - fade) + bottom * fade) * np.ones((1, width, 1))
     picture = Image.fromarray(background.astype(np.uint8), "RGB")
     pen = ImageDraw.Draw(picture)
-    red, green, blue = colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0.7, 1.0), rng.uniform(0.8, 1.0))
+    red, green, blue = colorsys.hsv_to_rgb(
+        rng.uniform(), rng.uniform(0.7, 1.0), rng.uniform(0.8, 1.0)
+    )
     colour = tuple(int(255 * value) for value in (red, green, blue))
     outline = tuple(value // 3 for value in colour)
     size = side * rng.uniform(0.4, 0.75)
@@ -75,7 +81,9 @@ def draw_colour(rng):
     elif kind == 2:
         pen.rectangle(box, fill=colour, outline=outline, width=line)
     elif kind == 3:
-        pen.polygon([(cx, box[1]), (box[2], box[3]), (box[0], box[3])], fill=colour, outline=outline)
+        pen.polygon(
+            [(cx, box[1]), (box[2], box[3]), (box[0], box[3])], fill=colour, outline=outline
+        )
     else:
         bar = max(3, int(size / 4))
         pen.line([(box[0], cy), (box[2], cy)], fill=colour, width=bar)
@@ -84,10 +92,16 @@ def draw_colour(rng):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("folder")
-    parser.add_argument("--count", type=int, default=None, help="pictures (default: 4,000; with --colour 5,000)")
-    parser.add_argument("--colour", action="store_true", help="the colour shapes for dcgan_color.py")
+    parser.add_argument(
+        "--count", type=int, default=None, help="pictures (default: 4,000; with --colour 5,000)"
+    )
+    parser.add_argument(
+        "--colour", action="store_true", help="the colour shapes for dcgan_color.py"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     args.count = args.count or (5000 if args.colour else 4000)
@@ -97,11 +111,15 @@ def main():
         extension, kind = formats[index % len(formats)]
         folder = os.path.join(args.folder, f"batch_{index // 1000}")
         os.makedirs(folder, exist_ok=True)
-        (draw_colour if args.colour else draw)(rng).save(os.path.join(folder, f"shape_{index:05d}.{extension}"), kind)
+        (draw_colour if args.colour else draw)(rng).save(
+            os.path.join(folder, f"shape_{index:05d}.{extension}"), kind
+        )
     with open(os.path.join(args.folder, "broken.jpg"), "wb") as file:
         file.write(b"\xff\xd8\xff not a whole JPEG")
     with open(os.path.join(args.folder, "README.txt"), "w") as file:
-        file.write("Pictures drawn by benchmarks/shapes_folder.py; not a picture itself, so ignored.\n")
+        file.write(
+            "Pictures drawn by benchmarks/shapes_folder.py; not a picture itself, so ignored.\n"
+        )
     print(f"Wrote {args.count} pictures and 1 broken file under {args.folder}/")
 
 

@@ -62,9 +62,14 @@ def forward_flops(model):
         if isinstance(layer, keras.layers.Dense):
             total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
         elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
-            kh, kw, a, b = layer.kernel.shape  # Conv2D: (kh, kw, in, out); transposed: (kh, kw, out, in)
-            height, width = (layer.input.shape if isinstance(layer, keras.layers.Conv2DTranspose)
-                             else layer.output.shape)[1:3]
+            kh, kw, a, b = (
+                layer.kernel.shape
+            )  # Conv2D: (kh, kw, in, out); transposed: (kh, kw, out, in)
+            height, width = (
+                layer.input.shape
+                if isinstance(layer, keras.layers.Conv2DTranspose)
+                else layer.output.shape
+            )[1:3]
             total += 2 * height * width * kh * kw * a * b
     return total
 
@@ -103,26 +108,41 @@ def build(name, policy, batch_size):
     """Models, optimizers and the script's own train step under a dtype policy."""
     keras.mixed_precision.set_global_policy(policy)
     if name == "dcgan":
-        generator, discriminator = dcgan_fashion.build_generator(), dcgan_fashion.build_discriminator()
+        generator, discriminator = (
+            dcgan_fashion.build_generator(),
+            dcgan_fashion.build_discriminator(),
+        )
         optimizers = [precision.optimizer(keras.optimizers.Adam(1e-4), policy) for _ in range(2)]
         step = dcgan_fashion.make_train_step(generator, discriminator, *optimizers)
         real_per_step = batch_size
     elif name == "mlp":
-        generator, discriminator = mlp_gan_keras.build_generator(), mlp_gan_keras.build_discriminator()
-        optimizers = [precision.optimizer(keras.optimizers.Adam(2e-4, beta_1=0.5), policy) for _ in range(2)]
-        step = mlp_gan_keras.make_train_step(generator, discriminator, *optimizers,
-                                             mlp_gan_keras.generator_loss_non_saturating)
+        generator, discriminator = (
+            mlp_gan_keras.build_generator(),
+            mlp_gan_keras.build_discriminator(),
+        )
+        optimizers = [
+            precision.optimizer(keras.optimizers.Adam(2e-4, beta_1=0.5), policy) for _ in range(2)
+        ]
+        step = mlp_gan_keras.make_train_step(
+            generator, discriminator, *optimizers, mlp_gan_keras.generator_loss_non_saturating
+        )
         real_per_step = batch_size
     elif name == "color":
         generator, discriminator = dcgan_color.build_generator(), dcgan_color.build_discriminator()
-        optimizers = [precision.optimizer(keras.optimizers.Adam(dcgan_color.LEARNING_RATE, beta_1=dcgan_color.BETA_1),
-                                          policy) for _ in range(2)]
+        optimizers = [
+            precision.optimizer(
+                keras.optimizers.Adam(dcgan_color.LEARNING_RATE, beta_1=dcgan_color.BETA_1), policy
+            )
+            for _ in range(2)
+        ]
         step = dcgan_color.make_train_step(generator, discriminator, *optimizers)
         real_per_step = batch_size
     else:
         generator, discriminator = wgan_gp.build_generator(), wgan_gp.build_critic()
         optimizers = [precision.optimizer(o, policy) for o in wgan_gp.make_optimizers("wgan-gp")]
-        step = wgan_gp.make_train_step(generator, discriminator, *optimizers, "wgan-gp", wgan_gp.CRITIC_STEPS)
+        step = wgan_gp.make_train_step(
+            generator, discriminator, *optimizers, "wgan-gp", wgan_gp.CRITIC_STEPS
+        )
         real_per_step = batch_size * wgan_gp.CRITIC_STEPS
     keras.mixed_precision.set_global_policy("float32")
     return step, generator, discriminator, real_per_step
@@ -143,13 +163,18 @@ def time_steps(step, iterator, count):
 
 def project_pipeline(images, real_per_step):
     """As the scripts' load_real_images: full batches, prefetched."""
-    return (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=0)
-            .batch(real_per_step, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    return (
+        tf.data.Dataset.from_tensor_slices(images)
+        .shuffle(len(images), seed=0)
+        .batch(real_per_step, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def colour_pipelines(real_per_step):
     """dcgan_color.py at 64 px: the article's way, a float32 tf.data pipeline of scaled pictures
-    (1,000 of them: 60,000 would be 2.9 GB); the script's way, its uint8 `batches`, scaled per batch."""
+    (1,000 of them: 60,000 would be 2.9 GB); the script's way, its uint8 `batches`, scaled per batch.
+    """
     pictures = np.random.default_rng(0).integers(0, 256, (1000, 64, 64, 3), dtype=np.uint8)
     scaled = (pictures.astype(np.float32) - 127.5) / 127.5
     article = tf.data.Dataset.from_tensor_slices(scaled).shuffle(1000).batch(real_per_step).repeat()
@@ -163,8 +188,12 @@ def colour_pipelines(real_per_step):
 
 
 DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64, "color": dcgan_color.DEFAULTS["batch_size"]}
-SCRIPT_DEFAULTS = {"dcgan": dcgan_fashion.DEFAULTS, "mlp": mlp_gan_keras.DEFAULTS, "wgan": wgan_gp.DEFAULTS,
-                   "color": dcgan_color.DEFAULTS}
+SCRIPT_DEFAULTS = {
+    "dcgan": dcgan_fashion.DEFAULTS,
+    "mlp": mlp_gan_keras.DEFAULTS,
+    "wgan": wgan_gp.DEFAULTS,
+    "color": dcgan_color.DEFAULTS,
+}
 
 
 # ----- the whole program: `train` against the article's loop ---------------------------------
@@ -190,34 +219,71 @@ def command_rows(names, rounds, data_dir, span=1.0):
     leaves out the start-up noise of a shared machine. Both are differences between a
     small and a large run, so what does not grow with the steps cancels.
     """
-    print(f"{'script':<8}{'steps':>9}{'article s/step':>16}{'train s/step':>14}{'ratio':>7}"
-          f"{'in-epoch ratio':>16}  rounds: article/train wall (in-epoch)")
+    print(
+        f"{'script':<8}{'steps':>9}{'article s/step':>16}{'train s/step':>14}{'ratio':>7}"
+        f"{'in-epoch ratio':>16}  rounds: article/train wall (in-epoch)"
+    )
     for name in names:
         small, large = COMMAND_STEPS[name]
-        large = small + round(span * (large - small))  # --span: more steps, less of the start-up's noise
+        large = small + round(
+            span * (large - small)
+        )  # --span: more steps, less of the start-up's noise
         folder = tempfile.mkdtemp(prefix="throughput-")
         data = ["--data-dir", data_dir] if data_dir else []
 
         def article(steps):
-            command = [sys.executable, "benchmarks/article_loop.py", name, "--steps", str(steps),
-                       "--out-dir", os.path.join(folder, "article"), *data]
-            return timed_run(command, lambda out: float(out.split("Time for epoch 1 is ")[1].split()[0]))
+            command = [
+                sys.executable,
+                "benchmarks/article_loop.py",
+                name,
+                "--steps",
+                str(steps),
+                "--out-dir",
+                os.path.join(folder, "article"),
+                *data,
+            ]
+            return timed_run(
+                command, lambda out: float(out.split("Time for epoch 1 is ")[1].split()[0])
+            )
 
         def train(steps):
             out = os.path.join(folder, f"train-{steps}")
             shutil.rmtree(out, ignore_errors=True)  # a new run every time, never a resume
-            command = [sys.executable, SCRIPT_FILES[name], "train", "--dataset", "fashion_mnist", "--epochs", "1",
-                       "--steps-per-epoch", str(steps), "--out-dir", out, *data]
-            return timed_run(command, lambda _: read_log(os.path.join(out, "log.csv"))[0]["seconds"])
+            command = [
+                sys.executable,
+                SCRIPT_FILES[name],
+                "train",
+                "--dataset",
+                "fashion_mnist",
+                "--epochs",
+                "1",
+                "--steps-per-epoch",
+                str(steps),
+                "--out-dir",
+                out,
+                *data,
+            ]
+            return timed_run(
+                command, lambda _: read_log(os.path.join(out, "log.csv"))[0]["seconds"]
+            )
 
         rounds_seen = []
         for _ in range(rounds):
-            (article_large, article_epoch_large), (article_small, article_epoch_small) = article(large), article(small)
-            (train_large, train_epoch_large), (train_small, train_epoch_small) = train(large), train(small)
+            (article_large, article_epoch_large), (article_small, article_epoch_small) = article(
+                large
+            ), article(small)
+            (train_large, train_epoch_large), (train_small, train_epoch_small) = train(
+                large
+            ), train(small)
             steps = large - small
-            rounds_seen.append(((article_large - article_small) / steps, (train_large - train_small) / steps,
-                                (article_epoch_large - article_epoch_small) / steps,
-                                (train_epoch_large - train_epoch_small) / steps))
+            rounds_seen.append(
+                (
+                    (article_large - article_small) / steps,
+                    (train_large - train_small) / steps,
+                    (article_epoch_large - article_epoch_small) / steps,
+                    (train_epoch_large - train_epoch_small) / steps,
+                )
+            )
         shutil.rmtree(folder, ignore_errors=True)
         # Each round's ratio pairs runs made minutes apart, so a slow spell on a shared machine
         # touches both sides of it; the median of those ratios is the figure to quote.
@@ -226,10 +292,15 @@ def command_rows(names, rounds, data_dir, span=1.0):
         article_step = statistics.median(a for a, _, _, _ in rounds_seen)
         train_step = statistics.median(t for _, t, _, _ in rounds_seen)
         shown = " ".join(f"{a:.3f}/{t:.3f} ({ae:.3f}/{te:.3f})" for a, t, ae, te in rounds_seen)
-        print(f"{name:<8}{f'{small}->{large}':>9}{article_step:>16.3f}{train_step:>14.3f}{ratio:>7.2f}"
-              f"{epoch_ratio:>16.2f}  {shown}", flush=True)
-    print("\nratio: the median over rounds of the article loop's seconds per step over train's, from wall "
-          "times;\nin-epoch ratio: the same from the epoch times the programs report. Above 1, `train` is faster.")
+        print(
+            f"{name:<8}{f'{small}->{large}':>9}{article_step:>16.3f}{train_step:>14.3f}{ratio:>7.2f}"
+            f"{epoch_ratio:>16.2f}  {shown}",
+            flush=True,
+        )
+    print(
+        "\nratio: the median over rounds of the article loop's seconds per step over train's, from wall "
+        "times;\nin-epoch ratio: the same from the epoch times the programs report. Above 1, `train` is faster."
+    )
 
 
 def step_rows(args, peak):
@@ -263,37 +334,69 @@ def step_rows(args, peak):
         flops = step_flops(name, generator, discriminator, batch)
         xla = ", XLA" if getattr(project_step, "_jit_compile", False) else ""
         achieved = flops * article_rate / per_step / 1e9
-        print(f"{name:<16}{batch:>6}{article_rate:>15.0f}{project_rate:>15.0f}{project_rate / article_rate:>8.2f}"
-              f"{flops / 1e9:>12.1f}{achieved / peak:>9.0%}  {policy}, the scripts' pipeline{xla}", flush=True)
-    print("\n'of peak': the article path's FLOP/s (counted from layer shapes) over the matmul speed above.")
+        print(
+            f"{name:<16}{batch:>6}{article_rate:>15.0f}{project_rate:>15.0f}{project_rate / article_rate:>8.2f}"
+            f"{flops / 1e9:>12.1f}{achieved / peak:>9.0%}  {policy}, the scripts' pipeline{xla}",
+            flush=True,
+        )
+    print(
+        "\n'of peak': the article path's FLOP/s (counted from layer shapes) over the matmul speed above."
+    )
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["dcgan", "mlp", "wgan", "color"],
-                        choices=["dcgan", "mlp", "wgan", "color"],
-                        help="color: dcgan_color.py at 64 px (steps table only: the article publishes no loop to compare)")
-    parser.add_argument("--tables", nargs="+", default=["steps", "commands"], choices=["steps", "commands"])
-    parser.add_argument("--steps", type=int, default=0, help="timed steps per round (default: about 5 s of work)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
-    parser.add_argument("--precision", default=None, help="the project side's policy (default: each script's)")
-    parser.add_argument("--span", type=float, default=1.0,
-                        help="commands table: multiply the difference of the two step counts, for a "
-                             "steadier figure on a noisy machine (default: %(default)s)")
-    parser.add_argument("--data-dir", default=None, help="Fashion-MNIST folder for the commands table "
-                                                          "(default: where the scripts look)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["dcgan", "mlp", "wgan", "color"],
+        choices=["dcgan", "mlp", "wgan", "color"],
+        help="color: dcgan_color.py at 64 px (steps table only: the article publishes no loop to compare)",
+    )
+    parser.add_argument(
+        "--tables", nargs="+", default=["steps", "commands"], choices=["steps", "commands"]
+    )
+    parser.add_argument(
+        "--steps", type=int, default=0, help="timed steps per round (default: about 5 s of work)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds; the median is reported"
+    )
+    parser.add_argument(
+        "--precision", default=None, help="the project side's policy (default: each script's)"
+    )
+    parser.add_argument(
+        "--span",
+        type=float,
+        default=1.0,
+        help="commands table: multiply the difference of the two step counts, for a "
+        "steadier figure on a noisy machine (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="Fashion-MNIST folder for the commands table " "(default: where the scripts look)",
+    )
     args = parser.parse_args()
 
-    print(f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras {keras.__version__}; "
-          f"GPU: {', '.join(g.name for g in tf.config.list_physical_devices('GPU')) or 'none'}")
+    print(
+        f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras {keras.__version__}; "
+        f"GPU: {', '.join(g.name for g in tf.config.list_physical_devices('GPU')) or 'none'}"
+    )
     if "steps" in args.tables:
         peak = matmul_gflops()
         print(f"float32 2048x2048 matmul: {peak:.0f} GFLOP/s (the practical peak for comparison)\n")
         print("The bare train step, in one process:")
         step_rows(args, peak)
     if "commands" in args.tables:
-        print("\nThe whole program: `python SCRIPT.py train` against the article's loop, seconds per step:")
-        command_rows([name for name in args.models if name != "color"], args.rounds, args.data_dir, args.span)
+        print(
+            "\nThe whole program: `python SCRIPT.py train` against the article's loop, seconds per step:"
+        )
+        command_rows(
+            [name for name in args.models if name != "color"], args.rounds, args.data_dir, args.span
+        )
 
 
 if __name__ == "__main__":

@@ -17,9 +17,13 @@ import tensorflow as tf
 
 class Board:
     def __init__(self, run_dir):
-        if importlib.util.find_spec("tensorboard") is None:  # tf.summary needs it; TensorFlow 2.21 lacks it
-            print("TensorBoard is not installed (pip install tensorboard), so this run writes no "
-                  "summaries for it; log.csv, losses.png and the grids are written as always.")
+        if (
+            importlib.util.find_spec("tensorboard") is None
+        ):  # tf.summary needs it; TensorFlow 2.21 lacks it
+            print(
+                "TensorBoard is not installed (pip install tensorboard), so this run writes no "
+                "summaries for it; log.csv, losses.png and the grids are written as always."
+            )
             self.writer = None
             return
         folder = os.path.join(run_dir, "tensorboard")
@@ -32,10 +36,12 @@ class Board:
             # is wrong and go on, as when the tensorboard package is missing.
             # TensorFlow wraps the operating system's words ("Not a directory") in its own.
             reason = error.message.split("}}")[-1].split("[Op:")[0].strip() or type(error).__name__
-            print(f"note: TensorBoard summaries are off for this run: cannot write them to {folder} "
-                  f"({reason}). log.csv, losses.png and the grids are written as always. To get "
-                  f"them, move whatever is at {folder} away; the next `train` on this folder writes "
-                  "them from then on.")
+            print(
+                f"note: TensorBoard summaries are off for this run: cannot write them to {folder} "
+                f"({reason}). log.csv, losses.png and the grids are written as always. To get "
+                f"them, move whatever is at {folder} away; the next `train` on this folder writes "
+                "them from then on."
+            )
             self.writer = None
 
     def add(self, row, grid_path):

@@ -1,9 +1,10 @@
-"""Checkpoints that resume a run where it stopped, survive damaged files, refuse another model's folder.
+"""Checkpoints that resume a run where it stopped, survive damaged files, refuse others' folders.
 
 A checkpoint holds what a script hands it: both networks, both optimizers (their moment
 estimates and step counts), the fixed noise of the epoch grids, plus the epoch counter, so
 a resumed run continues the same story. (The random streams are not saved: a resumed run
-draws new noise and a new shuffle, which changes nothing that matters to a GAN.) Beside the checkpoints, `run.json` records which
+draws new noise and a new shuffle, which changes nothing that matters to a GAN.) Beside the
+checkpoints, `run.json` records which
 script and which settings wrote them, so a folder of another model gets a clear message
 instead of a shape error deep inside TensorFlow.
 
@@ -32,7 +33,7 @@ def read_settings(info_path):
 
 
 def saved_setting(run_dir, key, default):
-    """One setting from the run.json of the run in run_dir, or `default` (no run yet, or no such key).
+    """One setting from the run.json of the run in run_dir, or `default` (no run, or no such key).
 
     A damaged run.json also gives the default here: the restore that follows reports it.
     """
@@ -73,15 +74,29 @@ class Checkpoints:
         lost or garbled list still leaves every checkpoint usable.
         """
         names = os.listdir(self.folder) if os.path.isdir(self.folder) else []
-        numbers = [int(match.group(1)) for name in names if (match := re.fullmatch(r"ckpt-(\d+)\.index", name))]
-        return {number: os.path.join(self.folder, f"ckpt-{number}") for number in sorted(numbers, reverse=True)}
+        numbers = [
+            int(match.group(1))
+            for name in names
+            if (match := re.fullmatch(r"ckpt-(\d+)\.index", name))
+        ]
+        return {
+            number: os.path.join(self.folder, f"ckpt-{number}")
+            for number in sorted(numbers, reverse=True)
+        }
 
     def _without_index(self, newest):
         """Checkpoints newer than `newest` that left data files but no index (newest first)."""
         names = os.listdir(self.folder)
-        numbers = {int(match.group(1)) for name in names if (match := re.fullmatch(r"ckpt-(\d+)\.data-.*", name))}
-        return [os.path.join(self.folder, f"ckpt-{number}") for number in sorted(numbers, reverse=True)
-                if number > newest]
+        numbers = {
+            int(match.group(1))
+            for name in names
+            if (match := re.fullmatch(r"ckpt-(\d+)\.data-.*", name))
+        }
+        return [
+            os.path.join(self.folder, f"ckpt-{number}")
+            for number in sorted(numbers, reverse=True)
+            if number > newest
+        ]
 
     def saved_identity(self):
         """The settings in run.json, as the run that wrote the checkpoints recorded them."""
@@ -110,7 +125,8 @@ class Checkpoints:
             advice = f"Use `python {other}` on it, or" if other else "Choose"
             raise UserError(
                 f"{self.folder} holds a run of {other or 'model ' + repr(saved.get('model'))}, "
-                f"not of {this}. {advice} another --out-dir for this script.")
+                f"not of {this}. {advice} another --out-dir for this script."
+            )
         for key in keys:
             if (key in saved or key == "model") and saved.get(key) != self.identity.get(key):
                 raise UserError(
@@ -126,7 +142,9 @@ class Checkpoints:
         if not saved:
             return 0
         self._check_identity(self.identity if for_training else ["model"])
-        failures = [(path, "its .index file is missing") for path in self._without_index(next(iter(saved)))]
+        failures = [
+            (path, "its .index file is missing") for path in self._without_index(next(iter(saved)))
+        ]
         for number, path in saved.items():
             try:
                 status = self.checkpoint.restore(path)

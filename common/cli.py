@@ -1,4 +1,4 @@
-"""The command line, built from a lesson's Settings, and the wrapper that turns errors into messages.
+"""The command line, built from a lesson's Settings, and the wrapper that turns errors to messages.
 
     python SCRIPT.py train [flags]     train, resuming the run in --out-dir if it has one
     python SCRIPT.py [sample] [flags]  samples from the latest checkpoint (the default)
@@ -24,8 +24,12 @@ import typing
 
 from common.errors import Interrupted, UserError
 
-SCRIPTS = {"mlp_gan": "mlp_gan_keras.py", "dcgan_fashion": "dcgan_fashion.py",
-           "wgan_gp": "wgan_gp.py", "dcgan_color": "dcgan_color.py"}  # model name -> script
+SCRIPTS = {
+    "mlp_gan": "mlp_gan_keras.py",
+    "dcgan_fashion": "dcgan_fashion.py",
+    "wgan_gp": "wgan_gp.py",
+    "dcgan_color": "dcgan_color.py",
+}  # model name -> script
 COMMANDS = ("train", "sample", "gif", "evaluate", "walk")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 # A walk of --points x --steps frames is one GIF at 0.12 s a frame (common/images.save_walk),
@@ -67,8 +71,11 @@ def field_help(settings_class):
     for cls in reversed(settings_class.__mro__[:-1]):
         body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
         for node, following in zip(body, body[1:]):
-            if isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr) \
-                    and isinstance(following.value, ast.Constant):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+            ):
                 helps[node.target.id] = " ".join(following.value.value.split())
     return helps
 
@@ -120,15 +127,23 @@ def add_settings(parser, settings_class):
         text = helps.get(field.name, "")
         if shown not in (None, ""):
             text += f" (default: {shown})"
-        group.add_argument("--" + field.name.replace("_", "-"), default=default,
-                           help=text.replace("%", "%%"), **options)
+        group.add_argument(
+            "--" + field.name.replace("_", "-"),
+            default=default,
+            help=text.replace("%", "%%"),
+            **options,
+        )
 
 
 def build_parser(script, doc, settings_class):
     """The parser for one script: `train` from its Settings, the other commands as shared."""
     usage = next((part for part in doc.split("\n\n") if part.startswith("Usage:")), None)
-    parser = argparse.ArgumentParser(prog=f"python {script}", description=doc.split("\n\n")[0],
-                                     epilog=usage, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=f"python {script}",
+        description=doc.split("\n\n")[0],
+        epilog=usage,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
     train = commands.add_parser("train", help="train the GAN (resumes the run in --out-dir)")
     add_settings(train, settings_class)
@@ -140,27 +155,58 @@ def build_parser(script, doc, settings_class):
 
     number = whole_number(1)
     sample = command("sample", "sample from the latest checkpoint (the default)")
-    sample.add_argument("--n", metavar="N", type=number, default=16, help="how many images (default: 16)")
-    sample.add_argument("--seed", type=whole_number(0), default=None, help="noise seed (default: random)")
-    sample.add_argument("--output", default=None,
-                        help="file to write: .png for a grid, .npy for the raw images (N, height, "
-                             "width, channels) float32 in [-1, 1] (default: OUT_DIR/samples.png)")
+    sample.add_argument(
+        "--n", metavar="N", type=number, default=16, help="how many images (default: 16)"
+    )
+    sample.add_argument(
+        "--seed", type=whole_number(0), default=None, help="noise seed (default: random)"
+    )
+    sample.add_argument(
+        "--output",
+        default=None,
+        help="file to write: .png for a grid, .npy for the raw images (N, height, "
+        "width, channels) float32 in [-1, 1] (default: OUT_DIR/samples.png)",
+    )
     command("gif", "rebuild the GIF from the epoch grids")
     evaluate = command("evaluate", "score the latest checkpoint: FCD, KID, class coverage")
-    evaluate.add_argument("--n", metavar="N", type=number, default=10000,
-                          help="generated images to score (default: %(default)s)")
-    evaluate.add_argument("--data-dir", default=None, help="folder with the dataset files (see train)")
+    evaluate.add_argument(
+        "--n",
+        metavar="N",
+        type=number,
+        default=10000,
+        help="generated images to score (default: %(default)s)",
+    )
+    evaluate.add_argument(
+        "--data-dir", default=None, help="folder with the dataset files (see train)"
+    )
     evaluate.add_argument("--seed", type=whole_number(0), default=0, help="noise seed (default: 0)")
     walk = command("walk", "walk through the noise space: a GIF of one image turning into others")
-    walk.add_argument("--points", metavar="K", type=whole_number(2), default=WALK_POINTS,
-                      help="random noise vectors to visit; the walk returns to the first "
-                           "(default: %(default)s)")
-    walk.add_argument("--steps", metavar="N", type=whole_number(2), default=WALK_STEPS,
-                      help="frames from one noise vector to the next (default: %(default)s)")
-    walk.add_argument("--seed", type=whole_number(0), default=None,
-                      help="picks the noise vectors (default: random, printed so you can repeat it)")
-    walk.add_argument("--output", default=None,
-                      help="the GIF to write; the PNG strip goes beside it (default: OUT_DIR/walk.gif)")
+    walk.add_argument(
+        "--points",
+        metavar="K",
+        type=whole_number(2),
+        default=WALK_POINTS,
+        help="random noise vectors to visit; the walk returns to the first "
+        "(default: %(default)s)",
+    )
+    walk.add_argument(
+        "--steps",
+        metavar="N",
+        type=whole_number(2),
+        default=WALK_STEPS,
+        help="frames from one noise vector to the next (default: %(default)s)",
+    )
+    walk.add_argument(
+        "--seed",
+        type=whole_number(0),
+        default=None,
+        help="picks the noise vectors (default: random, printed so you can repeat it)",
+    )
+    walk.add_argument(
+        "--output",
+        default=None,
+        help="the GIF to write; the PNG strip goes beside it (default: OUT_DIR/walk.gif)",
+    )
     return parser
 
 
@@ -177,9 +223,12 @@ def check_command_word(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         script = os.path.basename(sys.argv[0])
-        print(f"usage: python {script} {{{','.join(COMMANDS)}}} [flags]\n"
-              f"python {script}: error: {argv[0]!r} is not a command: choose one of "
-              f"{', '.join(COMMANDS)} (`python {script} --help` says what each does)", file=sys.stderr)
+        print(
+            f"usage: python {script} {{{','.join(COMMANDS)}}} [flags]\n"
+            f"python {script}: error: {argv[0]!r} is not a command: choose one of "
+            f"{', '.join(COMMANDS)} (`python {script} --help` says what each does)",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
 
 
@@ -204,17 +253,23 @@ def resolve(args, settings_class, model_name):
         raise UserError(
             f"{args.out_dir} holds a run of {other or 'model ' + repr(saved.get('model'))}, not of "
             f"{SCRIPTS.get(model_name, model_name)}, so this script cannot continue it. Train in "
-            f"another folder with --out-dir{go_on if other else ''}.")
+            f"another folder with --out-dir{go_on if other else ''}."
+        )
     values = {}
     for field in dataclasses.fields(settings_class):
         given = getattr(args, field.name)
         if field.name in settings_class.KEPT_ON_RESUME:
             in_run = saved.get(field.name)
-            if given is not None and in_run is not None and not same_setting(field.name, given, in_run):
+            if (
+                given is not None
+                and in_run is not None
+                and not same_setting(field.name, given, in_run)
+            ):
                 raise UserError(
                     f"The run in {args.out_dir} was trained with --{field.name.replace('_', '-')} "
                     f"{in_run}, and this command asks for {given}. Leave the flag out (or pass "
-                    f"{in_run}) to continue that run, or choose another --out-dir for a new one.")
+                    f"{in_run}) to continue that run, or choose another --out-dir for a new one."
+                )
             given = in_run if given is None and in_run is not None else given
             given = field.default if given is None else given
         values[field.name] = given
@@ -233,8 +288,10 @@ def disk_full(error):
     """True for the errors of a full disk or a file-size limit, from Python or from TensorFlow."""
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         return True
-    return any(text in str(error) for text in ("No space left on device", "File too large",
-                                               "Disk quota exceeded"))
+    return any(
+        text in str(error)
+        for text in ("No space left on device", "File too large", "Disk quota exceeded")
+    )
 
 
 def run(main, argv=None):
@@ -242,26 +299,34 @@ def run(main, argv=None):
     try:
         main(argv)
     except UserError as error:
-        message = textwrap.fill(str(error), width=88, subsequent_indent="       ",
-                                break_on_hyphens=False)  # not --out-\n dir
+        message = textwrap.fill(
+            str(error), width=88, subsequent_indent="       ", break_on_hyphens=False
+        )  # not --out-\n dir
         print(f"\nerror: {message}", file=sys.stderr)
         raise SystemExit(2) from None
     except Interrupted as stopped:
         print(f"\n{textwrap.fill(str(stopped), width=88)}", file=sys.stderr)
         raise SystemExit(130) from None
     except KeyboardInterrupt:
-        print("\nInterrupted. Everything saved before is intact: run the same command again.",
-              file=sys.stderr)
+        print(
+            "\nInterrupted. Everything saved before is intact: run the same command again.",
+            file=sys.stderr,
+        )
         raise SystemExit(130) from None
     except Exception as error:
         if not disk_full(error):
             raise
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[-1].split("; ")[-1][:200]
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[-1].split("; ")[-1][
+            :200
+        ]
         message = textwrap.fill(
             f"The disk is full, or a file-size limit was reached, while writing ({reason}). Every "
             "file is written under a temporary name first, so nothing saved before was lost: "
             "the newest complete checkpoint still restores. Free some space and run the same "
-            "command again.", width=88, subsequent_indent="       ")
+            "command again.",
+            width=88,
+            subsequent_indent="       ",
+        )
         print(f"\nerror: {message}", file=sys.stderr)
         raise SystemExit(2) from None
 
@@ -293,16 +358,20 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
                     newest = runs.newest_checkpoint_epoch(settings.out_dir)
                     raise Interrupted(
                         f"Interrupted during epoch {newest + 1}. The newest checkpoint holds epoch "
-                        f"{newest}. Run the same train command again to resume from there.") from None
+                        f"{newest}. Run the same train command again to resume from there."
+                    ) from None
         elif args.command == "gif":
             print(runs.rebuild_gif(args.out_dir))
         else:
             check_command_flags(args, settings_class)
             saved = saved_settings(args.out_dir)
-            run_settings = {field.name: saved.get(field.name, field.default)
-                            for field in dataclasses.fields(settings_class)}
-            getattr(commands, args.command)(args, model_name, script, build_generator, run_settings,
-                                            judge)
+            run_settings = {
+                field.name: saved.get(field.name, field.default)
+                for field in dataclasses.fields(settings_class)
+            }
+            getattr(commands, args.command)(
+                args, model_name, script, build_generator, run_settings, judge
+            )
     finally:
         # `train` sets Keras's number format and, with --devices, a distribution strategy; a
         # caller that goes on in the same process (the tests, a notebook) gets the defaults back.
@@ -330,12 +399,15 @@ def check_train_settings(settings):
         raise UserError(
             f"--batch-size {size} does not split into {settings.devices} equal shares for "
             f"--devices {settings.devices}. Use a batch size that is a multiple of "
-            f"{settings.devices}, e.g. {size - size % settings.devices or settings.devices}.")
+            f"{settings.devices}, e.g. {size - size % settings.devices or settings.devices}."
+        )
 
 
 def check_command_flags(args, settings_class):
     """The same for sample, evaluate and walk: too few images to score, a walk too long to draw."""
-    if args.command == "evaluate" and "dataset" in {f.name for f in dataclasses.fields(settings_class)}:
+    if args.command == "evaluate" and "dataset" in {
+        f.name for f in dataclasses.fields(settings_class)
+    }:
         from common import metrics
 
         metrics.check_sample_count(args.n, "--n")
@@ -344,4 +416,5 @@ def check_command_flags(args, settings_class):
             f"--points {args.points} --steps {args.steps} make a walk of "
             f"{args.points * args.steps:,} frames; a walk has at most {MAX_WALK_FRAMES:,} (two "
             f"minutes of GIF). Ask for fewer points or fewer steps between them: the default, "
-            f"--points {WALK_POINTS} --steps {WALK_STEPS}, makes {WALK_POINTS * WALK_STEPS}.")
+            f"--points {WALK_POINTS} --steps {WALK_STEPS}, makes {WALK_POINTS * WALK_STEPS}."
+        )

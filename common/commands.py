@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from common import images, latent, metrics
 from common.checkpoints import Checkpoints
@@ -26,15 +27,24 @@ def restore(out_dir, model_name, script, models):
     newest = checkpoints.saved()
     if newest and "shown_generator" in models:
         try:
-            path = next(iter(newest.values()))
-            names = {name.split("/")[0] for name, _ in tf.train.list_variables(path)}
+            names = saved_names(next(iter(newest.values())))
         except Exception:  # a damaged newest checkpoint: restore_for_sampling says which it uses
             names = {"shown_generator"}
         if "shown_generator" not in names and "generator" in names:
-            models = {("generator" if name == "shown_generator" else name): model
-                      for name, model in models.items()}
+            models = {
+                ("generator" if name == "shown_generator" else name): model
+                for name, model in models.items()
+            }
             checkpoints = Checkpoints(out_dir, dict(model=model_name), f"python {script}", **models)
     return checkpoints.restore_for_sampling()
+
+
+def saved_names(path):
+    """The names of what the checkpoint at `path` holds at its top level ("generator", ...)."""
+    reader = tf.train.load_checkpoint(path)
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(reader.get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    return {child.local_name for child in graph.nodes[0].children}
 
 
 def sample(args, model_name, script, build_generator, settings, judge=None):
@@ -46,7 +56,9 @@ def sample(args, model_name, script, build_generator, settings, judge=None):
         models[discriminator.name] = discriminator
     epoch = restore(args.out_dir, model_name, script, models)
     fake_images = sampler(generator, args.seed)(args.n)
-    path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir, "samples.png"))
+    path = images.save_samples(
+        fake_images, args.output or os.path.join(args.out_dir, "samples.png")
+    )
     print(f"Generated {args.n} images with the generator of epoch {epoch}: {path}")
     if judge:
         print(judge[1](discriminator, fake_images))
@@ -58,12 +70,19 @@ def evaluate(args, model_name, script, build_generator, settings, judge=None):
         raise UserError(needs_labels_message())  # before a checkpoint is looked for
     generator = build(build_generator, settings)
     epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
-    metrics.evaluate(sampler(generator, args.seed), settings.get("dataset", FOLDER), args.data_dir,
-                     args.n, args.out_dir, epoch, args.seed)
+    metrics.evaluate(
+        sampler(generator, args.seed),
+        settings.get("dataset", FOLDER),
+        args.data_dir,
+        args.n,
+        args.out_dir,
+        epoch,
+        args.seed,
+    )
 
 
 def walk(args, model_name, script, build_generator, settings, judge=None):
-    """Walk through the noise space: --points noise vectors, --steps frames from each to the next."""
+    """A walk through the noise space: --points noise vectors, --steps frames between them."""
     generator = build(build_generator, settings)
     epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(10_000))
@@ -72,9 +91,13 @@ def walk(args, model_name, script, build_generator, settings, judge=None):
     # Along great circles between the points, not straight lines: see latent.slerp for why.
     path = latent.loop_through(points, args.steps)
     # 64 frames at a time: a thousand 128-pixel frames in one call would need gigabytes.
-    frames = np.concatenate([generator(path[start : start + 64], training=False)
-                             for start in range(0, len(path), 64)])
-    gif, strip = images.save_walk(frames, args.output or os.path.join(args.out_dir, "walk.gif"),
-                                  args.steps)
-    print(f"A walk through {args.points} noise vectors (--seed {seed}), {args.steps} frames from "
-          f"each to the next, drawn by the generator of epoch {epoch}: {gif} (all frames: {strip})")
+    frames = np.concatenate(
+        [generator(path[start : start + 64], training=False) for start in range(0, len(path), 64)]
+    )
+    gif, strip = images.save_walk(
+        frames, args.output or os.path.join(args.out_dir, "walk.gif"), args.steps
+    )
+    print(
+        f"A walk through {args.points} noise vectors (--seed {seed}), {args.steps} frames from "
+        f"each to the next, drawn by the generator of epoch {epoch}: {gif} (all frames: {strip})"
+    )

@@ -189,16 +189,17 @@ def _not_found(name, folders, download_error=None):
     tail = f" Keras's download failed too: {download_error}." if download_error else ""
     if name == "mnist":
         # Fashion-MNIST has a Debian package and the same 28x28 shape: the quickest way on.
-        tail += (" Or train on Fashion-MNIST instead, which installs offline: --dataset fashion_mnist "
-                 "(after sudo apt-get install dataset-fashion-mnist).")
+        tail += (
+            " Or train on Fashion-MNIST instead, which installs offline: --dataset fashion_mnist "
+            "(after sudo apt-get install dataset-fashion-mnist)."
+        )
     return UserError(
         f"Could not find the {name} dataset. Looked in: {places}. Each place may hold the "
         "four IDX files (train-images-idx3-ubyte.gz and friends), directly or in a "
         f"sub-folder named {' or '.join(SUBFOLDERS[name])}"
         + (", or Keras's mnist.npz" if name == "mnist" else "")
         + f". To get it: {how}run once with internet access so that Keras downloads it "
-        "into ~/.keras/datasets/, or pass --data-dir to a folder that holds the files."
-        + tail
+        "into ~/.keras/datasets/, or pass --data-dir to a folder that holds the files." + tail
     )
 
 
@@ -218,9 +219,11 @@ def shuffled_batches(images, batch_size, seed=None, prepare=None):
     import tensorflow as tf
 
     check_batch_size(len(images), batch_size)
-    batches = (tf.data.Dataset.from_tensor_slices(images)
-               .shuffle(len(images), seed=seed)
-               .batch(batch_size, drop_remainder=True))
+    batches = (
+        tf.data.Dataset.from_tensor_slices(images)
+        .shuffle(len(images), seed=seed)
+        .batch(batch_size, drop_remainder=True)
+    )
     if prepare is not None:
         batches = batches.map(prepare)
     return batches.prefetch(tf.data.AUTOTUNE)
@@ -241,9 +244,14 @@ def find_pictures(folder):
     """Every PNG, JPEG, BMP or GIF file under folder, sub-folders included, in a stable order."""
     found = []
     for parent, subfolders, names in os.walk(folder):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))  # not .git, .thumbnails
-        found += [os.path.join(parent, name) for name in sorted(names)
-                  if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")]
+        subfolders[:] = sorted(
+            name for name in subfolders if not name.startswith(".")
+        )  # not .git, .thumbnails
+        found += [
+            os.path.join(parent, name)
+            for name in sorted(names)
+            if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
+        ]
     return found
 
 
@@ -257,19 +265,25 @@ def read_picture(path, size=IMAGE_SIZE, colour=False):
     from PIL import Image, ImageOps
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pillow warns of very large images; we skip those ourselves
+        warnings.simplefilter(
+            "ignore"
+        )  # Pillow warns of very large images; we skip those ourselves
         try:
             picture = Image.open(path)  # reads the header only
         except Image.DecompressionBombError as error:  # Pillow refuses beyond ~179 million pixels
             raise TooLarge(str(error).split(" pixels")[0].split("(")[-1] + " pixels") from None
         with picture:
-            picture.draft("RGB", (size * 4, size * 4))  # a large JPEG decodes at 1/2 to 1/8 size, cheaply
+            picture.draft(
+                "RGB", (size * 4, size * 4)
+            )  # a large JPEG decodes at 1/2 to 1/8 size, cheaply
             if picture.width * picture.height > MAX_PIXELS:
                 raise TooLarge(f"{picture.width}x{picture.height}")
             picture = ImageOps.exif_transpose(picture)  # a phone photo upright, as it is shown
             if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
                 # Transparent parts onto black, the background of the built-in datasets.
-                picture = Image.alpha_composite(Image.new("RGBA", picture.size, "black"), picture.convert("RGBA"))
+                picture = Image.alpha_composite(
+                    Image.new("RGBA", picture.size, "black"), picture.convert("RGBA")
+                )
             picture = picture.convert("RGB" if colour else "L")  # decodes; GIF: its first frame
     side = min(picture.size)
     left, top = (picture.width - side) // 2, (picture.height - side) // 2
@@ -288,10 +302,15 @@ def load_folder(folder, size=IMAGE_SIZE, colour=False, cache_dir=None):
     of JPEGs takes minutes, reading the cache a second.
     """
     if not folder:
-        raise UserError("No folder of pictures was given: name the folder that holds them with "
-                        "--data-dir DIR (e.g. --data-dir ~/Pictures/flowers).")
+        raise UserError(
+            "No folder of pictures was given: name the folder that holds them with "
+            "--data-dir DIR (e.g. --data-dir ~/Pictures/flowers)."
+        )
     if not os.path.isdir(folder):
-        raise UserError(f"--data-dir {folder}: no such folder. Point it at a folder of PNG, JPEG, BMP or GIF pictures.")
+        raise UserError(
+            f"--data-dir {folder}: no such folder. Point it at a folder of PNG, JPEG, BMP or GIF "
+            "pictures."
+        )
     paths = find_pictures(folder)
     if not paths:
         raise UserError(
@@ -303,8 +322,10 @@ def load_folder(folder, size=IMAGE_SIZE, colour=False, cache_dir=None):
     cached = cache.read() if cache else None
     if cached is not None:
         pictures, skipped = cached
-        print(f"Read {len(pictures):,} decoded pictures from the cache {cache.array_path} "
-              f"(the folder is unchanged since it was written).")
+        print(
+            f"Read {len(pictures):,} decoded pictures from the cache {cache.array_path} "
+            f"(the folder is unchanged since it was written)."
+        )
     else:
         pictures, skipped = _decode_all(folder, paths, size, colour)
         if cache:
@@ -315,7 +336,8 @@ def load_folder(folder, size=IMAGE_SIZE, colour=False, cache_dir=None):
 
 def _decode_all(folder, paths, size, colour):
     """Decode every picture into one uint8 array, made once at full length (no list of copies:
-    50,000 colour pictures at 64 px are 0.6 GB, and a list stacked at the end would be twice that)."""
+    50,000 colour pictures at 64 px are 0.6 GB, and a list stacked at the end would be twice that).
+    """
     pictures = np.empty((len(paths), size, size) + ((3,) if colour else ()), np.uint8)
     count, unreadable, too_large = 0, [], []
     for path in paths:
@@ -324,16 +346,25 @@ def _decode_all(folder, paths, size, colour):
             count += 1
         except TooLarge as error:
             too_large.append(f"{os.path.relpath(path, folder)} ({error})")
-        except Exception as error:  # Pillow raises OSError, ValueError, SyntaxError, ... for broken files
+        except (
+            Exception
+        ) as error:  # Pillow raises OSError, ValueError, SyntaxError, ... for broken files
             unreadable.append(f"{os.path.relpath(path, folder)} ({type(error).__name__})")
     skipped = []
     for names, count_text, why in [
-        (unreadable, f"{len(unreadable):,} unreadable file{'s' if len(unreadable) > 1 else ''}", "not readable as pictures"),
+        (
+            unreadable,
+            f"{len(unreadable):,} unreadable file{'s' if len(unreadable) > 1 else ''}",
+            "not readable as pictures",
+        ),
         (too_large, f"{len(too_large):,} too large to decode", f"more than {MAX_PIXELS:,} pixels"),
     ]:
         if names:
             skipped.append(f"{count_text} skipped")
-            print(f"Skipped, {why}: {', '.join(names[:5])}" + (f" and {len(names) - 5} more" if len(names) > 5 else ""))
+            print(
+                f"Skipped, {why}: {', '.join(names[:5])}"
+                + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            )
     if count == 0:
         raise UserError(
             f"None of the {len(paths)} picture files in {folder} could be read "
@@ -356,9 +387,17 @@ class FolderCache:
         listing = hashlib.sha256()
         for path in paths:
             status = os.stat(path)
-            listing.update(f"{os.path.relpath(path, folder)}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
-        self.key = dict(version=self.VERSION, folder=os.path.abspath(folder), files=len(paths),
-                        shape=list(self.shape), listing=listing.hexdigest())
+            listing.update(
+                f"{os.path.relpath(path, folder)}\0{status.st_size}\0"
+                f"{status.st_mtime_ns}\n".encode()
+            )
+        self.key = dict(
+            version=self.VERSION,
+            folder=os.path.abspath(folder),
+            files=len(paths),
+            shape=list(self.shape),
+            listing=listing.hexdigest(),
+        )
 
     def read(self):
         """(pictures, skipped) from the cache, or None when it is missing, stale or damaged."""
@@ -366,8 +405,11 @@ class FolderCache:
             with open(self.info_path) as file:
                 info = json.load(file)
             if info.get("key") != self.key:
-                print(f"The pictures in the folder changed since the cache {self.array_path} was written: "
-                      "decoding them again.")
+                print(
+                    f"The pictures in the folder changed since the cache {self.array_path} was "
+                    "written: "
+                    "decoding them again."
+                )
                 return None
             pictures = np.load(self.array_path)
             if pictures.dtype != np.uint8 or pictures.shape != (info["count"],) + self.shape:
@@ -376,7 +418,10 @@ class FolderCache:
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as error:  # a cache cut short or edited
-            print(f"The picture cache {self.array_path} is damaged ({error}); decoding the pictures again.")
+            print(
+                f"The picture cache {self.array_path} is damaged ({error}); decoding the pictures "
+                "again."
+            )
             return None
 
     def write(self, pictures, skipped):
@@ -384,4 +429,7 @@ class FolderCache:
         with replacing(self.array_path) as temporary:
             np.save(temporary, pictures)
         # The .json last: a kill in between leaves a .json that does not match, never a wrong cache.
-        write_text(self.info_path, json.dumps(dict(key=self.key, count=len(pictures), skipped=skipped), indent=2))
+        write_text(
+            self.info_path,
+            json.dumps(dict(key=self.key, count=len(pictures), skipped=skipped), indent=2),
+        )

@@ -37,22 +37,28 @@ def strategy(count):
     split_cpu(count)
     names = [device.name for device in tf.config.list_logical_devices("CPU")[:count]]
     # NCCL, the default way to add up gradients, is for GPUs; on CPUs they are added on one device.
-    return tf.distribute.MirroredStrategy(names, cross_device_ops=tf.distribute.ReductionToOneDevice())
+    return tf.distribute.MirroredStrategy(
+        names, cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
 
 
 def split_cpu(count):
     """Make the CPU appear as `count` logical devices (possible only before TensorFlow starts)."""
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * count
+        )
     except RuntimeError:  # TensorFlow has started already: fine if it was split as far before
         started_with = len(tf.config.list_logical_devices("CPU"))
         if started_with < count:
             raise UserError(
                 f"--devices {count}: this process has started TensorFlow with {started_with} CPU "
-                "device(s) already, and the CPU can be split into logical devices only before that. "
+                "device(s) already, and the CPU can be split into logical devices only before "
+                "that. "
                 "Run the command in a new Python process (from a notebook: restart the kernel "
-                "first).") from None
+                "first)."
+            ) from None
 
 
 def describe(strategy):
@@ -65,8 +71,10 @@ def describe(strategy):
         text += f" (the CPU split in {len(names)}: the same cores, so no faster than one device)"
         gpus = len(tf.config.list_physical_devices("GPU"))
         if gpus:  # fewer GPUs than asked for: say that they sit idle
-            text += (f"; this machine's {gpus} GPU{'s' if gpus > 1 else ''} stay unused: "
-                     f"--devices {gpus} trains on {'them' if gpus > 1 else 'it'}")
+            text += (
+                f"; this machine's {gpus} GPU{'s' if gpus > 1 else ''} stay unused: "
+                f"--devices {gpus} trains on {'them' if gpus > 1 else 'it'}"
+            )
     return text
 
 
@@ -124,4 +132,5 @@ def split(strategy, batch):
         return batch
     shares = tf.split(batch, strategy.num_replicas_in_sync)
     return strategy.experimental_distribute_values_from_function(
-        lambda context: shares[context.replica_id_in_sync_group])
+        lambda context: shares[context.replica_id_in_sync_group]
+    )

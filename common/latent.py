@@ -24,7 +24,9 @@ def slerp(start, end, fractions):
     fractions = np.asarray(fractions, np.float64)[:, np.newaxis]
     if angle < 1e-6:  # the same direction: the line and the circle agree
         return (1 - fractions) * start + fractions * end
-    return (np.sin((1 - fractions) * angle) * start + np.sin(fractions * angle) * end) / np.sin(angle)
+    return (np.sin((1 - fractions) * angle) * start + np.sin(fractions * angle) * end) / np.sin(
+        angle
+    )
 
 
 def loop_through(points, steps):
@@ -33,6 +35,8 @@ def loop_through(points, steps):
     points: (K, d). Returns (K * steps, d) float32; row i * steps is points[i].
     """
     points = np.asarray(points)
-    fractions = np.arange(steps) / steps  # 0, 1/steps, ..., (steps - 1)/steps: the next point starts the next leg
+    fractions = (
+        np.arange(steps) / steps
+    )  # 0, 1/steps, ..., (steps - 1)/steps: the next point starts the next leg
     legs = [slerp(points[i], points[(i + 1) % len(points)], fractions) for i in range(len(points))]
     return np.concatenate(legs).astype(np.float32)

@@ -59,27 +59,37 @@ def build_classifier(seed=CLASSIFIER_SEED):
     left to Keras's default would draw its seed from Python's global random state, and so
     change what a training run that scores itself draws next.
     """
+
     def initial_weights(layer_number):
         return keras.initializers.GlorotUniform(seed=seed + layer_number)
 
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
-            keras.layers.Conv2D(32, 3, activation="relu", kernel_initializer=initial_weights(0)),  # (B, 26, 26, 32)
+            keras.layers.Conv2D(
+                32, 3, activation="relu", kernel_initializer=initial_weights(0)
+            ),  # (B, 26, 26, 32)
             keras.layers.MaxPooling2D(),  # (B, 13, 13, 32)
-            keras.layers.Conv2D(64, 3, activation="relu", kernel_initializer=initial_weights(1)),  # (B, 11, 11, 64)
+            keras.layers.Conv2D(
+                64, 3, activation="relu", kernel_initializer=initial_weights(1)
+            ),  # (B, 11, 11, 64)
             keras.layers.MaxPooling2D(),  # (B, 5, 5, 64)
             keras.layers.Flatten(),  # (B, 1600)
-            keras.layers.Dense(FEATURES, activation="relu", name="features",
-                               kernel_initializer=initial_weights(2)),  # (B, 128): the feature space
-            keras.layers.Dense(10, dtype="float32", name="logits", kernel_initializer=initial_weights(3)),  # (B, 10)
+            keras.layers.Dense(
+                FEATURES, activation="relu", name="features", kernel_initializer=initial_weights(2)
+            ),  # (B, 128): the feature space
+            keras.layers.Dense(
+                10, dtype="float32", name="logits", kernel_initializer=initial_weights(3)
+            ),  # (B, 10)
         ],
         name="classifier",
     )
 
 
 def cache_dir():
-    return os.environ.get("GAN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "gan-collection")
+    return os.environ.get("GAN_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "gan-collection"
+    )
 
 
 def fingerprint(images, labels):
@@ -90,7 +100,7 @@ def fingerprint(images, labels):
 
 
 def to_model_range(images):
-    """uint8 images (N, 28, 28) -> float32 (N, 28, 28, 1) in [-1, 1], as every script scales its data."""
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [-1, 1], as the scripts scale theirs."""
     return ((images.astype(np.float32) - 127.5) / 127.5)[..., np.newaxis]
 
 
@@ -98,14 +108,20 @@ class Scorer:
     """The dataset's classifier (cached) and the test split's features."""
 
     def __init__(self, dataset, data_dir=None, verbose=True):
-        (train_images, self.train_labels), _ = datasets.load(dataset, "train", data_dir, labels=True)
+        (train_images, self.train_labels), _ = datasets.load(
+            dataset, "train", data_dir, labels=True
+        )
         (test_images, self.test_labels), _ = datasets.load(dataset, "test", data_dir, labels=True)
-        self.train_images, self.test_images = to_model_range(train_images), to_model_range(test_images)
+        self.train_images, self.test_images = to_model_range(train_images), to_model_range(
+            test_images
+        )
         self.dataset = dataset
         self.verbose = verbose
         self.classifier, self.info = self._load_or_train()
-        self.extract = keras.Model(self.classifier.inputs[0],
-                                   [self.classifier.get_layer("features").output, self.classifier.outputs[0]])
+        self.extract = keras.Model(
+            self.classifier.inputs[0],
+            [self.classifier.get_layer("features").output, self.classifier.outputs[0]],
+        )
         self.test_features, _ = self.features(self.test_images)
 
     def _paths(self):
@@ -114,7 +130,9 @@ class Scorer:
 
     def _load_or_train(self):
         model_path, info_path = self._paths()
-        expected = dict(version=CLASSIFIER_VERSION, data=fingerprint(self.train_images, self.train_labels))
+        expected = dict(
+            version=CLASSIFIER_VERSION, data=fingerprint(self.train_images, self.train_labels)
+        )
         try:
             with open(info_path) as file:
                 info = json.load(file)
@@ -131,29 +149,46 @@ class Scorer:
 
     def _train(self, model_path, info_path, expected):
         if self.verbose:
-            print(f"Training the {self.dataset} classifier for the scores (once; cached in {cache_dir()}) ...")
+            print(
+                f"Training the {self.dataset} classifier for the scores (once; cached in "
+                f"{cache_dir()}) ..."
+            )
         # The classifier's randomness (its first weights, the order of the data) comes from
         # seeds of its own. `train --eval-every` trains it in the middle of a run: reseeding
         # the global random state here, as keras.utils.set_random_seed would, made a run's
         # later epochs depend on whether the classifier was cached.
         classifier = build_classifier(CLASSIFIER_SEED)
-        classifier.compile(optimizer=keras.optimizers.Adam(1e-3),
-                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                           metrics=["accuracy"])
+        classifier.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
         batch = 128
-        # Two passes over the data, in steps: a tiny dataset still gets CLASSIFIER_MIN_STEPS updates.
+        # Two passes over the data, in steps: a tiny dataset still gets CLASSIFIER_MIN_STEPS
+        # updates.
         steps = max(CLASSIFIER_EPOCHS * len(self.train_images) // batch, CLASSIFIER_MIN_STEPS)
         # A fresh random order for each pass, from a numpy generator of our own; tf.data's
         # shuffle would mix in the global TensorFlow seed, which is the caller's.
         order_generator = np.random.default_rng(CLASSIFIER_SEED)
         passes = -(-steps * batch // len(self.train_images))  # rounded up
-        order = np.concatenate([order_generator.permutation(len(self.train_images)) for _ in range(passes)])
+        order = np.concatenate(
+            [order_generator.permutation(len(self.train_images)) for _ in range(passes)]
+        )
         train_images, train_labels = tf.constant(self.train_images), tf.constant(self.train_labels)
-        data = (tf.data.Dataset.from_tensor_slices(order[: steps * batch]).batch(batch)
-                .map(lambda chosen: (tf.gather(train_images, chosen), tf.gather(train_labels, chosen)))
-                .repeat().prefetch(tf.data.AUTOTUNE))
-        classifier.fit(data, epochs=CLASSIFIER_EPOCHS, steps_per_epoch=steps // CLASSIFIER_EPOCHS,
-                       shuffle=False, verbose=2 if self.verbose else 0)
+        data = (
+            tf.data.Dataset.from_tensor_slices(order[: steps * batch])
+            .batch(batch)
+            .map(lambda chosen: (tf.gather(train_images, chosen), tf.gather(train_labels, chosen)))
+            .repeat()
+            .prefetch(tf.data.AUTOTUNE)
+        )
+        classifier.fit(
+            data,
+            epochs=CLASSIFIER_EPOCHS,
+            steps_per_epoch=steps // CLASSIFIER_EPOCHS,
+            shuffle=False,
+            verbose=2 if self.verbose else 0,
+        )
         _, accuracy = classifier.evaluate(self.test_images, self.test_labels, verbose=0)
         info = dict(expected, test_accuracy=float(accuracy), steps=steps)
         try:
@@ -162,7 +197,9 @@ class Scorer:
             with open(info_path, "w") as file:
                 json.dump(info, file, indent=2)
         except OSError as error:
-            print(f"(Could not cache the classifier in {cache_dir()}: {error}; set $GAN_CACHE_DIR.)")
+            print(
+                f"(Could not cache the classifier in {cache_dir()}: {error}; set $GAN_CACHE_DIR.)"
+            )
         if self.verbose:
             print(f"Classifier test accuracy: {accuracy:.1%}")
         return classifier, info
@@ -171,7 +208,9 @@ class Scorer:
         """Penultimate features (N, 128) and predicted classes (N,) of images in [-1, 1]."""
         feature_parts, class_parts = [], []
         for start in range(0, len(images), batch):
-            features, logits = self.extract(np.asarray(images[start : start + batch], np.float32), training=False)
+            features, logits = self.extract(
+                np.asarray(images[start : start + batch], np.float32), training=False
+            )
             feature_parts.append(np.asarray(features, np.float64))
             class_parts.append(np.argmax(logits, axis=1))
         return np.concatenate(feature_parts), np.concatenate(class_parts)
@@ -189,7 +228,9 @@ class Scorer:
     def floor(self, count, seed=0):
         """The scores of `count` real training images: what a perfect generator would get."""
         rng = np.random.default_rng(seed)
-        chosen = rng.choice(len(self.train_images), size=min(count, len(self.train_images)), replace=False)
+        chosen = rng.choice(
+            len(self.train_images), size=min(count, len(self.train_images)), replace=False
+        )
         return self.score(self.train_images[chosen], seed=seed)
 
 
@@ -200,7 +241,8 @@ def gaussian(features):
 
 
 def frechet_distance(mu_1, sigma_1, mu_2, sigma_2):
-    """|mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2)), the Frechet distance of two Gaussians."""
+    """The Frechet distance of two Gaussians:
+    |mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2))."""
     with warnings.catch_warnings():
         # A collapsed generator has a singular covariance; sqrtm warns but stays finite there.
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
@@ -211,7 +253,12 @@ def frechet_distance(mu_1, sigma_1, mu_2, sigma_2):
         covariance_mean = linalg.sqrtm((sigma_1 + offset) @ (sigma_2 + offset))
     covariance_mean = np.real(covariance_mean)  # tiny imaginary parts are rounding error
     difference = mu_1 - mu_2
-    return float(difference @ difference + np.trace(sigma_1) + np.trace(sigma_2) - 2 * np.trace(covariance_mean))
+    return float(
+        difference @ difference
+        + np.trace(sigma_1)
+        + np.trace(sigma_2)
+        - 2 * np.trace(covariance_mean)
+    )
 
 
 def kernel_distance(features_1, features_2, subsets=10, subset_size=KID_SUBSET, seed=0):
@@ -233,7 +280,7 @@ def kernel_distance(features_1, features_2, subsets=10, subset_size=KID_SUBSET, 
 
 
 def coverage(classes, num_classes=10):
-    """How many classes get >= COVERED_SHARE of the samples, and the histogram's entropy in [0, 1]."""
+    """How many classes get >= COVERED_SHARE of the samples; the histogram's entropy in [0, 1]."""
     shares = np.bincount(classes, minlength=num_classes) / max(len(classes), 1)
     nonzero = shares[shares > 0]
     entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(num_classes))
@@ -248,13 +295,17 @@ def check_sample_count(count, flag=None):
     """
     if count >= MIN_SAMPLES:
         return
-    asked = f"{flag} {count}: too few images to score" if flag else f"Too few images to score ({count})"
+    asked = (
+        f"{flag} {count}: too few images to score" if flag else f"Too few images to score ({count})"
+    )
     raise UserError(
         f"{asked}. The FCD fits a Gaussian to the classifier's {FEATURES} features of the images, "
-        f"and its covariance is full-rank only with more images than features: {MIN_SAMPLES} at the "
-        f"very least. Scores are stable from about {STABLE_SAMPLES:,} images, and `evaluate` scores "
+        f"and its covariance is full-rank only with more images than features: {MIN_SAMPLES} at "
+        f"the very least. Scores are stable from about {STABLE_SAMPLES:,} images, and `evaluate` "
+        "scores "
         f"10,000 by default. Ask for {STABLE_SAMPLES:,} or more with "
-        f"{flag or '--n (evaluate) or --eval-samples (train)'}.")
+        f"{flag or '--n (evaluate) or --eval-samples (train)'}."
+    )
 
 
 def generate(draw_images, count, batch=500):
@@ -283,15 +334,26 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
     if dataset == datasets.FOLDER:
         raise UserError(datasets.needs_labels_message())
     if dataset not in datasets.NAMES:
-        raise UserError(f"The run in {run_dir} names no known dataset ({dataset!r}); cannot tell what to compare with.")
-    check_sample_count(count)  # common/cli.py checks the flags before training; this guards other callers
+        raise UserError(
+            f"The run in {run_dir} names no known dataset ({dataset!r}); cannot tell what to "
+            "compare with."
+        )
+    check_sample_count(
+        count
+    )  # common/cli.py checks the flags before training; this guards other callers
     scorer = scorer_for(dataset, data_dir)
     scores = scorer.score(generate(draw_images, count), seed)
     floor = scorer.floor(count, seed)
     print(table(scores, floor, count, dataset, epoch, scorer.info.get("test_accuracy")))
-    record = dict(epoch=epoch, samples=count, dataset=dataset, **scores, floor=floor,
-                  classifier_test_accuracy=scorer.info.get("test_accuracy"),
-                  time=datetime.datetime.now().isoformat(timespec="seconds"))
+    record = dict(
+        epoch=epoch,
+        samples=count,
+        dataset=dataset,
+        **scores,
+        floor=floor,
+        classifier_test_accuracy=scorer.info.get("test_accuracy"),
+        time=datetime.datetime.now().isoformat(timespec="seconds"),
+    )
     path = os.path.join(run_dir, "metrics.jsonl")
     earlier = ""
     if os.path.exists(path):
@@ -308,12 +370,21 @@ def table(scores, floor, count, dataset, epoch, accuracy):
     rows = [
         ("FCD (lower is better)", f"{scores['fcd']:.3f}", f"{floor['fcd']:.3f}"),
         ("KID (lower is better)", f"{scores['kid']:.3f}", f"{floor['kid']:.3f}"),
-        (f"classes with >= {COVERED_SHARE:.0%} of samples", f"{scores['classes_covered']}/10",
-         f"{floor['classes_covered']}/10"),
-        ("class entropy (1 = balanced)", f"{scores['class_entropy']:.3f}", f"{floor['class_entropy']:.3f}"),
+        (
+            f"classes with >= {COVERED_SHARE:.0%} of samples",
+            f"{scores['classes_covered']}/10",
+            f"{floor['classes_covered']}/10",
+        ),
+        (
+            "class entropy (1 = balanced)",
+            f"{scores['class_entropy']:.3f}",
+            f"{floor['class_entropy']:.3f}",
+        ),
     ]
-    lines = [f"Scores at epoch {epoch}: {count:,} samples vs the {dataset} test split "
-             f"(classifier test accuracy {accuracy})",
-             f"  {'metric':<32}{'generated':>12}{'floor (real)':>16}"]
+    lines = [
+        f"Scores at epoch {epoch}: {count:,} samples vs the {dataset} test split "
+        f"(classifier test accuracy {accuracy})",
+        f"  {'metric':<32}{'generated':>12}{'floor (real)':>16}",
+    ]
     lines += [f"  {name:<32}{value:>12}{base:>16}" for name, value, base in rows]
     return "\n".join(lines)

@@ -32,16 +32,24 @@ def cpu_has_bfloat16():
 
 
 def describe_cpu():
-    """"AMD EPYC (family 26), 2 cores, flags avx2 fma avx512f avx512_bf16": for every benchmark's output."""
+    """'AMD EPYC (family 26), 2 cores, flags avx2 fma avx512f avx512_bf16', for benchmarks."""
     info = cpuinfo()
 
     def field(name, default):
-        return next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith(name)), default)
+        return next(
+            (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith(name)),
+            default,
+        )
 
     flags = set(field("flags", "").split())
-    shown = [flag for flag in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags]
-    return (f"{field('model name', platform.processor() or 'unknown CPU')} (family {field('cpu family', '?')}), "
-            f"{os.cpu_count()} cores, flags {' '.join(shown) or '-'}")
+    shown = [
+        flag for flag in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags
+    ]
+    return (
+        f"{field('model name', platform.processor() or 'unknown CPU')} "
+        f"(family {field('cpu family', '?')}), "
+        f"{os.cpu_count()} cores, flags {' '.join(shown) or '-'}"
+    )
 
 
 def choose_with_reason(name):

@@ -16,7 +16,7 @@ class RunningMeans:
         self.totals, self.count = {}, 0
 
     def add(self, step_outputs):
-        """Add one step's outputs (a dict of scalar tensors); stop with a clear error on NaN or inf."""
+        """Add one step's outputs (a dict of scalar tensors); a NaN or inf stops with a message."""
         values = {name: float(value) for name, value in step_outputs.items()}
         broken = [name for name, value in values.items() if not math.isfinite(value)]
         if broken:
@@ -37,17 +37,25 @@ class RunningMeans:
 def bar(batches, steps, description, means):
     """Yield the batches behind a progress bar that shows `means` as they grow."""
     interactive = sys.stderr.isatty()
-    with tqdm(total=steps, desc=description, unit="step", dynamic_ncols=True,
-              leave=not interactive,  # in a log file, keep each epoch's bar on its own line
-              mininterval=0.5 if interactive else 30) as shown:
+    with tqdm(
+        total=steps,
+        desc=description,
+        unit="step",
+        dynamic_ncols=True,
+        leave=not interactive,  # in a log file, keep each epoch's bar on its own line
+        mininterval=0.5 if interactive else 30,
+    ) as shown:
         for batch in batches:
             yield batch
-            shown.set_postfix({name: f"{value:.3f}" for name, value in means.means().items()}, refresh=False)
+            shown.set_postfix(
+                {name: f"{value:.3f}" for name, value in means.means().items()}, refresh=False
+            )
             shown.update()
 
 
-def banner(title, models, data, *, epochs, steps, full_steps, batch, precision, seed, out_dir,
-           devices=None):
+def banner(
+    title, models, data, *, epochs, steps, full_steps, batch, precision, seed, out_dir, devices=None
+):
     """Print what is trained on what, how big, how long, on which devices, and where it goes."""
     sizes = ", ".join(f"{model.name} {model.count_params():,}" for model in models)
     per_epoch = f"{full_steps} steps of {batch} images"
@@ -58,11 +66,15 @@ def banner(title, models, data, *, epochs, steps, full_steps, batch, precision, 
     print(f"  each epoch: {per_epoch}; precision {precision}; seed {seed}")
     if devices:
         print(f"  devices: {devices}")
-    print(f"  output: {out_dir}/ (a checkpoint after every epoch; Ctrl-C loses only the epoch "
-          "in progress)")
+    print(
+        f"  output: {out_dir}/ (a checkpoint after every epoch; Ctrl-C loses only the epoch "
+        "in progress)"
+    )
 
 
 def epoch_done(row, epochs):
     """Print the line that closes an epoch: its mean losses and how long it took."""
-    shown = "  ".join(f"{name} {value:.4f}" for name, value in row.items() if name not in ("epoch", "seconds"))
+    shown = "  ".join(
+        f"{name} {value:.4f}" for name, value in row.items() if name not in ("epoch", "seconds")
+    )
     print(f"epoch {row['epoch']}/{epochs}  {shown}  ({row['seconds']:.1f} s)")

@@ -63,7 +63,8 @@ def only_writer(folder):
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise UserError(
-                f"Another `train` is writing to {folder} right now (it holds {lock_path}). Two runs "
+                f"Another `train` is writing to {folder} right now (it holds {lock_path}). Two "
+                "runs "
                 "in one folder would mix their checkpoints and logs. Wait for it to finish or stop "
                 "it (Ctrl-C; it resumes later), or train in another folder with --out-dir."
             ) from None
@@ -79,8 +80,11 @@ def grid_paths(run_dir):
     """The run's epoch grids as {epoch: path}, in epoch order."""
     folder = os.path.join(run_dir, "images")
     names = os.listdir(folder) if os.path.isdir(folder) else []
-    found = {int(match.group(1)): os.path.join(folder, name)
-             for name in names if (match := GRID_NAME.fullmatch(name))}
+    found = {
+        int(match.group(1)): os.path.join(folder, name)
+        for name in names
+        if (match := GRID_NAME.fullmatch(name))
+    }
     return dict(sorted(found.items()))
 
 
@@ -101,7 +105,11 @@ def read_log(path):
         with open(path, newline="") as file:
             for row in csv.DictReader(file):
                 try:
-                    values = {key: float(value) for key, value in row.items() if key and value not in ("", None)}
+                    values = {
+                        key: float(value)
+                        for key, value in row.items()
+                        if key and value not in ("", None)
+                    }
                     values["epoch"] = int(values["epoch"])
                     rows.append(values)
                 except (KeyError, TypeError, ValueError):
@@ -133,7 +141,7 @@ def append_log(run_dir, row):
 
 
 def resume(run_dir, finished, epochs):
-    """Forget log rows and grids after epoch `finished` (the checkpoint's); say what happens next."""
+    """Forget log rows and grids after epoch `finished` (the checkpoint's); say what comes next."""
     for folder in (run_dir, os.path.join(run_dir, "images")):
         for name in os.listdir(folder) if os.path.isdir(folder) else []:
             if PARTIAL_NAME.fullmatch(name):  # left by a run killed while writing
@@ -148,19 +156,29 @@ def resume(run_dir, finished, epochs):
     if finished == 0:
         print(f"Starting a new run in {run_dir}/ (epoch 0 grid: the untrained generator).")
     elif finished >= epochs:
-        print(f"The run in {run_dir}/ already finished {finished} epochs (asked for {epochs}); "
-              "nothing to train. Raise --epochs to go on.")
+        print(
+            f"The run in {run_dir}/ already finished {finished} epochs (asked for {epochs}); "
+            "nothing to train. Raise --epochs to go on."
+        )
     else:
-        print(f"Resuming {run_dir}/ from its checkpoint at epoch {finished}: "
-              f"training epochs {finished + 1} to {epochs}.")
+        print(
+            f"Resuming {run_dir}/ from its checkpoint at epoch {finished}: "
+            f"training epochs {finished + 1} to {epochs}."
+        )
 
 
 def newest_checkpoint_epoch(run_dir):
     """The epoch of the newest checkpoint file in OUT_DIR/checkpoints (0 if none)."""
     folder = os.path.join(run_dir, "checkpoints")
     names = os.listdir(folder) if os.path.isdir(folder) else []
-    return max([int(match.group(1)) for name in names
-                if (match := re.fullmatch(r"ckpt-(\d+)\.index", name))], default=0)
+    return max(
+        [
+            int(match.group(1))
+            for name in names
+            if (match := re.fullmatch(r"ckpt-(\d+)\.index", name))
+        ],
+        default=0,
+    )
 
 
 def rebuild_gif(run_dir):

@@ -54,8 +54,11 @@ class Run:
 
     def identity(self):
         """What run.json records: the model and the settings a resumed run keeps."""
-        kept = {name: getattr(self.settings, name) for name in self.settings.KEPT_ON_RESUME
-                if name != "precision"}
+        kept = {
+            name: getattr(self.settings, name)
+            for name in self.settings.KEPT_ON_RESUME
+            if name != "precision"
+        }
         kept.setdefault("dataset", getattr(self.settings, "dataset", "folder"))
         return dict(model=self.model_name, **kept, precision=self.policy)  # what `auto` chose
 
@@ -66,14 +69,25 @@ class Run:
 
     def print_banner(self, models, batches, data):
         full, steps = self.steps(batches)
-        kept = ", ".join(f"{name} {value}" for name, value in self.identity().items()
-                         if name not in ("model", "precision", "dataset"))
+        kept = ", ".join(
+            f"{name} {value}"
+            for name, value in self.identity().items()
+            if name not in ("model", "precision", "dataset")
+        )
         title = f"{self.model_name} on {getattr(self.settings, 'dataset', 'your pictures')}"
-        progress.banner(f"{title} ({kept})" if kept else title, models, data,
-                        epochs=self.settings.epochs, steps=steps, full_steps=full,
-                        batch=batches.element_spec.shape[0], precision=self.policy,
-                        seed=self.settings.seed, out_dir=self.out_dir,
-                        devices=devices.describe(self.strategy) if self.replicas > 1 else None)
+        progress.banner(
+            f"{title} ({kept})" if kept else title,
+            models,
+            data,
+            epochs=self.settings.epochs,
+            steps=steps,
+            full_steps=full,
+            batch=batches.element_spec.shape[0],
+            precision=self.policy,
+            seed=self.settings.seed,
+            out_dir=self.out_dir,
+            devices=devices.describe(self.strategy) if self.replicas > 1 else None,
+        )
 
     def on_devices(self, train_step):
         """The lesson's step as it runs here: as written on one device; with --devices N, on
@@ -133,8 +147,16 @@ class Run:
         row = dict(epoch=epoch, **means.means(), seconds=seconds)
         settings = self.settings
         if settings.eval_every and epoch % settings.eval_every == 0:
-            row.update(metrics.evaluate(sampler(generator, seed=0), settings.dataset,
-                                        settings.data_dir, settings.eval_samples, self.out_dir, epoch))
+            row.update(
+                metrics.evaluate(
+                    sampler(generator, seed=0),
+                    settings.dataset,
+                    settings.data_dir,
+                    settings.eval_samples,
+                    self.out_dir,
+                    epoch,
+                )
+            )
         log = runs.append_log(self.out_dir, row)
         self.board.add(row, grid)
         title = f"{self.model_name} on {getattr(settings, 'dataset', settings.data_dir)}"
@@ -146,15 +168,20 @@ class Run:
         """training.gif from the epoch grids, and generator.keras: the generator in float32
         (whatever the training precision, so that it draws what `sample` draws), in a file that
         keras.models.load_model reads without this code."""
-        images.write_gif(list(runs.grid_paths(self.out_dir).values()),
-                         os.path.join(self.out_dir, "training.gif"))
+        images.write_gif(
+            list(runs.grid_paths(self.out_dir).values()), os.path.join(self.out_dir, "training.gif")
+        )
         with files.replacing(os.path.join(self.out_dir, "generator.keras")) as path:
-            float32 = precision.float32_copy(generator, lambda: build(build_generator, self.settings))
+            float32 = precision.float32_copy(
+                generator, lambda: build(build_generator, self.settings)
+            )
             float32.save(path)
         epochs = self.settings.epochs
-        print(f"Done: {epochs} epoch{'s' if epochs > 1 else ''}. In {self.out_dir}/: training.gif, "
-              "log.csv, losses.png, generator.keras (load it with keras.models.load_model) and "
-              "the grids in images/.")
+        print(
+            f"Done: {epochs} epoch{'s' if epochs > 1 else ''}. In {self.out_dir}/: training.gif, "
+            "log.csv, losses.png, generator.keras (load it with keras.models.load_model) and "
+            "the grids in images/."
+        )
 
 
 def build(builder, settings):
@@ -163,8 +190,12 @@ def build(builder, settings):
     import inspect
 
     names = inspect.signature(builder).parameters
-    return builder(**{name: settings[name] if isinstance(settings, dict) else getattr(settings, name)
-                      for name in names})
+    return builder(
+        **{
+            name: settings[name] if isinstance(settings, dict) else getattr(settings, name)
+            for name in names
+        }
+    )
 
 
 def sampler(generator, seed=None):
@@ -172,7 +203,10 @@ def sampler(generator, seed=None):
     drawn from the generator's own stream: the run's random streams are left alone."""
     import tensorflow as tf
 
-    noise = (tf.random.Generator.from_seed(seed) if seed is not None
-             else tf.random.Generator.from_non_deterministic_state())
+    noise = (
+        tf.random.Generator.from_seed(seed)
+        if seed is not None
+        else tf.random.Generator.from_non_deterministic_state()
+    )
     noise_size = generator.input_shape[-1]
     return lambda count: generator(noise.normal([count, noise_size]), training=False)

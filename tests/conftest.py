@@ -15,7 +15,9 @@ sys.path.insert(0, ROOT)
 # Tests never touch the network, and keep the classifier cache out of the home folder.
 os.environ["GAN_OFFLINE"] = "1"
 os.environ.pop("GAN_DATA_DIR", None)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # as the scripts: hide TensorFlow's C++ log lines
+os.environ.setdefault(
+    "TF_CPP_MIN_LOG_LEVEL", "3"
+)  # as the scripts: hide TensorFlow's C++ log lines
 
 # Two logical CPU devices, for the --devices 2 tests (tests/test_devices.py): the CPU can be
 # split only before TensorFlow starts. Everything else runs on the first, as before.
@@ -96,7 +98,10 @@ def trained_runs(tmp_path_factory, idx_dir):
     folders = {}
     for script in (dcgan_fashion, mlp_gan_keras, wgan_gp):
         out = str(tmp_path_factory.mktemp(script.MODEL_NAME) / "run")
-        cli.run(script.main, ["train", "--epochs", "2", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS])
+        cli.run(
+            script.main,
+            ["train", "--epochs", "2", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS],
+        )
         folders[script.MODEL_NAME] = out
     return folders
 
@@ -124,22 +129,27 @@ def run_main(module, argv, capsys):
 
 
 def real_fashion_mnist():
-    """The folder with the real Fashion-MNIST files, found as `datasets.load` finds them, or a skip."""
+    """The folder of the real Fashion-MNIST files, as `datasets.load` finds it, or a skip."""
     from common import datasets
 
     for folder in datasets.search_folders():
         if datasets.find_in(folder, "fashion_mnist", "train"):
             return folder
-    pytest.skip("the real Fashion-MNIST files are nowhere on this machine: install them with "
-                "`sudo apt-get install dataset-fashion-mnist` (Debian, Ubuntu; .ci/run does), or put "
-                "the four IDX files in ~/.keras/datasets/fashion-mnist/")
+    pytest.skip(
+        "the real Fashion-MNIST files are nowhere on this machine: install them with "
+        "`sudo apt-get install dataset-fashion-mnist` (Debian, Ubuntu; .ci/run does), or put "
+        "the four IDX files in ~/.keras/datasets/fashion-mnist/"
+    )
 
 
 def run_script(script, *args, timeout=240):
     """Run a script as a user would, in a subprocess; return the CompletedProcess."""
     return subprocess.run(
         [sys.executable, os.path.join(ROOT, script), *args],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
     )
 
 

@@ -99,8 +99,11 @@ def test_grid_layout_and_grey_levels(tmp_path):
 def test_gif_has_one_frame_per_grid_in_order(tmp_path):
     paths = []
     for epoch in range(3):
-        paths.append(images.save_grid(np.full((4, 28, 28, 1), epoch / 3, np.float32),
-                                      runs.grid_path(str(tmp_path), epoch)))
+        paths.append(
+            images.save_grid(
+                np.full((4, 28, 28, 1), epoch / 3, np.float32), runs.grid_path(str(tmp_path), epoch)
+            )
+        )
     gif = Image.open(images.write_gif(paths, str(tmp_path / "run.gif")))
     assert gif.n_frames == 3
     levels = []
@@ -153,8 +156,10 @@ def test_running_means_and_the_nan_guard():
 
 
 # ----- command line -----------------------------------------------------------------------
-@pytest.mark.parametrize("value, message", [("0", "must be 1 or more"), ("-3", "must be 1 or more"),
-                                            ("ten", "expected a whole number")])
+@pytest.mark.parametrize(
+    "value, message",
+    [("0", "must be 1 or more"), ("-3", "must be 1 or more"), ("ten", "expected a whole number")],
+)
 def test_positive_int_rejects(value, message):
     with pytest.raises(argparse.ArgumentTypeError, match=message):
         cli.whole_number(1)(value)
@@ -167,8 +172,13 @@ def small_state(tmp_path, model="toy"):
     model_ = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="toy")
     optimizer = keras.optimizers.Adam(0.1)
     optimizer.build(model_.trainable_variables)
-    checkpoints = Checkpoints(str(tmp_path), dict(model=model, dataset="mnist"), "python toy.py",
-                              model=model_, optimizer=optimizer)
+    checkpoints = Checkpoints(
+        str(tmp_path),
+        dict(model=model, dataset="mnist"),
+        "python toy.py",
+        model=model_,
+        optimizer=optimizer,
+    )
     return model_, optimizer, checkpoints
 
 

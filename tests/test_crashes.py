@@ -32,19 +32,39 @@ def epochs_in_log(out):
 
 
 # ----- too few images to score ------------------------------------------------------------
-def test_scoring_too_few_images_is_refused_with_the_number_that_works(trained_runs, tmp_path, idx_dir, capsys):
+def test_scoring_too_few_images_is_refused_with_the_number_that_works(
+    trained_runs, tmp_path, idx_dir, capsys
+):
     out = copy_run(trained_runs, dcgan_fashion, tmp_path)
     for count in ("1", "2", str(metrics.MIN_SAMPLES - 1)):  # 1 crashed in sqrtm; 2 printed nonsense
-        status, _, stderr = run_main(dcgan_fashion, ["evaluate", "--out-dir", out, "--n", count,
-                                                     "--data-dir", idx_dir], capsys)
+        status, _, stderr = run_main(
+            dcgan_fashion,
+            ["evaluate", "--out-dir", out, "--n", count, "--data-dir", idx_dir],
+            capsys,
+        )
         assert status == 2 and f"--n {count}: too few images to score" in stderr
         assert "129 at the very least" in stderr and "2,000" in stderr
     assert not os.path.exists(os.path.join(out, "metrics.jsonl"))
 
     # During training the flags are checked before the first epoch, not when the first score is due.
-    status, stdout, stderr = run_main(dcgan_fashion, [
-        "train", "--epochs", "3", "--eval-every", "1", "--eval-samples", "1", "--data-dir", idx_dir,
-        "--out-dir", out, *TRAINED_FLAGS], capsys)
+    status, stdout, stderr = run_main(
+        dcgan_fashion,
+        [
+            "train",
+            "--epochs",
+            "3",
+            "--eval-every",
+            "1",
+            "--eval-samples",
+            "1",
+            "--data-dir",
+            idx_dir,
+            "--out-dir",
+            out,
+            *TRAINED_FLAGS,
+        ],
+        capsys,
+    )
     assert status == 2 and "--eval-samples 1: too few images to score" in stderr
     assert "epoch 3/3" not in stdout and epochs_in_log(out) == [1, 2]
 
@@ -52,7 +72,9 @@ def test_scoring_too_few_images_is_refused_with_the_number_that_works(trained_ru
 def test_the_minimum_is_where_the_covariance_becomes_full_rank(tmp_path, idx_dir):
     features = np.random.default_rng(0).normal(size=(metrics.MIN_SAMPLES, metrics.FEATURES))
     assert np.linalg.matrix_rank(np.cov(features, rowvar=False)) == metrics.FEATURES
-    assert np.isfinite(metrics.frechet_distance(*metrics.gaussian(features), *metrics.gaussian(features)))
+    assert np.isfinite(
+        metrics.frechet_distance(*metrics.gaussian(features), *metrics.gaussian(features))
+    )
     metrics.check_sample_count(metrics.MIN_SAMPLES)  # no error
     # The backstop in metrics.evaluate, for callers that do not come through common/cli.py:
     # it refuses before drawing a single image.
@@ -68,14 +90,19 @@ def test_the_minimum_is_where_the_covariance_becomes_full_rank(tmp_path, idx_dir
 
 
 # ----- a file where the TensorBoard folder goes -------------------------------------------
-def test_a_file_named_tensorboard_costs_the_summaries_not_the_run(trained_runs, tmp_path, idx_dir, capsys):
+def test_a_file_named_tensorboard_costs_the_summaries_not_the_run(
+    trained_runs, tmp_path, idx_dir, capsys
+):
     out = copy_run(trained_runs, mlp_gan_keras, tmp_path)
     board = os.path.join(out, "tensorboard")
     shutil.rmtree(board)  # the folder the first two epochs wrote, replaced by a file
     with open(board, "w") as file:
         file.write("not a folder")
-    status, stdout, stderr = run_main(mlp_gan_keras, ["train", "--epochs", "3", "--data-dir", idx_dir,
-                                                      "--out-dir", out, *TRAINED_FLAGS], capsys)
+    status, stdout, stderr = run_main(
+        mlp_gan_keras,
+        ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS],
+        capsys,
+    )
     assert status == 0, stderr
     assert "TensorBoard summaries are off for this run" in stdout and "(Not a directory)" in stdout
     assert epochs_in_log(out) == [1, 2, 3] and os.path.isfile(board)
@@ -87,12 +114,16 @@ def test_a_walk_of_more_than_a_thousand_frames_is_refused(trained_runs, tmp_path
     gif = str(tmp_path / "walk.gif")
     # Just over the limit first: with the check gone, this one is merely slow, not out of memory.
     for points, steps, frames in (("7", "143", "1,001"), ("3000", "3000", "9,000,000")):
-        status, _, stderr = run_main(dcgan_fashion, ["walk", "--out-dir", out, "--points", points,
-                                                     "--steps", steps, "--output", gif], capsys)
+        status, _, stderr = run_main(
+            dcgan_fashion,
+            ["walk", "--out-dir", out, "--points", points, "--steps", steps, "--output", gif],
+            capsys,
+        )
         assert status == 2 and f"a walk of {frames} frames" in stderr and "at most 1,000" in stderr
     assert not os.path.exists(gif)
-    cli.check_command_flags(argparse.Namespace(command="walk", points=2, steps=500),
-                            dcgan_fashion.Settings)  # 1,000 exactly: allowed
+    cli.check_command_flags(
+        argparse.Namespace(command="walk", points=2, steps=500), dcgan_fashion.Settings
+    )  # 1,000 exactly: allowed
 
 
 # ----- two `train`s on one folder ---------------------------------------------------------
@@ -115,12 +146,16 @@ def lock_is_free(out):
 
 
 def test_a_second_train_on_a_busy_folder_is_refused_and_a_killed_one_leaves_no_lock(
-        trained_runs, tmp_path, idx_dir, capsys):
+    trained_runs, tmp_path, idx_dir, capsys
+):
     out = copy_run(trained_runs, mlp_gan_keras, tmp_path)
     command = ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
     # Another process holds the folder, as a running `train` does.
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, os.path.join(out, ".lock")],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, os.path.join(out, ".lock")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         status, stdout, stderr = run_main(mlp_gan_keras, command, capsys)
@@ -132,23 +167,36 @@ def test_a_second_train_on_a_busy_folder_is_refused_and_a_killed_one_leaves_no_l
     status, stdout, stderr = run_main(mlp_gan_keras, command, capsys)
     assert status == 0, stderr
     assert epochs_in_log(out) == [1, 2, 3]
-    assert lock_is_free(out)  # released when main() returned, so later commands in this process work
+    assert lock_is_free(
+        out
+    )  # released when main() returned, so later commands in this process work
 
     # A run that stops with an error after taking the lock releases it too.
-    status, _, stderr = run_main(mlp_gan_keras, ["train", "--epochs", "4", "--data-dir", idx_dir,
-                                                 "--out-dir", out, "--batch-size", "4096"], capsys)
+    status, _, stderr = run_main(
+        mlp_gan_keras,
+        ["train", "--epochs", "4", "--data-dir", idx_dir, "--out-dir", out, "--batch-size", "4096"],
+        capsys,
+    )
     assert status == 2 and "4096" in stderr
     assert lock_is_free(out)
 
 
 # ----- scoring leaves the caller's random numbers alone -----------------------------------
 def draw_from_every_global_stream():
-    """One number from each random stream that a training run draws from without a seed of its own."""
-    return [tf.random.normal([2]).numpy(), tf.random.uniform([2]).numpy(), np.random.random(2),
-            random.random(), keras.random.normal([2]).numpy()]
+    """One number from each random stream that a training run draws from,
+    unseeded."""
+    return [
+        tf.random.normal([2]).numpy(),
+        tf.random.uniform([2]).numpy(),
+        np.random.random(2),
+        random.random(),
+        keras.random.normal([2]).numpy(),
+    ]
 
 
-def test_training_the_classifier_leaves_the_global_random_streams_as_they_were(idx_dir, tmp_path, monkeypatch):
+def test_training_the_classifier_leaves_the_global_random_streams_as_they_were(
+    idx_dir, tmp_path, monkeypatch
+):
     keras.utils.set_random_seed(11)
     expected = draw_from_every_global_stream()
 

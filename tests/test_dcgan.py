@@ -23,12 +23,16 @@ def test_model_shapes():
     fakes = generator(tf.random.normal([4, dcgan.NOISE_DIM]), training=False)
     assert fakes.shape == (4, 28, 28, 1)
     assert discriminator(fakes).shape == (4, 1)
-    assert discriminator.layers[-1].activation.__name__ == "linear"  # logits: the loss applies the sigmoid
+    assert (
+        discriminator.layers[-1].activation.__name__ == "linear"
+    )  # logits: the loss applies the sigmoid
 
 
 def test_losses_on_known_logits():
     undecided = tf.zeros([8, 1])  # sigmoid(0) = 0.5: the discriminator cannot tell
-    assert math.isclose(float(dcgan.discriminator_loss(undecided, undecided)), 2 * math.log(2), rel_tol=1e-5)
+    assert math.isclose(
+        float(dcgan.discriminator_loss(undecided, undecided)), 2 * math.log(2), rel_tol=1e-5
+    )
     assert math.isclose(float(dcgan.generator_loss(undecided)), math.log(2), rel_tol=1e-5)
     confident = tf.fill([8, 1], 20.0)  # sure that everything is real
     assert float(dcgan.discriminator_loss(confident, -confident)) < 1e-6
@@ -41,11 +45,16 @@ def test_losses_on_known_logits():
 
 def test_train_then_sample_then_resume(tmp_path, idx_dir, capsys):
     out = str(tmp_path / "run")
-    status, stdout, _ = run_main(dcgan, ["train", "--epochs", "2", "--data-dir", idx_dir, "--out-dir", out,
-                                         "--seed", "3", *TINY], capsys)
+    status, stdout, _ = run_main(
+        dcgan,
+        ["train", "--epochs", "2", "--data-dir", idx_dir, "--out-dir", out, "--seed", "3", *TINY],
+        capsys,
+    )
     assert status == 0, stdout
     assert "Starting a new run" in stdout and "epoch 2/2" in stdout
-    assert sorted(os.listdir(os.path.join(out, "images"))) == [f"epoch_{i:04d}.png" for i in range(3)]
+    assert sorted(os.listdir(os.path.join(out, "images"))) == [
+        f"epoch_{i:04d}.png" for i in range(3)
+    ]
     log = read_log(os.path.join(out, "log.csv"))
     assert [row["epoch"] for row in log] == [1, 2]
     assert {"d_loss", "g_loss", "D(x)", "D(G(z))", "seconds"} <= set(log[0])
@@ -59,14 +68,18 @@ def test_train_then_sample_then_resume(tmp_path, idx_dir, capsys):
     status, stdout, _ = run_main(dcgan, ["--out-dir", out], capsys)
     assert status == 0 and "epoch 2" in stdout and "mean decision" in stdout
     assert os.path.exists(os.path.join(out, "samples.png"))
-    status, stdout, _ = run_main(dcgan, ["sample", "--out-dir", out, "--n", "5",
-                                         "--output", str(tmp_path / "five.npy")], capsys)
+    status, stdout, _ = run_main(
+        dcgan,
+        ["sample", "--out-dir", out, "--n", "5", "--output", str(tmp_path / "five.npy")],
+        capsys,
+    )
     raw = np.load(tmp_path / "five.npy")
     assert raw.shape == (5, 28, 28, 1) and raw.dtype == np.float32 and np.abs(raw).max() <= 1
 
     # Training again with more epochs resumes and runs only the missing one.
-    status, stdout, _ = run_main(dcgan, ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out,
-                                         *TINY], capsys)
+    status, stdout, _ = run_main(
+        dcgan, ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *TINY], capsys
+    )
     assert status == 0
     assert "Resuming" in stdout and "epoch 3/3" in stdout and "epoch 1/3" not in stdout
     assert [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))] == [1, 2, 3]
@@ -78,12 +91,15 @@ def test_train_then_sample_then_resume(tmp_path, idx_dir, capsys):
     assert status == 0 and os.path.exists(os.path.join(out, "training.gif"))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--epochs", "0"], "must be 1 or more"),
-    (["train", "--epochs", "-2"], "must be 1 or more"),
-    (["train", "--batch-size", "many"], "expected a whole number"),
-    (["sample", "--n", "0"], "must be 1 or more"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--epochs", "0"], "must be 1 or more"),
+        (["train", "--epochs", "-2"], "must be 1 or more"),
+        (["train", "--batch-size", "many"], "expected a whole number"),
+        (["sample", "--n", "0"], "must be 1 or more"),
+    ],
+)
 def test_impossible_flag_values(argv, message, capsys):
     status, _, stderr = run_main(dcgan, argv, capsys)
     assert status == 2 and message in stderr
@@ -98,11 +114,15 @@ def test_sample_without_checkpoint_says_train_first(tmp_path, capsys):
 def test_dataset_nowhere_and_unwritable_out_dir(tmp_path, idx_dir, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    status, _, stderr = run_main(dcgan, ["train", "--data-dir", str(empty), "--out-dir", str(tmp_path / "r")], capsys)
+    status, _, stderr = run_main(
+        dcgan, ["train", "--data-dir", str(empty), "--out-dir", str(tmp_path / "r")], capsys
+    )
     assert status == 2 and "Could not find the fashion_mnist dataset" in stderr
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    status, _, stderr = run_main(dcgan, ["train", "--data-dir", idx_dir, "--out-dir", str(blocker / "run")], capsys)
+    status, _, stderr = run_main(
+        dcgan, ["train", "--data-dir", idx_dir, "--out-dir", str(blocker / "run")], capsys
+    )
     assert status == 2 and "Cannot write to the output folder" in stderr
 
 
@@ -110,11 +130,22 @@ def test_checkpoint_of_another_model_is_refused(tmp_path, idx_dir, capsys):
     import mlp_gan_keras
 
     out = str(tmp_path / "run")
-    run_main(mlp_gan_keras, ["train", "--epochs", "1", "--data-dir", idx_dir, "--out-dir", out, *TINY], capsys)
-    status, _, stderr = run_main(dcgan, ["train", "--data-dir", idx_dir, "--out-dir", out, *TINY], capsys)
+    run_main(
+        mlp_gan_keras,
+        ["train", "--epochs", "1", "--data-dir", idx_dir, "--out-dir", out, *TINY],
+        capsys,
+    )
+    status, _, stderr = run_main(
+        dcgan, ["train", "--data-dir", idx_dir, "--out-dir", out, *TINY], capsys
+    )
     # Before anything else is printed: whose folder it is, and what to do.
     message = " ".join(stderr.split())
-    assert status == 2 and _ == "" and "a run of mlp_gan_keras.py" in message and "--out-dir" in message
+    assert (
+        status == 2
+        and _ == ""
+        and "a run of mlp_gan_keras.py" in message
+        and "--out-dir" in message
+    )
     status, _, stderr = run_main(dcgan, ["sample", "--out-dir", out], capsys)
     assert status == 2 and "a run of mlp_gan_keras.py" in " ".join(stderr.split())
 
@@ -122,7 +153,11 @@ def test_checkpoint_of_another_model_is_refused(tmp_path, idx_dir, capsys):
 def test_a_user_error_in_a_real_process_is_one_paragraph(tmp_path):
     """As a user types it: exit status 2 and the message, without a traceback."""
     result = run_script("dcgan_fashion.py", "--out-dir", str(tmp_path / "nothing"))
-    assert result.returncode == 2 and "Traceback" not in result.stderr and "train first" in result.stderr
+    assert (
+        result.returncode == 2
+        and "Traceback" not in result.stderr
+        and "train first" in result.stderr
+    )
 
 
 def test_trains_on_the_real_fashion_mnist(tmp_path, capsys):
@@ -130,8 +165,23 @@ def test_trains_on_the_real_fashion_mnist(tmp_path, capsys):
     folder = real_fashion_mnist()
     (pixels, labels), _ = datasets.load("fashion_mnist", "train", folder, labels=True)
     assert pixels.shape == (60000, 28, 28) and sorted(set(labels.tolist())) == list(range(10))
-    status, stdout, _ = run_main(dcgan, ["train", "--epochs", "1", "--data-dir", folder, "--batch-size", "32",
-                                         "--steps-per-epoch", "3", "--out-dir", str(tmp_path)], capsys)
+    status, stdout, _ = run_main(
+        dcgan,
+        [
+            "train",
+            "--epochs",
+            "1",
+            "--data-dir",
+            folder,
+            "--batch-size",
+            "32",
+            "--steps-per-epoch",
+            "3",
+            "--out-dir",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert status == 0 and "60,000 images" in stdout and "3 of 1875 steps" in stdout
 
 
@@ -143,28 +193,51 @@ def test_real_ctrl_c_saves_and_resumes(tmp_path, idx_dir, capsys):
     import time
 
     out = str(tmp_path / "run")
-    flags = ["--data-dir", idx_dir, "--out-dir", out, "--batch-size", "16", "--steps-per-epoch", "1"]
+    flags = [
+        "--data-dir",
+        idx_dir,
+        "--out-dir",
+        out,
+        "--batch-size",
+        "16",
+        "--steps-per-epoch",
+        "1",
+    ]
     command = [sys.executable, "dcgan_fashion.py", "train", "--epochs", "500", *flags]
-    process = subprocess.Popen(command, cwd=os.path.dirname(dcgan.__file__), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        cwd=os.path.dirname(dcgan.__file__),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log = os.path.join(out, "log.csv")
     deadline = time.time() + 120
-    # Three epochs logged: epoch 2's checkpoint is surely written (each row comes before its checkpoint).
+    # Three epochs logged: epoch 2's checkpoint is surely written (each row comes before its
+    # checkpoint).
     while time.time() < deadline and not (os.path.exists(log) and len(open(log).readlines()) >= 4):
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Interrupted during epoch" in stderr and "Traceback" not in stderr
-    finished = int(" ".join(stderr.split()).split("The newest checkpoint holds epoch ")[1].split(".")[0])
-    assert finished >= 2 and os.path.exists(os.path.join(out, "checkpoints", f"ckpt-{finished}.index"))
-    status, stdout, stderr = run_main(dcgan, ["train", "--epochs", str(finished + 1), *flags], capsys)
+    finished = int(
+        " ".join(stderr.split()).split("The newest checkpoint holds epoch ")[1].split(".")[0]
+    )
+    assert finished >= 2 and os.path.exists(
+        os.path.join(out, "checkpoints", f"ckpt-{finished}.index")
+    )
+    status, stdout, stderr = run_main(
+        dcgan, ["train", "--epochs", str(finished + 1), *flags], capsys
+    )
     assert status == 0, stderr
     assert f"from its checkpoint at epoch {finished}" in stdout and "Done: " in stdout
     assert [row["epoch"] for row in read_log(log)] == list(range(1, finished + 2))
 
 
-def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, idx_dir, capsys, monkeypatch):
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(
+    tmp_path, idx_dir, capsys, monkeypatch
+):
     make_real_step = dcgan.make_train_step
 
     def make_diverging_step(*models):
@@ -181,8 +254,22 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
 
     monkeypatch.setattr(dcgan, "make_train_step", make_diverging_step)
     out = str(tmp_path / "run")
-    status, _, stderr = run_main(dcgan, ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out,
-                                         "--save-every", "5", *TINY], capsys)  # --save-every: still accepted
+    status, _, stderr = run_main(
+        dcgan,
+        [
+            "train",
+            "--epochs",
+            "3",
+            "--data-dir",
+            idx_dir,
+            "--out-dir",
+            out,
+            "--save-every",
+            "5",
+            *TINY,
+        ],
+        capsys,
+    )  # --save-every: still accepted
     assert status == 2 and "diverged: d_loss became nan at step 1" in stderr
     names = os.listdir(os.path.join(out, "checkpoints"))
     assert "ckpt-1.index" in names and "ckpt-2.index" not in names

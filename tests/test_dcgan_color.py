@@ -23,13 +23,15 @@ TINY = ["--batch-size", "4", "--steps-per-epoch", "2", "--width", "8"]
 
 
 def colour_folder(folder, count=12):
-    """`count` pictures of plain colours (red, green, blue in turn) at assorted sizes and formats."""
+    """`count` pictures of plain colours (red, green, blue in turn), assorted sizes and formats."""
     os.makedirs(folder, exist_ok=True)
     primaries = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
     for index in range(count):
         size = (40 + 7 * index, 50 + 5 * index)
         extension = ["png", "bmp", "png", "gif"][index % 4]
-        Image.new("RGB", size, primaries[index % 3]).save(os.path.join(folder, f"plain_{index:02d}.{extension}"))
+        Image.new("RGB", size, primaries[index % 3]).save(
+            os.path.join(folder, f"plain_{index:02d}.{extension}")
+        )
     return folder
 
 
@@ -44,7 +46,10 @@ def trained(tmp_path_factory, pictures):
     from common import cli
 
     out = str(tmp_path_factory.mktemp("color") / "run")
-    cli.run(color.main, ["train", "--epochs", "2", "--data-dir", pictures, "--out-dir", out, "--seed", "1", *TINY])
+    cli.run(
+        color.main,
+        ["train", "--epochs", "2", "--data-dir", pictures, "--out-dir", out, "--seed", "1", *TINY],
+    )
     return out
 
 
@@ -54,25 +59,37 @@ def stage_shapes(model, inputs):
     shapes, values = [], inputs
     for layer in model.layers:
         values = layer(values, training=False)
-        if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+        if isinstance(
+            layer, (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+        ):
             shapes.append(tuple(values.shape[1:]))
     return shapes
 
 
 @pytest.mark.parametrize("size, start", [(64, 4), (128, 8)])
-def test_every_stage_doubles_the_side_in_the_generator_and_halves_it_in_the_discriminator(size, start):
+def test_every_stage_doubles_the_side_in_the_generator_and_halves_it_in_the_discriminator(
+    size, start
+):
     generator, discriminator = color.build_generator(size), color.build_discriminator(size)
     noise = tf.random.normal([2, color.NOISE_DIM])
     # The article: one linear layer, then four transposed convolutions (width 64 as the cited code).
     assert stage_shapes(generator, noise) == [
-        (start * start * 512,), (2 * start, 2 * start, 256), (4 * start, 4 * start, 128),
-        (8 * start, 8 * start, 64), (size, size, 3)]
+        (start * start * 512,),
+        (2 * start, 2 * start, 256),
+        (4 * start, 4 * start, 128),
+        (8 * start, 8 * start, 64),
+        (size, size, 3),
+    ]
     assert [type(layer).__name__ for layer in generator.layers].count("Conv2DTranspose") == 4
     # The discriminator: four strided convolutions, then one linear output.
     pictures = tf.random.uniform([2, size, size, 3], -1, 1)
     assert stage_shapes(discriminator, pictures) == [
-        (size // 2, size // 2, 64), (size // 4, size // 4, 128), (size // 8, size // 8, 256),
-        (start, start, 512), (1,)]
+        (size // 2, size // 2, 64),
+        (size // 4, size // 4, 128),
+        (size // 8, size // 8, 256),
+        (start, start, 512),
+        (1,),
+    ]
 
 
 def test_the_layers_follow_the_article_and_the_dcgan_paper():
@@ -80,15 +97,25 @@ def test_the_layers_follow_the_article_and_the_dcgan_paper():
     kinds = [type(layer).__name__ for layer in generator.layers]
     # Batch norm after every layer of the generator but the last, then ReLU; tanh at the end.
     assert kinds == ["Dense", "Reshape", "BatchNormalization", "ReLU"] + [
-        "Conv2DTranspose", "BatchNormalization", "ReLU"] * 3 + ["Conv2DTranspose"]
+        "Conv2DTranspose",
+        "BatchNormalization",
+        "ReLU",
+    ] * 3 + ["Conv2DTranspose"]
     assert generator.layers[-1].activation.__name__ == "tanh"
     kinds = [type(layer).__name__ for layer in discriminator.layers]
     # No batch norm on the discriminator's first layer; LeakyReLU(0.2) after each convolution.
-    assert kinds == ["Conv2D", "LeakyReLU"] + ["Conv2D", "BatchNormalization", "LeakyReLU"] * 3 + ["Flatten", "Dense"]
-    assert discriminator.layers[-1].activation.__name__ == "linear"  # logits: the loss applies the sigmoid
+    assert kinds == ["Conv2D", "LeakyReLU"] + ["Conv2D", "BatchNormalization", "LeakyReLU"] * 3 + [
+        "Flatten",
+        "Dense",
+    ]
+    assert (
+        discriminator.layers[-1].activation.__name__ == "linear"
+    )  # logits: the loss applies the sigmoid
     for layer in generator.layers + discriminator.layers:
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
-            assert layer.kernel_size == (5, 5) and layer.strides == (2, 2) and layer.padding == "same"
+            assert (
+                layer.kernel_size == (5, 5) and layer.strides == (2, 2) and layer.padding == "same"
+            )
         if isinstance(layer, keras.layers.BatchNormalization):
             assert layer.momentum == 0.9 and layer.epsilon == 1e-5  # the cited code's
         if isinstance(layer, keras.layers.LeakyReLU):
@@ -103,7 +130,9 @@ def test_the_generator_reaches_both_ends_of_tanh():
     generator = color.build_generator(width=8)
     last = generator.layers[-1]
     last.kernel.assign(last.kernel * 1000)  # saturate the output
-    fakes = generator(tf.random.normal([8, color.NOISE_DIM]), training=True).numpy()  # batch statistics
+    fakes = generator(
+        tf.random.normal([8, color.NOISE_DIM]), training=True
+    ).numpy()  # batch statistics
     assert fakes.min() < -0.99 and fakes.max() > 0.99 and np.abs(fakes).max() <= 1.0
 
 
@@ -117,24 +146,34 @@ def test_losses_on_known_logits():
     real_loss, fake_loss = color.discriminator_losses(tf.constant([[1.0]]), tf.constant([[-2.0]]))
     assert math.isclose(float(real_loss), -math.log(1 / (1 + math.exp(-1))), rel_tol=1e-5)
     assert math.isclose(float(fake_loss), -math.log(1 - 1 / (1 + math.exp(2))), rel_tol=1e-5)
-    assert math.isclose(float(color.generator_loss(tf.constant([[-2.0]]))), -math.log(1 / (1 + math.exp(2))),
-                        rel_tol=1e-5)
+    assert math.isclose(
+        float(color.generator_loss(tf.constant([[-2.0]]))),
+        -math.log(1 / (1 + math.exp(2))),
+        rel_tol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("generator_steps", [2, 1])
 def test_the_generator_is_updated_generator_steps_times_per_discriminator_update(generator_steps):
     generator, discriminator = color.build_generator(width=8), color.build_discriminator(width=8)
-    generator_optimizer, discriminator_optimizer = keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4)
-    step = color.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                                 generator_steps)
+    generator_optimizer, discriminator_optimizer = keras.optimizers.Adam(
+        2e-4
+    ), keras.optimizers.Adam(2e-4)
+    step = color.make_train_step(
+        generator, discriminator, generator_optimizer, discriminator_optimizer, generator_steps
+    )
     before = [weight.numpy().copy() for weight in discriminator.trainable_weights]
     for _ in range(3):
         outputs = step(tf.random.uniform([4, 64, 64, 3], -1, 1))
     assert int(discriminator_optimizer.iterations) == 3
     assert int(generator_optimizer.iterations) == 3 * generator_steps
-    assert any(not np.allclose(old, new) for old, new in zip(before, discriminator.trainable_weights))
+    assert any(
+        not np.allclose(old, new) for old, new in zip(before, discriminator.trainable_weights)
+    )
     # The four losses the article plots, and D's total is the sum of its two parts.
-    assert float(outputs["d_loss"]) == pytest.approx(float(outputs["d_loss_real"] + outputs["d_loss_fake"]), rel=1e-5)
+    assert float(outputs["d_loss"]) == pytest.approx(
+        float(outputs["d_loss_real"] + outputs["d_loss_fake"]), rel=1e-5
+    )
     assert {"g_loss", "D(x)", "D(G(z))"} <= set(outputs)
 
 
@@ -144,21 +183,56 @@ def test_the_fast_recipe_averages_the_generator_after_both_updates():
     averaged.set_weights(generator.get_weights())
     before = [weight.numpy().copy() for weight in generator.weights]
     generator_optimizer = keras.optimizers.Adam(2e-4)
-    step = color.make_train_step(generator, discriminator, generator_optimizer, keras.optimizers.Adam(2e-4), 2)
+    step = color.make_train_step(
+        generator, discriminator, generator_optimizer, keras.optimizers.Adam(2e-4), 2
+    )
     step(tf.random.uniform([4, 64, 64, 3], -1, 1))
-    color.update_average(averaged, generator, 0.999, generator_optimizer.iterations)  # as train() does
+    color.update_average(
+        averaged, generator, 0.999, generator_optimizer.iterations
+    )  # as train() does
     decay = (1 + 2) / (10 + 2)  # after the step's two generator updates, t = 2
     for average, old, new in zip(averaged.weights, before, generator.weights):
-        np.testing.assert_allclose(average.numpy(), decay * old + (1 - decay) * new.numpy(), rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(
+            average.numpy(), decay * old + (1 - decay) * new.numpy(), rtol=1e-4, atol=1e-6
+        )
 
 
 def test_a_fast_run_samples_from_its_averaged_generator(pictures, tmp_path, capsys):
     out = str(tmp_path / "run")
-    status, _, stderr = run_main(color, ["train", "--epochs", "1", "--recipe", "fast", "--data-dir", pictures,
-                                         "--out-dir", out, "--seed", "4", *TINY], capsys)
+    status, _, stderr = run_main(
+        color,
+        [
+            "train",
+            "--epochs",
+            "1",
+            "--recipe",
+            "fast",
+            "--data-dir",
+            pictures,
+            "--out-dir",
+            out,
+            "--seed",
+            "4",
+            *TINY,
+        ],
+        capsys,
+    )
     assert status == 0, stderr
-    status, _, _ = run_main(color, ["sample", "--out-dir", out, "--n", "3", "--seed", "1",
-                                    "--output", str(tmp_path / "three.npy")], capsys)
+    status, _, _ = run_main(
+        color,
+        [
+            "sample",
+            "--out-dir",
+            out,
+            "--n",
+            "3",
+            "--seed",
+            "1",
+            "--output",
+            str(tmp_path / "three.npy"),
+        ],
+        capsys,
+    )
     drawn = np.load(tmp_path / "three.npy")
     noise = tf.random.Generator.from_seed(1).normal([3, color.NOISE_DIM])
     exported = keras.models.load_model(os.path.join(out, "generator.keras"))  # the averaged one
@@ -167,8 +241,11 @@ def test_a_fast_run_samples_from_its_averaged_generator(pictures, tmp_path, caps
     np.testing.assert_allclose(drawn, exported(noise, training=False).numpy(), atol=1e-4 * scale)
     trained = color.build_generator(width=8)
     tf.train.Checkpoint(generator=trained).restore(
-        tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))).expect_partial()
-    assert np.abs(drawn - trained(noise, training=False).numpy()).max() > 0.05 * scale  # not the trained one
+        tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))
+    ).expect_partial()
+    assert (
+        np.abs(drawn - trained(noise, training=False).numpy()).max() > 0.05 * scale
+    )  # not the trained one
 
 
 # ----- pictures: colour from the file to the grid, and the cache ----------------------------
@@ -197,16 +274,26 @@ def test_transparency_lies_on_black_and_the_centre_square_is_kept(tmp_path):
 
 def test_every_batch_is_full_and_every_picture_comes_once_per_epoch():
     pictures = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1) * np.ones((1, 2, 2, 3), np.uint8)
-    epoch = [batch.numpy() for batch in datasets.shuffled_batches(pictures, 3, 0, prepare=color.scale)]
+    epoch = [
+        batch.numpy() for batch in datasets.shuffled_batches(pictures, 3, 0, prepare=color.scale)
+    ]
     assert [len(batch) for batch in epoch] == [3, 3, 3]
     seen = np.concatenate([batch[:, 0, 0, 0] for batch in epoch]) * 127.5 + 127.5
-    assert len(set(np.rint(seen).astype(int))) == 9  # nine different pictures, the tenth left for the next epoch
-    again = np.concatenate([batch.numpy()[:, 0, 0, 0]
-                            for batch in datasets.shuffled_batches(pictures, 3, 1, prepare=color.scale)])
+    assert (
+        len(set(np.rint(seen).astype(int))) == 9
+    )  # nine different pictures, the tenth left for the next epoch
+    again = np.concatenate(
+        [
+            batch.numpy()[:, 0, 0, 0]
+            for batch in datasets.shuffled_batches(pictures, 3, 1, prepare=color.scale)
+        ]
+    )
     assert not np.array_equal(seen, again * 127.5 + 127.5)  # another seed, another order
 
 
-def test_the_cache_is_read_while_the_folder_is_unchanged_and_rebuilt_when_it_changes(tmp_path, capsys):
+def test_the_cache_is_read_while_the_folder_is_unchanged_and_rebuilt_when_it_changes(
+    tmp_path, capsys
+):
     folder = colour_folder(str(tmp_path / "pictures"), count=6)
     cache = str(tmp_path / "run")
     first, _ = datasets.load_folder(folder, 64, colour=True, cache_dir=cache)
@@ -256,7 +343,9 @@ def test_a_colour_grid_keeps_its_colours_and_goes_to_tensorboard(tmp_path):
     path = images.save_grid(batch, str(tmp_path / "grid.png"))
     picture = np.asarray(Image.open(path))
     assert picture.shape == ((2 * 66 + 2) * 2, (2 * 66 + 2) * 2, 3)  # 64-pixel pictures drawn at 2x
-    np.testing.assert_array_equal(picture[2 * (2 + 10), 2 * (2 + 66 + 10)], [255, 0, 0])  # row 0, column 1
+    np.testing.assert_array_equal(
+        picture[2 * (2 + 10), 2 * (2 + 66 + 10)], [255, 0, 0]
+    )  # row 0, column 1
     np.testing.assert_array_equal(picture[2 * 12, 2 * 12], [0, 0, 0])
     summaries = board.Board(str(tmp_path / "run"))
     summaries.add(dict(epoch=1, d_loss=0.5), path)  # a colour picture is accepted as it is
@@ -270,46 +359,108 @@ def test_a_colour_grid_keeps_its_colours_and_goes_to_tensorboard(tmp_path):
 
 # ----- the commands ---------------------------------------------------------------------------
 def test_train_writes_the_run_folder_and_the_article_curves(trained):
-    assert sorted(os.listdir(os.path.join(trained, "images"))) == [f"epoch_{i:04d}.png" for i in range(3)]
+    assert sorted(os.listdir(os.path.join(trained, "images"))) == [
+        f"epoch_{i:04d}.png" for i in range(3)
+    ]
     grid = np.asarray(Image.open(os.path.join(trained, "images", "epoch_0002.png")))
     assert grid.ndim == 3 and grid.shape[2] == 3  # the grids are in colour
     log = read_log(os.path.join(trained, "log.csv"))
     assert [row["epoch"] for row in log] == [1, 2]
-    assert {"d_loss", "d_loss_real", "d_loss_fake", "g_loss", "D(x)", "D(G(z))", "seconds"} <= set(log[0])
+    assert {"d_loss", "d_loss_real", "d_loss_fake", "g_loss", "D(x)", "D(G(z))", "seconds"} <= set(
+        log[0]
+    )
     assert Image.open(os.path.join(trained, "training.gif")).n_frames == 3
     saved = json.load(open(os.path.join(trained, "checkpoints", "run.json")))
-    assert saved == dict(model="dcgan_color", dataset="folder", recipe="article", image_size=64, width=8,
-                         generator_steps=2, precision="float32")
-    assert os.path.exists(os.path.join(trained, "pictures_64px_rgb.npy"))  # the cache, in the run folder
+    assert saved == dict(
+        model="dcgan_color",
+        dataset="folder",
+        recipe="article",
+        image_size=64,
+        width=8,
+        generator_steps=2,
+        precision="float32",
+    )
+    assert os.path.exists(
+        os.path.join(trained, "pictures_64px_rgb.npy")
+    )  # the cache, in the run folder
     exported = keras.models.load_model(os.path.join(trained, "generator.keras"))
     assert exported(tf.zeros([1, 100])).shape == (1, 64, 64, 3)
 
 
 def test_sample_and_walk_draw_colour_pictures_from_the_checkpoint(trained, tmp_path, capsys):
-    status, stdout, stderr = run_main(color, ["sample", "--out-dir", trained, "--n", "5", "--seed", "2",
-                                              "--output", str(tmp_path / "five.npy")], capsys)
+    status, stdout, stderr = run_main(
+        color,
+        [
+            "sample",
+            "--out-dir",
+            trained,
+            "--n",
+            "5",
+            "--seed",
+            "2",
+            "--output",
+            str(tmp_path / "five.npy"),
+        ],
+        capsys,
+    )
     assert status == 0 and "epoch 2" in stdout, stderr
     raw = np.load(tmp_path / "five.npy")
     assert raw.shape == (5, 64, 64, 3) and raw.dtype == np.float32 and np.abs(raw).max() <= 1
     # The checkpoint's generator is the one exported as generator.keras.
     exported = keras.models.load_model(os.path.join(trained, "generator.keras"))
     noise = tf.random.Generator.from_seed(2).normal([5, color.NOISE_DIM])
-    np.testing.assert_allclose(raw, exported(noise, training=False).numpy(), atol=1e-4 * np.abs(raw).max())
-    status, stdout, _ = run_main(color, ["--out-dir", trained], capsys)  # plain `python dcgan_color.py`
-    assert status == 0 and np.asarray(Image.open(os.path.join(trained, "samples.png"))).shape[2] == 3
-    status, stdout, _ = run_main(color, ["walk", "--out-dir", trained, "--points", "2", "--steps", "3",
-                                         "--output", str(tmp_path / "walk.gif")], capsys)
+    np.testing.assert_allclose(
+        raw, exported(noise, training=False).numpy(), atol=1e-4 * np.abs(raw).max()
+    )
+    status, stdout, _ = run_main(
+        color, ["--out-dir", trained], capsys
+    )  # plain `python dcgan_color.py`
+    assert (
+        status == 0 and np.asarray(Image.open(os.path.join(trained, "samples.png"))).shape[2] == 3
+    )
+    status, stdout, _ = run_main(
+        color,
+        [
+            "walk",
+            "--out-dir",
+            trained,
+            "--points",
+            "2",
+            "--steps",
+            "3",
+            "--output",
+            str(tmp_path / "walk.gif"),
+        ],
+        capsys,
+    )
     assert status == 0
     with Image.open(tmp_path / "walk.gif") as animation:
         assert animation.n_frames == 6
 
 
-def test_resume_keeps_the_run_settings_and_counts_the_optimizers_on(trained, pictures, tmp_path, capsys):
+def test_resume_keeps_the_run_settings_and_counts_the_optimizers_on(
+    trained, pictures, tmp_path, capsys
+):
     out = str(tmp_path / "run")
     shutil.copytree(trained, out)
     # No --width: the run's own (8) is used; the article's 64 would not restore.
-    status, stdout, stderr = run_main(color, ["train", "--epochs", "3", "--data-dir", pictures, "--out-dir", out,
-                                              "--batch-size", "4", "--steps-per-epoch", "2"], capsys)
+    status, stdout, stderr = run_main(
+        color,
+        [
+            "train",
+            "--epochs",
+            "3",
+            "--data-dir",
+            pictures,
+            "--out-dir",
+            out,
+            "--batch-size",
+            "4",
+            "--steps-per-epoch",
+            "2",
+        ],
+        capsys,
+    )
     assert status == 0, stderr
     assert "Resuming" in stdout and "epoch 3/3" in stdout and "epoch 1/3" not in stdout
     assert "from the cache" in stdout  # the pictures were not decoded again
@@ -318,29 +469,59 @@ def test_resume_keeps_the_run_settings_and_counts_the_optimizers_on(trained, pic
     optimizers = keras.optimizers.Adam(), keras.optimizers.Adam()
     optimizers[0].build(generator.trainable_variables)
     optimizers[1].build(discriminator.trainable_variables)
-    checkpoint = tf.train.Checkpoint(generator_optimizer=optimizers[0], discriminator_optimizer=optimizers[1])
-    checkpoint.restore(tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))).expect_partial()
+    checkpoint = tf.train.Checkpoint(
+        generator_optimizer=optimizers[0], discriminator_optimizer=optimizers[1]
+    )
+    checkpoint.restore(
+        tf.train.latest_checkpoint(os.path.join(out, "checkpoints"))
+    ).expect_partial()
     # 3 epochs of 2 steps: 6 discriminator updates and 12 generator updates, across the resume.
     assert (int(optimizers[0].iterations), int(optimizers[1].iterations)) == (12, 6)
     # Asking for another width, size or generator ratio on a resume is refused, with what to do.
-    for flag, value in [("--width", "16"), ("--image-size", "128"), ("--generator-steps", "1"),
-                        ("--precision", "mixed_bfloat16"), ("--recipe", "fast")]:
-        status, _, stderr = run_main(color, ["train", "--epochs", "4", "--data-dir", pictures, "--out-dir", out,
-                                             flag, value, "--batch-size", "4"], capsys)
+    for flag, value in [
+        ("--width", "16"),
+        ("--image-size", "128"),
+        ("--generator-steps", "1"),
+        ("--precision", "mixed_bfloat16"),
+        ("--recipe", "fast"),
+    ]:
+        status, _, stderr = run_main(
+            color,
+            [
+                "train",
+                "--epochs",
+                "4",
+                "--data-dir",
+                pictures,
+                "--out-dir",
+                out,
+                flag,
+                value,
+                "--batch-size",
+                "4",
+            ],
+            capsys,
+        )
         assert status == 2 and "another --out-dir" in stderr, (flag, stderr)
 
 
 def test_bad_input_gets_a_clear_message(trained, pictures, tmp_path, capsys):
     out = str(tmp_path / "run")
-    status, _, stderr = run_main(color, ["train", "--image-size", "96", "--data-dir", pictures, "--out-dir", out], capsys)
+    status, _, stderr = run_main(
+        color, ["train", "--image-size", "96", "--data-dir", pictures, "--out-dir", out], capsys
+    )
     assert status == 2 and "choose from 64, 128" in stderr
     status, _, stderr = run_main(color, ["train", "--out-dir", out], capsys)
     assert status == 2 and "--data-dir" in stderr
-    status, _, stderr = run_main(color, ["train", "--dataset", "fashion_mnist", "--out-dir", out], capsys)
+    status, _, stderr = run_main(
+        color, ["train", "--dataset", "fashion_mnist", "--out-dir", out], capsys
+    )
     assert status == 2 and "unrecognized arguments: --dataset" in stderr
     status, _, stderr = run_main(color, ["evaluate", "--out-dir", trained], capsys)
     assert status == 2 and "labelled dataset" in stderr
     status, _, stderr = run_main(color, ["sample", "--out-dir", str(tmp_path / "none")], capsys)
     assert status == 2 and "train first" in stderr
-    status, _, stderr = run_main(color, ["train", "--data-dir", pictures, "--out-dir", out, "--batch-size", "64"], capsys)
+    status, _, stderr = run_main(
+        color, ["train", "--data-dir", pictures, "--out-dir", out, "--batch-size", "64"], capsys
+    )
     assert status == 2 and "more than the 12 training images" in stderr

@@ -48,10 +48,12 @@ def one_step(script, strategy, weights, real_images, noise, monkeypatch):
     calls = {}
 
     def draw_noise(count):
-        replica = int(tf.get_static_value(tf.distribute.get_replica_context().replica_id_in_sync_group))
+        replica = int(
+            tf.get_static_value(tf.distribute.get_replica_context().replica_id_in_sync_group)
+        )
         call = calls.get(replica, 0)
         calls[replica] = call + 1
-        return noise[call % len(noise)][replica * count:(replica + 1) * count]
+        return noise[call % len(noise)][replica * count : (replica + 1) * count]
 
     monkeypatch.setattr(script, "draw_noise", draw_noise)
     with strategy.scope():
@@ -59,23 +61,36 @@ def one_step(script, strategy, weights, real_images, noise, monkeypatch):
         generator.set_weights(weights[0])
         discriminator.set_weights(weights[1])
         # Plain gradient descent: the change of each weight is the gradient itself, so a gradient
-        # twice too large shows (Adam's first step would hide it: it divides by the gradient's size).
-        generator_optimizer, discriminator_optimizer = keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1)
+        # twice too large shows (Adam's first step would hide it: it divides by the gradient's
+        # size).
+        generator_optimizer, discriminator_optimizer = keras.optimizers.SGD(
+            0.1
+        ), keras.optimizers.SGD(0.1)
         # As common/training.py does for a run: the step as the lesson writes it, wrapped.
         for optimizer in (generator_optimizer, discriminator_optimizer):
             devices.average_gradients(optimizer, strategy.num_replicas_in_sync)
-        step = devices.replicated(strategy, script.make_train_step(
-            generator, discriminator, generator_optimizer, discriminator_optimizer))
+        step = devices.replicated(
+            strategy,
+            script.make_train_step(
+                generator, discriminator, generator_optimizer, discriminator_optimizer
+            ),
+        )
     outputs = step(devices.split(strategy, real_images))
-    return ({name: float(value) for name, value in outputs.items()},
-            [generator.get_weights(), discriminator.get_weights()])
+    return (
+        {name: float(value) for name, value in outputs.items()},
+        [generator.get_weights(), discriminator.get_weights()],
+    )
 
 
-@pytest.mark.parametrize("script", [dcgan_fashion, dcgan_color], ids=["dcgan_fashion", "dcgan_color"])
+@pytest.mark.parametrize(
+    "script", [dcgan_fashion, dcgan_color], ids=["dcgan_fashion", "dcgan_color"]
+)
 def test_one_step_on_two_replicas_is_one_step_on_one_device(script, monkeypatch):
     keras.utils.set_random_seed(0)
     shape = (28, 28, 1) if script is dcgan_fashion else (64, 64, 3)
-    real_images = tf.constant(np.random.default_rng(0).uniform(-1, 1, (BATCH, *shape)).astype(np.float32))
+    real_images = tf.constant(
+        np.random.default_rng(0).uniform(-1, 1, (BATCH, *shape)).astype(np.float32)
+    )
     calls_per_step = 1 if script is dcgan_fashion else 1 + dcgan_color.Settings.generator_steps
     noise = tf.random.normal([calls_per_step, BATCH, script.NOISE_DIM])
     generator, discriminator = models(script)
@@ -83,59 +98,118 @@ def test_one_step_on_two_replicas_is_one_step_on_one_device(script, monkeypatch)
 
     two = devices.strategy(2)
     assert two.num_replicas_in_sync == 2
-    alone_outputs, alone_weights = one_step(script, tf.distribute.get_strategy(), start, real_images, noise,
-                                            monkeypatch)
+    alone_outputs, alone_weights = one_step(
+        script, tf.distribute.get_strategy(), start, real_images, noise, monkeypatch
+    )
     split_outputs, split_weights = one_step(script, two, start, real_images, noise, monkeypatch)
 
     for name, value in alone_outputs.items():
         assert split_outputs[name] == pytest.approx(value, rel=LOSS_RTOL), name
-    starts, alones, splits = (weights[0] + weights[1] for weights in (start, alone_weights, split_weights))
+    starts, alones, splits = (
+        weights[0] + weights[1] for weights in (start, alone_weights, split_weights)
+    )
     moved = max(float(np.abs(alone - before).max()) for before, alone in zip(starts, alones))
-    assert moved > 1e-3  # the step did change the weights: the comparison is not of two copies of the start
+    assert (
+        moved > 1e-3
+    )  # the step did change the weights: the comparison is not of two copies of the start
     for alone, split in zip(alones, splits):  # batch-norm statistics too
         np.testing.assert_allclose(split, alone, atol=WEIGHT_TOLERANCE * moved, rtol=0)
 
 
 def test_a_batch_that_does_not_split_evenly_is_refused(tmp_path, idx_dir, capsys):
-    status, _, stderr = run_main(dcgan_fashion, ["train", "--devices", "2", "--batch-size", "15", "--data-dir", idx_dir,
-                                                 "--out-dir", str(tmp_path / "run")], capsys)
+    status, _, stderr = run_main(
+        dcgan_fashion,
+        [
+            "train",
+            "--devices",
+            "2",
+            "--batch-size",
+            "15",
+            "--data-dir",
+            idx_dir,
+            "--out-dir",
+            str(tmp_path / "run"),
+        ],
+        capsys,
+    )
     assert status == 2
     assert "multiple of 2" in stderr
 
 
-def test_more_devices_than_this_process_was_split_into_is_refused_with_what_to_do(tmp_path, idx_dir, capsys):
+def test_more_devices_than_this_process_was_split_into_is_refused_with_what_to_do(
+    tmp_path, idx_dir, capsys
+):
     # conftest.py split the CPU in two when TensorFlow started; three cannot be had any more.
-    status, _, stderr = run_main(dcgan_fashion, ["train", "--devices", "3", "--batch-size", "6", "--data-dir", idx_dir,
-                                                 "--out-dir", str(tmp_path / "run")], capsys)
+    status, _, stderr = run_main(
+        dcgan_fashion,
+        [
+            "train",
+            "--devices",
+            "3",
+            "--batch-size",
+            "6",
+            "--data-dir",
+            idx_dir,
+            "--out-dir",
+            str(tmp_path / "run"),
+        ],
+        capsys,
+    )
     assert status == 2
     assert "in a new Python process" in " ".join(stderr.split())
 
 
 def test_a_run_moves_between_two_devices_and_one(tmp_path, idx_dir, capsys, monkeypatch):
     out = str(tmp_path / "run")
-    flags = ["--data-dir", idx_dir, "--out-dir", out, "--batch-size", "8", "--steps-per-epoch", "2", "--seed", "3"]
+    flags = [
+        "--data-dir",
+        idx_dir,
+        "--out-dir",
+        out,
+        "--batch-size",
+        "8",
+        "--steps-per-epoch",
+        "2",
+        "--seed",
+        "3",
+    ]
     built = []  # the strategy under which train() builds each generator
     build = dcgan_fashion.build_generator
-    monkeypatch.setattr(dcgan_fashion, "build_generator",
-                        lambda: built.append(tf.distribute.get_strategy().num_replicas_in_sync) or build())
-    status, stdout, stderr = run_main(dcgan_fashion, ["train", "--devices", "2", "--epochs", "1", *flags], capsys)
+    monkeypatch.setattr(
+        dcgan_fashion,
+        "build_generator",
+        lambda: built.append(tf.distribute.get_strategy().num_replicas_in_sync) or build(),
+    )
+    status, stdout, stderr = run_main(
+        dcgan_fashion, ["train", "--devices", "2", "--epochs", "1", *flags], capsys
+    )
     assert status == 0, stderr
     assert "2 replicas on CPU:0, CPU:1" in stdout
     assert built[0] == 2  # the trained generator is mirrored on both replicas
-    assert all(layer.synchronized for layer in build().layers  # its batch norm spans them
-               if isinstance(layer, keras.layers.BatchNormalization))
+    assert all(
+        layer.synchronized
+        for layer in build().layers  # its batch norm spans them
+        if isinstance(layer, keras.layers.BatchNormalization)
+    )
     trained = keras.models.load_model(os.path.join(out, "generator.keras")).get_weights()
 
     # The checkpoint of two replicas restores on one device, as `sample` does, to the same weights.
     generator = dcgan_fashion.build_generator()
-    assert Checkpoints(out, dict(model="dcgan_fashion"), "", shown_generator=generator).restore_for_sampling() == 1
+    assert (
+        Checkpoints(
+            out, dict(model="dcgan_fashion"), "", shown_generator=generator
+        ).restore_for_sampling()
+        == 1
+    )
     for saved, restored in zip(trained, generator.get_weights()):
         np.testing.assert_array_equal(restored, saved)
 
     status, stdout, stderr = run_main(dcgan_fashion, ["train", "--epochs", "2", *flags], capsys)
     assert status == 0, stderr
     assert "Resuming" in stdout and "replicas" not in stdout
-    status, stdout, stderr = run_main(dcgan_fashion, ["train", "--devices", "2", "--epochs", "3", *flags], capsys)
+    status, stdout, stderr = run_main(
+        dcgan_fashion, ["train", "--devices", "2", "--epochs", "3", *flags], capsys
+    )
     assert status == 0, stderr
     assert [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))] == [1, 2, 3]
     status, stdout, _ = run_main(dcgan_fashion, ["sample", "--out-dir", out, "--n", "4"], capsys)

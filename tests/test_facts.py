@@ -31,18 +31,24 @@ def describe(layer):
     """One layer as a line of the tables below: its kind, then every setting that shapes it."""
     kind = type(layer).__name__
     if isinstance(layer, keras.layers.Dense):
-        return f"Dense({layer.units}, use_bias={layer.use_bias}, activation={layer.activation.__name__})"
+        activation = layer.activation.__name__
+        return f"Dense({layer.units}, use_bias={layer.use_bias}, activation={activation})"
     if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
         (kernel, *other_sides), (stride, *other_strides) = layer.kernel_size, layer.strides
-        assert set(other_sides) <= {kernel} and set(other_strides) <= {stride}, "square kernels and strides only"
-        return (f"{kind}({layer.filters}, {kernel}, strides={stride}, padding={layer.padding}, "
-                f"use_bias={layer.use_bias}, activation={layer.activation.__name__})")
+        assert set(other_sides) <= {kernel} and set(other_strides) <= {
+            stride
+        }, "square kernels and strides only"
+        return (
+            f"{kind}({layer.filters}, {kernel}, strides={stride}, padding={layer.padding}, "
+            f"use_bias={layer.use_bias}, activation={layer.activation.__name__})"
+        )
     if isinstance(layer, keras.layers.BatchNormalization):
         return f"BatchNormalization(momentum={layer.momentum}, epsilon={layer.epsilon})"
     if isinstance(layer, keras.layers.LeakyReLU):
         return f"LeakyReLU({layer.negative_slope})"
     if isinstance(layer, keras.layers.ReLU):
-        return f"ReLU(max_value={layer.max_value}, negative_slope={layer.negative_slope}, threshold={layer.threshold})"
+        return (f"ReLU(max_value={layer.max_value}, negative_slope={layer.negative_slope}, "
+                f"threshold={layer.threshold})")
     if isinstance(layer, keras.layers.Dropout):
         return f"Dropout({layer.rate})"
     if isinstance(layer, keras.layers.Reshape):
@@ -144,23 +150,32 @@ WGAN_GP_CRITIC = [
 COLOUR_BATCH_NORM = "BatchNormalization(momentum=0.9, epsilon=1e-05)"
 COLOUR_GENERATOR = [
     "Dense(8192, use_bias=False, activation=linear)",
-    "Reshape((4, 4, 512))", COLOUR_BATCH_NORM, RELU,
+    "Reshape((4, 4, 512))",
+    COLOUR_BATCH_NORM,
+    RELU,
     "Conv2DTranspose(256, 5, strides=2, padding=same, use_bias=False, activation=linear)",
-    COLOUR_BATCH_NORM, RELU,
+    COLOUR_BATCH_NORM,
+    RELU,
     "Conv2DTranspose(128, 5, strides=2, padding=same, use_bias=False, activation=linear)",
-    COLOUR_BATCH_NORM, RELU,
+    COLOUR_BATCH_NORM,
+    RELU,
     "Conv2DTranspose(64, 5, strides=2, padding=same, use_bias=False, activation=linear)",
-    COLOUR_BATCH_NORM, RELU,
+    COLOUR_BATCH_NORM,
+    RELU,
     "Conv2DTranspose(3, 5, strides=2, padding=same, use_bias=True, activation=tanh)",
 ]
 COLOUR_DISCRIMINATOR = [
-    "Conv2D(64, 5, strides=2, padding=same, use_bias=True, activation=linear)", "LeakyReLU(0.2)",
+    "Conv2D(64, 5, strides=2, padding=same, use_bias=True, activation=linear)",
+    "LeakyReLU(0.2)",
     "Conv2D(128, 5, strides=2, padding=same, use_bias=False, activation=linear)",
-    COLOUR_BATCH_NORM, "LeakyReLU(0.2)",
+    COLOUR_BATCH_NORM,
+    "LeakyReLU(0.2)",
     "Conv2D(256, 5, strides=2, padding=same, use_bias=False, activation=linear)",
-    COLOUR_BATCH_NORM, "LeakyReLU(0.2)",
+    COLOUR_BATCH_NORM,
+    "LeakyReLU(0.2)",
     "Conv2D(512, 5, strides=2, padding=same, use_bias=False, activation=linear)",
-    COLOUR_BATCH_NORM, "LeakyReLU(0.2)",
+    COLOUR_BATCH_NORM,
+    "LeakyReLU(0.2)",
     "Flatten()",
     "Dense(1, use_bias=True, activation=linear)",
 ]
@@ -176,8 +191,11 @@ MODELS = [
 ]
 
 
-@pytest.mark.parametrize("build, input_shape, layers", MODELS,
-                         ids=[f"{build.__module__}.{build.__name__}" for build, _, _ in MODELS])
+@pytest.mark.parametrize(
+    "build, input_shape, layers",
+    MODELS,
+    ids=[f"{build.__module__}.{build.__name__}" for build, _, _ in MODELS],
+)
 def test_every_layer_in_order(build, input_shape, layers):
     model = build()
     assert model.input_shape == (None, *input_shape)
@@ -197,32 +215,59 @@ def describe_optimizer(optimizer):
 OPTIMIZERS = [  # the same settings for the generator's optimizer and the discriminator's
     # The Keras GAN collection that article 000 takes its code from: Adam(0.0002, 0.5);
     # "GAN in practice" (article 002) also uses 2e-4.
-    ("mlp_gan", lambda: mlp_gan_keras.make_optimizers(), "Adam(learning_rate=0.0002, beta_1=0.5, beta_2=0.999)"),
+    (
+        "mlp_gan",
+        lambda: mlp_gan_keras.make_optimizers(),
+        "Adam(learning_rate=0.0002, beta_1=0.5, beta_2=0.999)",
+    ),
     # Article 003: Adam(1e-4) for each network, Keras's betas.
-    ("dcgan --recipe article", lambda: dcgan_fashion.make_optimizers(dcgan_fashion.RECIPES["article"]),
-     "Adam(learning_rate=0.0001, beta_1=0.9, beta_2=0.999)"),
+    (
+        "dcgan --recipe article",
+        lambda: dcgan_fashion.make_optimizers(dcgan_fashion.RECIPES["article"]),
+        "Adam(learning_rate=0.0001, beta_1=0.9, beta_2=0.999)",
+    ),
     # Radford et al. 2015, section 4 (article 001: Adam lr 2e-4).
-    ("dcgan --recipe fast", lambda: dcgan_fashion.make_optimizers(dcgan_fashion.RECIPES["fast"]),
-     "Adam(learning_rate=0.0002, beta_1=0.5, beta_2=0.999)"),
+    (
+        "dcgan --recipe fast",
+        lambda: dcgan_fashion.make_optimizers(dcgan_fashion.RECIPES["fast"]),
+        "Adam(learning_rate=0.0002, beta_1=0.5, beta_2=0.999)",
+    ),
     # Article 004: Adam 1e-4, beta_2 = 0.9; beta_1 = 0.5 as the paper's MNIST code (the paper: 0).
-    ("wgan_gp --mode wgan-gp", lambda: wgan_gp.make_optimizers("wgan-gp"),
-     "Adam(learning_rate=0.0001, beta_1=0.5, beta_2=0.9)"),
+    (
+        "wgan_gp --mode wgan-gp",
+        lambda: wgan_gp.make_optimizers("wgan-gp"),
+        "Adam(learning_rate=0.0001, beta_1=0.5, beta_2=0.9)",
+    ),
     # Arjovsky et al. 2017 and the WGAN-GP paper's code for its clipped baseline: RMSprop(5e-5),
     # no momentum (Keras's rho 0.9 is TensorFlow 1's decay 0.9).
-    ("wgan_gp --mode wgan", lambda: wgan_gp.make_optimizers("wgan"),
-     "RMSprop(learning_rate=5e-05, rho=0.9, momentum=0.0)"),
+    (
+        "wgan_gp --mode wgan",
+        lambda: wgan_gp.make_optimizers("wgan"),
+        "RMSprop(learning_rate=5e-05, rho=0.9, momentum=0.0)",
+    ),
     # Article 001: Adam with learning rate 0.0002 for both; beta_1 = 0.5 from the cited code.
-    ("dcgan_color", lambda: dcgan_color.make_optimizers(),
-     "Adam(learning_rate=0.0002, beta_1=0.5, beta_2=0.999)"),
+    (
+        "dcgan_color",
+        lambda: dcgan_color.make_optimizers(),
+        "Adam(learning_rate=0.0002, beta_1=0.5, beta_2=0.999)",
+    ),
 ]
 
 
-@pytest.mark.parametrize("make, expected", [(make, expected) for _, make, expected in OPTIMIZERS],
-                         ids=[name for name, _, _ in OPTIMIZERS])
+@pytest.mark.parametrize(
+    "make, expected",
+    [(make, expected) for _, make, expected in OPTIMIZERS],
+    ids=[name for name, _, _ in OPTIMIZERS],
+)
 def test_optimizers(make, expected):
     generator_optimizer, discriminator_optimizer = make()
-    assert generator_optimizer is not discriminator_optimizer  # each keeps the moments of its own network
-    assert [describe_optimizer(generator_optimizer), describe_optimizer(discriminator_optimizer)] == [expected] * 2
+    assert (
+        generator_optimizer is not discriminator_optimizer
+    )  # each keeps the moments of its own network
+    assert [
+        describe_optimizer(generator_optimizer),
+        describe_optimizer(discriminator_optimizer),
+    ] == [expected] * 2
 
 
 # ----- the updates of one step: which network, in which order, how many ----------------------
@@ -234,44 +279,83 @@ def other_network(script):
 
 UPDATES = [
     # Article 000: the discriminator first, then the generator, in turn.
-    ("mlp_gan", mlp_gan_keras, lambda g, d, *optimizers: mlp_gan_keras.make_train_step(
-        g, d, *optimizers, mlp_gan_keras.generator_loss_non_saturating), ["discriminator", "generator"]),
+    (
+        "mlp_gan",
+        mlp_gan_keras,
+        lambda g, d, *optimizers: mlp_gan_keras.make_train_step(
+            g, d, *optimizers, mlp_gan_keras.generator_loss_non_saturating
+        ),
+        ["discriminator", "generator"],
+    ),
     # Article 003: one forward pass, both networks updated once from it (in either order).
-    ("dcgan_fashion", dcgan_fashion, lambda g, d, *optimizers: dcgan_fashion.make_train_step(g, d, *optimizers),
-     ["generator", "discriminator"]),
+    (
+        "dcgan_fashion",
+        dcgan_fashion,
+        lambda g, d, *optimizers: dcgan_fashion.make_train_step(g, d, *optimizers),
+        ["generator", "discriminator"],
+    ),
     # Article 004: 5 critic steps per generator step, with the penalty or with clipping.
-    ("wgan_gp --mode wgan-gp", wgan_gp, lambda g, d, *optimizers: wgan_gp.make_train_step(
-        g, d, *optimizers, "wgan-gp", wgan_gp.Settings.critic_steps), ["discriminator"] * 5 + ["generator"]),
-    ("wgan_gp --mode wgan", wgan_gp, lambda g, d, *optimizers: wgan_gp.make_train_step(
-        g, d, *optimizers, "wgan", wgan_gp.Settings.critic_steps), ["discriminator"] * 5 + ["generator"]),
+    (
+        "wgan_gp --mode wgan-gp",
+        wgan_gp,
+        lambda g, d, *optimizers: wgan_gp.make_train_step(
+            g, d, *optimizers, "wgan-gp", wgan_gp.Settings.critic_steps
+        ),
+        ["discriminator"] * 5 + ["generator"],
+    ),
+    (
+        "wgan_gp --mode wgan",
+        wgan_gp,
+        lambda g, d, *optimizers: wgan_gp.make_train_step(
+            g, d, *optimizers, "wgan", wgan_gp.Settings.critic_steps
+        ),
+        ["discriminator"] * 5 + ["generator"],
+    ),
     # Article 001: the discriminator once, then the generator twice.
-    ("dcgan_color", dcgan_color, lambda g, d, *optimizers: dcgan_color.make_train_step(
-        g, d, *optimizers, dcgan_color.Settings.generator_steps), ["discriminator", "generator", "generator"]),
+    (
+        "dcgan_color",
+        dcgan_color,
+        lambda g, d, *optimizers: dcgan_color.make_train_step(
+            g, d, *optimizers, dcgan_color.Settings.generator_steps
+        ),
+        ["discriminator", "generator", "generator"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("script, make_step, updates", [row[1:] for row in UPDATES], ids=[row[0] for row in UPDATES])
+@pytest.mark.parametrize(
+    "script, make_step, updates", [row[1:] for row in UPDATES], ids=[row[0] for row in UPDATES]
+)
 def test_the_updates_of_a_step_in_order(script, make_step, updates, eagerly, monkeypatch):
     keras.utils.set_random_seed(1)
-    generator = dcgan_color.build_generator(width=8) if script is dcgan_color else script.build_generator()
+    generator = (
+        dcgan_color.build_generator(width=8) if script is dcgan_color else script.build_generator()
+    )
     discriminator = other_network(script)
     optimizers = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
     done = []
     for name, optimizer in zip(("generator", "discriminator"), optimizers):
         apply = optimizer.apply_gradients
-        monkeypatch.setattr(optimizer, "apply_gradients",
-                            lambda pairs, name=name, apply=apply: done.append(name) or apply(pairs))
+        monkeypatch.setattr(
+            optimizer,
+            "apply_gradients",
+            lambda pairs, name=name, apply=apply: done.append(name) or apply(pairs),
+        )
     step = make_step(generator, discriminator, *optimizers)
     side, channels = (64, 3) if script is dcgan_color else (28, 1)
-    real_images = tf.random.uniform([2 * updates.count("discriminator"), side, side, channels], -1, 1)
+    real_images = tf.random.uniform(
+        [2 * updates.count("discriminator"), side, side, channels], -1, 1
+    )
     step(real_images)
     if script is dcgan_fashion:
         assert sorted(done) == sorted(updates)
     else:
         assert done == updates
     step(real_images)
-    assert [int(optimizer.iterations) for optimizer in optimizers] == [2 * updates.count("generator"),
-                                                                       2 * updates.count("discriminator")]
+    assert [int(optimizer.iterations) for optimizer in optimizers] == [
+        2 * updates.count("generator"),
+        2 * updates.count("discriminator"),
+    ]
 
 
 def test_the_gradient_penalty_and_the_clipping_bound():
@@ -281,7 +365,9 @@ def test_the_gradient_penalty_and_the_clipping_bound():
     assert wgan_gp.Settings.mode == "wgan-gp"
 
 
-@pytest.mark.parametrize("script", [dcgan_fashion, dcgan_color], ids=["dcgan_fashion", "dcgan_color"])
+@pytest.mark.parametrize(
+    "script", [dcgan_fashion, dcgan_color], ids=["dcgan_fashion", "dcgan_color"]
+)
 def test_the_dcgan_loss_is_binary_cross_entropy_on_logits(script):
     """Article 003: BinaryCrossentropy(from_logits=True), computed as a plain mean."""
     labels = tf.constant([[1.0], [0.0], [1.0], [0.0]])
@@ -297,15 +383,18 @@ SETTINGS = [
     (mlp_gan_keras, 100, 128, 30, "mnist"),
     # Article 003: noise 100, BATCH_SIZE = 256, EPOCHS = 100, Fashion-MNIST; 16 fixed noise vectors.
     (dcgan_fashion, 100, 256, 100, "fashion_mnist"),
-    # The WGAN-GP paper's MNIST code: noise 128; batch 64 and 20 epochs: ours (the docstring); MNIST.
+    # The WGAN-GP paper's MNIST code: noise 128; batch 64 and 20 epochs: ours; MNIST.
     (wgan_gp, 128, 64, 20, "mnist"),
     # Article 001: 250 epochs on a folder of pictures; the cited code: z_dim 100, batch 64.
     (dcgan_color, 100, 64, 250, None),
 ]
 
 
-@pytest.mark.parametrize("script, noise, batch_size, epochs, dataset", SETTINGS,
-                         ids=[row[0].MODEL_NAME for row in SETTINGS])
+@pytest.mark.parametrize(
+    "script, noise, batch_size, epochs, dataset",
+    SETTINGS,
+    ids=[row[0].MODEL_NAME for row in SETTINGS],
+)
 def test_sizes_and_defaults(script, noise, batch_size, epochs, dataset):
     assert script.NOISE_DIM == noise and script.NUM_FIXED == 16
     # What `python SCRIPT.py train` trains with when no flag says otherwise.
@@ -316,11 +405,18 @@ def test_sizes_and_defaults(script, noise, batch_size, epochs, dataset):
     assert getattr(settings, "dataset", None) == dataset
 
 
-ARTICLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "articles.md")
+ARTICLES = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "articles.md"
+)
 DEPARTURES = {  # what docs/articles.md must say each script changes from its article or paper
     mlp_gan_keras: ["outputs a logit", "No dropout in D"],
     dcgan_fashion: ["A checkpoint after every epoch (the article: every 20)"],
-    wgan_gp: ["tanh output", "Batches of 64", "`--mode wgan` trains the same networks", "batch norm"],
+    wgan_gp: [
+        "tanh output",
+        "Batches of 64",
+        "`--mode wgan` trains the same networks",
+        "batch norm",
+    ],
     dcgan_color: ["64 px by default", "z ~ N(0, 1)", "draws fresh noise"],
 }
 

@@ -13,12 +13,18 @@ from conftest import run_main
 def test_frechet_distance_closed_form():
     rng = np.random.default_rng(0)
     features = rng.normal(size=(4000, 3)) @ np.diag([1.0, 2.0, 0.5])
-    assert abs(metrics.frechet_distance(*metrics.gaussian(features), *metrics.gaussian(features))) < 1e-6
-    # Diagonal Gaussians: |mu1 - mu2|^2 + sum (s1 + s2 - 2 sqrt(s1 s2)) = |mu1 - mu2|^2 + sum (sqrt s1 - sqrt s2)^2.
+    assert (
+        abs(metrics.frechet_distance(*metrics.gaussian(features), *metrics.gaussian(features)))
+        < 1e-6
+    )
+    # Diagonal Gaussians: |mu1 - mu2|^2 + sum (s1 + s2 - 2 sqrt(s1 s2))
+    #                   = |mu1 - mu2|^2 + sum (sqrt s1 - sqrt s2)^2.
     mu_1, var_1 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 4.0, 9.0])
     mu_2, var_2 = np.array([1.0, 1.0, 0.0]), np.array([4.0, 1.0, 1.0])
     expected = 1 + 0 + 4 + (1 - 2) ** 2 + (2 - 1) ** 2 + (3 - 1) ** 2
-    assert math.isclose(metrics.frechet_distance(mu_1, np.diag(var_1), mu_2, np.diag(var_2)), expected, rel_tol=1e-9)
+    assert math.isclose(
+        metrics.frechet_distance(mu_1, np.diag(var_1), mu_2, np.diag(var_2)), expected, rel_tol=1e-9
+    )
 
 
 def test_kernel_distance_zero_for_one_set_and_positive_for_shifted():
@@ -46,10 +52,14 @@ def test_one_image_generator_scores_far_worse_than_real_images(idx_dir):
     shuffled_real = scorer.score(np.random.default_rng(0).permutation(scorer.train_images)[:100])
     assert collapsed["classes_covered"] == 1
     assert shuffled_real["classes_covered"] == 10
-    assert collapsed["fcd"] > 5 * shuffled_real["fcd"] and collapsed["kid"] > 5 * shuffled_real["kid"]
+    assert (
+        collapsed["fcd"] > 5 * shuffled_real["fcd"] and collapsed["kid"] > 5 * shuffled_real["kid"]
+    )
 
 
-def test_classifier_cache_is_reused_and_corrupt_cache_rebuilt(tmp_path, monkeypatch, idx_dir, capsys):
+def test_classifier_cache_is_reused_and_corrupt_cache_rebuilt(
+    tmp_path, monkeypatch, idx_dir, capsys
+):
     monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path))
     metrics.Scorer("fashion_mnist", idx_dir)
     assert "Training the fashion_mnist classifier" in capsys.readouterr().out
@@ -71,15 +81,32 @@ def test_evaluate_command_and_eval_every(tmp_path, idx_dir, capsys):
     import dcgan_fashion
 
     out = str(tmp_path / "run")
-    status, stdout, stderr = run_main(dcgan_fashion, [
-        "train", "--epochs", "2", "--eval-every", "2", "--data-dir", idx_dir, "--out-dir", out,
-        "--batch-size", "16", "--steps-per-epoch", "1"], capsys)
+    status, stdout, stderr = run_main(
+        dcgan_fashion,
+        [
+            "train",
+            "--epochs",
+            "2",
+            "--eval-every",
+            "2",
+            "--data-dir",
+            idx_dir,
+            "--out-dir",
+            out,
+            "--batch-size",
+            "16",
+            "--steps-per-epoch",
+            "1",
+        ],
+        capsys,
+    )
     assert status == 0, stderr
     assert "Scores at epoch 2: 2,000 samples" in stdout
     log = open(os.path.join(out, "log.csv")).read().splitlines()
     assert "fcd" in log[0] and len(log) == 3
-    status, stdout, _ = run_main(dcgan_fashion, ["evaluate", "--out-dir", out, "--n", "300",
-                                                 "--data-dir", idx_dir], capsys)
+    status, stdout, _ = run_main(
+        dcgan_fashion, ["evaluate", "--out-dir", out, "--n", "300", "--data-dir", idx_dir], capsys
+    )
     assert status == 0 and "FCD" in stdout and "floor (real)" in stdout
     records = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
     assert [r["samples"] for r in records] == [2000, 300]

@@ -22,20 +22,34 @@ def logit(probability):
 def test_models_as_the_article():
     generator, discriminator = mlp.build_generator(), mlp.build_discriminator()
     assert discriminator(generator(tf.zeros([3, mlp.NOISE_DIM]))).shape == (3, 1)
-    momenta = [layer.momentum for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [
+        layer.momentum
+        for layer in generator.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     assert momenta == [0.8, 0.8, 0.8]
-    slopes = [layer.negative_slope for layer in generator.layers + discriminator.layers
-              if isinstance(layer, keras.layers.LeakyReLU)]
+    slopes = [
+        layer.negative_slope
+        for layer in generator.layers + discriminator.layers
+        if isinstance(layer, keras.layers.LeakyReLU)
+    ]
     assert slopes == [0.2] * 5
-    assert [layer.units for layer in discriminator.layers if isinstance(layer, keras.layers.Dense)] == [512, 256, 1]
+    assert [
+        layer.units for layer in discriminator.layers if isinstance(layer, keras.layers.Dense)
+    ] == [512, 256, 1]
 
 
 @pytest.mark.parametrize("d_real, d_fake", [(0.9, 0.2), (0.5, 0.5), (0.99, 0.01)])
 def test_losses_against_hand_computed_values(d_real, d_fake):
     real, fake = tf.constant([[logit(d_real)]]), tf.constant([[logit(d_fake)]])
-    assert math.isclose(float(mlp.discriminator_loss(real, fake)),
-                        -math.log(d_real) - math.log(1 - d_fake), rel_tol=1e-5)
-    assert math.isclose(float(mlp.generator_loss_non_saturating(fake)), -math.log(d_fake), rel_tol=1e-5)
+    assert math.isclose(
+        float(mlp.discriminator_loss(real, fake)),
+        -math.log(d_real) - math.log(1 - d_fake),
+        rel_tol=1e-5,
+    )
+    assert math.isclose(
+        float(mlp.generator_loss_non_saturating(fake)), -math.log(d_fake), rel_tol=1e-5
+    )
     assert math.isclose(float(mlp.generator_loss_minimax(fake)), math.log(1 - d_fake), rel_tol=1e-5)
 
 
@@ -52,8 +66,11 @@ def test_minimax_saturates_where_non_saturating_does_not():
 
 def test_losses_stay_finite_for_extreme_logits():
     extreme = tf.constant([[200.0], [-200.0]])
-    for value in (mlp.discriminator_loss(extreme, extreme), mlp.generator_loss_minimax(extreme),
-                  mlp.generator_loss_non_saturating(extreme)):
+    for value in (
+        mlp.discriminator_loss(extreme, extreme),
+        mlp.generator_loss_minimax(extreme),
+        mlp.generator_loss_non_saturating(extreme),
+    ):
         assert math.isfinite(float(value))
 
 
@@ -62,9 +79,16 @@ def test_the_generators_update_leaves_the_discriminator_alone():
     learning rate 0 its own update changes nothing, so any change to D comes from G's."""
     keras.utils.set_random_seed(0)
     generator, discriminator = mlp.build_generator(), mlp.build_discriminator()
-    generator_optimizer, discriminator_optimizer = keras.optimizers.Adam(2e-4), keras.optimizers.Adam(0.0)
-    step = mlp.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                               mlp.generator_loss_non_saturating)
+    generator_optimizer, discriminator_optimizer = keras.optimizers.Adam(
+        2e-4
+    ), keras.optimizers.Adam(0.0)
+    step = mlp.make_train_step(
+        generator,
+        discriminator,
+        generator_optimizer,
+        discriminator_optimizer,
+        mlp.generator_loss_non_saturating,
+    )
     d_before = [weight.numpy().copy() for weight in discriminator.weights]
     g_before = [weight.numpy().copy() for weight in generator.trainable_weights]
     tf.config.run_functions_eagerly(True)  # the same code as plain Python: no seconds of compiling
@@ -75,7 +99,10 @@ def test_the_generators_update_leaves_the_discriminator_alone():
     assert int(discriminator_optimizer.iterations) == 1 and int(generator_optimizer.iterations) == 1
     for old, new in zip(d_before, discriminator.weights):
         np.testing.assert_array_equal(new.numpy(), old)
-    assert all(not np.array_equal(old, new.numpy()) for old, new in zip(g_before, generator.trainable_weights))
+    assert all(
+        not np.array_equal(old, new.numpy())
+        for old, new in zip(g_before, generator.trainable_weights)
+    )
 
 
 def test_train_sample_resume_on_keras_mnist_npz(npz_dir, tmp_path, capsys):

@@ -29,7 +29,9 @@ def test_slerp_keeps_gaussian_noise_at_its_usual_norm_where_a_line_does_not():
     norms = np.linalg.norm(path, axis=1)
     low, high = sorted([np.linalg.norm(start), np.linalg.norm(end)])
     assert np.all(norms >= low - 1e-6) and np.all(norms <= high + 1e-6)  # no dip in the middle
-    assert np.linalg.norm((start + end) / 2) < 0.8 * low  # the straight line's midpoint: the dip slerp avoids
+    assert (
+        np.linalg.norm((start + end) / 2) < 0.8 * low
+    )  # the straight line's midpoint: the dip slerp avoids
     steps = np.linalg.norm(np.diff(path, axis=0), axis=1)
     np.testing.assert_allclose(steps, steps.mean(), rtol=0.01)  # even steps along the arc
 
@@ -41,29 +43,43 @@ def test_a_closed_walk_visits_every_point_and_returns():
     for index in range(3):
         np.testing.assert_allclose(path[index * 4], points[index], atol=1e-5)
     last_leg = latent.slerp(points[2], points[0], [0.75])[0]
-    np.testing.assert_allclose(path[-1], last_leg, atol=1e-5)  # the last leg heads back to the first point
+    np.testing.assert_allclose(
+        path[-1], last_leg, atol=1e-5
+    )  # the last leg heads back to the first point
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=ids)
-def test_walk_writes_a_gif_and_a_strip_of_the_generators_images(script, trained_runs, capsys, tmp_path):
+def test_walk_writes_a_gif_and_a_strip_of_the_generators_images(
+    script, trained_runs, capsys, tmp_path
+):
     import keras
 
     out = trained_runs[script.MODEL_NAME]
     gif = str(tmp_path / "walk.gif")
-    status, stdout, _ = run_main(script, ["walk", "--out-dir", out, "--points", "3", "--steps", "4",
-                                          "--seed", "5", "--output", gif], capsys)
+    status, stdout, _ = run_main(
+        script,
+        ["walk", "--out-dir", out, "--points", "3", "--steps", "4", "--seed", "5", "--output", gif],
+        capsys,
+    )
     assert status == 0 and gif in stdout and "--seed 5" in stdout
     with Image.open(gif) as animation:
         assert animation.n_frames == 12
     strip = np.asarray(Image.open(str(tmp_path / "walk.png")))
-    assert strip.shape == ((3 * 30 + 2) * 4, (4 * 30 + 2) * 4)  # 3 legs of 4 frames: 28-pixel images, padded, at 4x
+    assert strip.shape == (
+        (3 * 30 + 2) * 4,
+        (4 * 30 + 2) * 4,
+    )  # 3 legs of 4 frames: 28-pixel images, padded, at 4x
     # The strip's first image is the generator's image of the first noise vector.
     generator = keras.models.load_model(os.path.join(out, "generator.keras"))
     first_point = tf.random.Generator.from_seed(5).normal([3, script.NOISE_DIM])[:1]
-    expected = np.clip(np.rint(generator(first_point, training=False).numpy()[0, :, :, 0] * 127.5 + 127.5), 0, 255)
-    np.testing.assert_allclose(strip[8:8 + 112:4, 8:8 + 112:4], expected, atol=1)
+    expected = np.clip(
+        np.rint(generator(first_point, training=False).numpy()[0, :, :, 0] * 127.5 + 127.5), 0, 255
+    )
+    np.testing.assert_allclose(strip[8 : 8 + 112 : 4, 8 : 8 + 112 : 4], expected, atol=1)
 
-    status, _, stderr = run_main(script, ["walk", "--out-dir", out, "--output", str(tmp_path / "walk.png")], capsys)
+    status, _, stderr = run_main(
+        script, ["walk", "--out-dir", out, "--output", str(tmp_path / "walk.png")], capsys
+    )
     assert status == 2 and "must end in .gif" in stderr
     status, _, stderr = run_main(script, ["walk", "--out-dir", str(tmp_path / "none")], capsys)
     assert status == 2 and "train first" in stderr
@@ -83,7 +99,9 @@ def write_pictures(folder, count=24):
         colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
         picture = Image.new("RGB" if index % 3 else "RGBA", (int(width), int(height)), colour)
         place = ["", "more", os.path.join("more", "deeper")][index % 3]
-        picture.save(os.path.join(folder, place, f"picture_{index}.{formats[index % len(formats)]}"))
+        picture.save(
+            os.path.join(folder, place, f"picture_{index}.{formats[index % len(formats)]}")
+        )
     with open(os.path.join(folder, "notes.txt"), "w") as file:
         file.write("not a picture, and not named like one")
     with open(os.path.join(folder, "fake.png"), "wb") as file:
@@ -98,7 +116,9 @@ def write_pictures(folder, count=24):
 def picture_dir(tmp_path_factory):
     folder = str(tmp_path_factory.mktemp("pictures"))
     write_pictures(folder)
-    Image.new("L", (7000, 6000)).save(os.path.join(folder, "huge.png"))  # 42 million pixels, a small file
+    Image.new("L", (7000, 6000)).save(
+        os.path.join(folder, "huge.png")
+    )  # 42 million pixels, a small file
     return folder
 
 
@@ -116,7 +136,9 @@ def test_a_picture_is_centre_cropped_and_made_grey(tmp_path):
     Image.fromarray(wide).save(tmp_path / "wide.png")
     grey = datasets.read_picture(str(tmp_path / "wide.png"))
     assert grey.shape == (28, 28)
-    assert abs(int(grey.mean()) - 76) <= 2  # only the centre square is kept; red is grey level 76 (ITU-R 601)
+    assert (
+        abs(int(grey.mean()) - 76) <= 2
+    )  # only the centre square is kept; red is grey level 76 (ITU-R 601)
 
 
 def test_bad_folders_get_clear_errors(tmp_path, picture_dir):
@@ -139,11 +161,15 @@ def test_bad_folders_get_clear_errors(tmp_path, picture_dir):
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=ids)
-def test_every_script_trains_on_a_folder_and_explains_why_it_cannot_score_it(script, picture_dir, tmp_path, capsys):
+def test_every_script_trains_on_a_folder_and_explains_why_it_cannot_score_it(
+    script, picture_dir, tmp_path, capsys
+):
     out = str(tmp_path / "run")
     batch = ["--batch-size", "4"]
     common = ["--dataset", "folder", "--data-dir", picture_dir, "--out-dir", out, *batch]
-    status, stdout, stderr = run_main(script, ["train", "--epochs", "1", "--steps-per-epoch", "1", *common], capsys)
+    status, stdout, stderr = run_main(
+        script, ["train", "--epochs", "1", "--steps-per-epoch", "1", *common], capsys
+    )
     assert status == 0, stderr
     assert "24 images from" in stdout and "2 unreadable files skipped" in stdout
     assert os.path.exists(os.path.join(out, "images", "epoch_0001.png"))
@@ -152,10 +178,14 @@ def test_every_script_trains_on_a_folder_and_explains_why_it_cannot_score_it(scr
     # Asked for scores during training: refused before any training, not after an epoch.
     # (Epoch 2 would be the next: its progress bar writes "epoch 2/2" to stderr, the line that
     # closes it to stdout.)
-    status, stdout, stderr = run_main(script, ["train", "--epochs", "2", "--eval-every", "1", *common], capsys)
+    status, stdout, stderr = run_main(
+        script, ["train", "--epochs", "2", "--eval-every", "1", *common], capsys
+    )
     assert status == 2 and "labelled dataset" in stderr and "epoch 2/2" not in stdout + stderr
     # Fewer pictures than one batch.
-    status, _, stderr = run_main(script, ["train", "--epochs", "1", *common[:-2], "--batch-size", "64"], capsys)
+    status, _, stderr = run_main(
+        script, ["train", "--epochs", "1", *common[:-2], "--batch-size", "64"], capsys
+    )
     assert status == 2 and "more than the 24 training images" in stderr
 
 
@@ -169,7 +199,9 @@ def read_board(folder):
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=ids)
-def test_every_log_column_and_the_epoch_grid_go_to_tensorboard(script, trained_runs, tmp_path, capsys):
+def test_every_log_column_and_the_epoch_grid_go_to_tensorboard(
+    script, trained_runs, tmp_path, capsys
+):
     from common.runs import grid_path, read_log
 
     out = copy_run(trained_runs, script, tmp_path)
@@ -194,8 +226,11 @@ def test_without_the_tensorboard_package_a_run_says_so_and_goes_on(tmp_path, mon
     from common import board, images
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *rest: None if name == "tensorboard" else real_find_spec(name, *rest))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *rest: None if name == "tensorboard" else real_find_spec(name, *rest),
+    )
     summaries = board.Board(str(tmp_path))
     grid = images.save_grid(np.zeros((4, 28, 28, 1), np.float32), str(tmp_path / "grid.png"))
     summaries.add(dict(epoch=1, d_loss=0.5), grid)  # no error: nothing to write to

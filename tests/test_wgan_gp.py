@@ -17,8 +17,12 @@ TINY = ["--batch-size", "8", "--steps-per-epoch", "2"]
 
 def linear_critic(weights):
     """D(x) = w . x + b as a Keras model: its gradient is w at every point."""
-    critic = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
-    critic.layers[-1].set_weights([weights.reshape(784, 1).astype(np.float32), np.array([0.3], np.float32)])
+    critic = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    critic.layers[-1].set_weights(
+        [weights.reshape(784, 1).astype(np.float32), np.array([0.3], np.float32)]
+    )
     return critic
 
 
@@ -32,7 +36,9 @@ def test_gradient_penalty_of_a_linear_critic(scale):
     penalty = float(wgan_gp.gradient_penalty(linear_critic(weights), real, fake))
     assert math.isclose(penalty, (scale - 1.0) ** 2, rel_tol=1e-4, abs_tol=1e-6)
     scores = tf.constant([[1.0]])
-    assert math.isclose(float(wgan_gp.critic_loss(scores, scores, penalty)), 10 * (scale - 1.0) ** 2, rel_tol=1e-4)
+    assert math.isclose(
+        float(wgan_gp.critic_loss(scores, scores, penalty)), 10 * (scale - 1.0) ** 2, rel_tol=1e-4
+    )
 
 
 def test_interpolation_weight_is_uniform_per_sample():
@@ -82,7 +88,9 @@ def test_five_critic_steps_per_generator_step(mode):
     keras.utils.set_random_seed(2)
     generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
     generator_optimizer, critic_optimizer = wgan_gp.make_optimizers(mode)
-    step = wgan_gp.make_train_step(generator, critic, generator_optimizer, critic_optimizer, mode, 5)
+    step = wgan_gp.make_train_step(
+        generator, critic, generator_optimizer, critic_optimizer, mode, 5
+    )
     metrics = step(tf.random.uniform([5 * 4, 28, 28, 1], -1, 1))
     step(tf.random.uniform([5 * 4, 28, 28, 1], -1, 1))
     assert int(critic_optimizer.iterations) == 10 and int(generator_optimizer.iterations) == 2
@@ -96,7 +104,9 @@ def test_five_critic_steps_per_generator_step(mode):
 def test_train_sample_resume(tmp_path, idx_dir, capsys):
     out = str(tmp_path / "run")
     argv = ["train", "--data-dir", idx_dir, "--out-dir", out, "--dataset", "fashion_mnist", *TINY]
-    status, stdout, stderr = run_main(wgan_gp, argv + ["--epochs", "1", "--critic-steps", "2"], capsys)
+    status, stdout, stderr = run_main(
+        wgan_gp, argv + ["--epochs", "1", "--critic-steps", "2"], capsys
+    )
     assert status == 0, stderr
     assert "critic_steps 2" in stdout and "2 of 12 steps of 16 images" in stdout
     # Without --critic-steps, a resumed run goes on with the ratio it started with.
@@ -106,13 +116,21 @@ def test_train_sample_resume(tmp_path, idx_dir, capsys):
     assert [row["epoch"] for row in log] == [1, 2]
     assert {"wasserstein", "gradient_penalty", "critic_loss", "g_loss"} <= set(log[-1])
     reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", "ckpt-2"))
-    updates = [int(reader.get_tensor(f"{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE"))
-               for name in ("generator_optimizer", "critic_optimizer")]
-    assert updates == [4, 8]  # two epochs of two steps, each 2 critic updates and 1 generator update
+    updates = [
+        int(reader.get_tensor(f"{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE"))
+        for name in ("generator_optimizer", "critic_optimizer")
+    ]
+    assert updates == [
+        4,
+        8,
+    ]  # two epochs of two steps, each 2 critic updates and 1 generator update
     status, stdout, _ = run_main(wgan_gp, ["--out-dir", out, "--n", "4"], capsys)
     assert status == 0 and "Critic's mean score" in stdout
     # Another mode or ratio would mix two experiments in one log: refused.
-    for flags, saved in ((["--mode", "wgan"], "--mode wgan-gp"), (["--critic-steps", "5"], "--critic-steps 2")):
+    for flags, saved in (
+        (["--mode", "wgan"], "--mode wgan-gp"),
+        (["--critic-steps", "5"], "--critic-steps 2"),
+    ):
         status, _, stderr = run_main(wgan_gp, argv + ["--epochs", "3", *flags], capsys)
         assert status == 2 and saved in " ".join(stderr.split())
 
@@ -127,9 +145,13 @@ def test_mixed_precision_keeps_penalty_and_losses_in_float32():
         penalty = wgan_gp.gradient_penalty(critic, tf.random.uniform([4, 28, 28, 1], -1, 1), fakes)
         assert penalty.dtype == tf.float32 and math.isfinite(float(penalty))
         generator_optimizer, critic_optimizer = wgan_gp.make_optimizers("wgan-gp")
-        step = wgan_gp.make_train_step(generator, critic, generator_optimizer, critic_optimizer, "wgan-gp", 2)
+        step = wgan_gp.make_train_step(
+            generator, critic, generator_optimizer, critic_optimizer, "wgan-gp", 2
+        )
         metrics = step(tf.random.uniform([8, 28, 28, 1], -1, 1))
-        assert all(value.dtype == tf.float32 and math.isfinite(float(value)) for value in metrics.values())
+        assert all(
+            value.dtype == tf.float32 and math.isfinite(float(value)) for value in metrics.values()
+        )
         assert set(metrics) == {"critic_loss", "gradient_penalty", "wasserstein", "g_loss"}
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -150,10 +172,17 @@ def test_the_penalty_and_its_double_backward_pass_in_bfloat16_match_float32():
             critic = wgan_gp.build_critic()
             with tf.GradientTape() as tape:
                 penalty = wgan_gp.gradient_penalty(critic, real, fake)
-            gradients = tape.gradient(penalty, critic.trainable_variables[:-1])  # the last bias has none
+            gradients = tape.gradient(
+                penalty, critic.trainable_variables[:-1]
+            )  # the last bias has none
         finally:
             keras.mixed_precision.set_global_policy("float32")
-        results.append((float(penalty), np.concatenate([g.numpy().ravel() for g in gradients]).astype(np.float64)))
+        results.append(
+            (
+                float(penalty),
+                np.concatenate([g.numpy().ravel() for g in gradients]).astype(np.float64),
+            )
+        )
     (penalty32, gradient32), (penalty16, gradient16) = results
     assert penalty16 == pytest.approx(penalty32, rel=0.01)
     cosine = gradient32 @ gradient16 / (np.linalg.norm(gradient32) * np.linalg.norm(gradient16))
