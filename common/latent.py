@@ -24,9 +24,8 @@ def slerp(start, end, fractions):
     fractions = np.asarray(fractions, np.float64)[:, np.newaxis]
     if angle < 1e-6:  # the same direction: the line and the circle agree
         return (1 - fractions) * start + fractions * end
-    return (np.sin((1 - fractions) * angle) * start + np.sin(fractions * angle) * end) / np.sin(
-        angle
-    )
+    from_start, towards_end = np.sin((1 - fractions) * angle), np.sin(fractions * angle)
+    return (from_start * start + towards_end * end) / np.sin(angle)
 
 
 def loop_through(points, steps):
