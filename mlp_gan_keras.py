@@ -184,12 +184,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         gradients = tape.gradient(g_loss, generator.trainable_variables)
         generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
 
-        return {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "D(x)": tf.reduce_mean(tf.sigmoid(real_logits)),
-            "D(G(z))": tf.reduce_mean(tf.sigmoid(fake_logits)),
-        }
+        return {"d_loss": d_loss, "g_loss": g_loss, "D(x)": tf.reduce_mean(tf.sigmoid(real_logits)),
+                "D(G(z))": tf.reduce_mean(tf.sigmoid(fake_logits))}
 
     return train_step
 

@@ -191,42 +191,39 @@ def generator_loss(fake_scores):
 def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mode, critic_steps):
     use_penalty = mode == "wgan-gp"
 
+    def critic_update(real_batch):
+        """One critic step on a batch of its own; its loss, penalty and Wasserstein estimate."""
+        noise = tf.random.normal([tf.shape(real_batch)[0], NOISE_DIM])  # z ~ N(0, 1)
+        with tf.GradientTape() as tape:
+            fake_images = generator(noise, training=True)
+            real_scores = critic(real_batch, training=True)
+            fake_scores = critic(fake_images, training=True)
+            penalty = gradient_penalty(critic, real_batch, fake_images) if use_penalty else 0.0
+            loss = critic_loss(real_scores, fake_scores, penalty)
+        gradients = tape.gradient(loss, critic.trainable_variables)
+        critic_optimizer.apply_gradients(zip(gradients, critic.trainable_variables))
+        if not use_penalty:
+            # WGAN keeps the critic Lipschitz by clipping every weight after each update.
+            for weight in critic.trainable_variables:
+                weight.assign(tf.clip_by_value(weight, -CLIP_VALUE, CLIP_VALUE))
+        # The Wasserstein estimate: how much higher the critic scores real than fake.
+        return loss, penalty, tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)
+
     @tf.function
     def train_step(real_images):
         # real_images holds critic_steps batches: each critic step sees images of its own.
         real_batches = tf.split(real_images, critic_steps)
-        batch_size = tf.shape(real_batches[0])[0]
-        totals = {"critic_loss": 0.0, "gradient_penalty": 0.0, "wasserstein": 0.0}
-        for real_batch in real_batches:
-            noise = tf.random.normal([batch_size, NOISE_DIM])  # z ~ N(0, 1)
-            with tf.GradientTape() as tape:
-                fake_images = generator(noise, training=True)
-                real_scores = critic(real_batch, training=True)
-                fake_scores = critic(fake_images, training=True)
-                penalty = gradient_penalty(critic, real_batch, fake_images) if use_penalty else 0.0
-                loss = critic_loss(real_scores, fake_scores, penalty)
-            gradients = tape.gradient(loss, critic.trainable_variables)
-            critic_optimizer.apply_gradients(zip(gradients, critic.trainable_variables))
-            if not use_penalty:
-                # WGAN keeps the critic Lipschitz by clipping every weight after each update.
-                for weight in critic.trainable_variables:
-                    weight.assign(tf.clip_by_value(weight, -CLIP_VALUE, CLIP_VALUE))
-            totals["critic_loss"] += loss
-            totals["gradient_penalty"] += penalty
-            # The Wasserstein estimate: how much higher the critic scores real than fake.
-            totals["wasserstein"] += tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)
-
-        noise = tf.random.normal([batch_size, NOISE_DIM])
+        losses, penalties, estimates = zip(*[critic_update(batch) for batch in real_batches])
+        # Then one generator step, against the critic just trained.
+        noise = tf.random.normal([tf.shape(real_batches[0])[0], NOISE_DIM])
         with tf.GradientTape() as tape:
             g_loss = generator_loss(critic(generator(noise, training=True), training=True))
         gradients = tape.gradient(g_loss, generator.trainable_variables)
         generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
-
-        step_outputs = {name: total / critic_steps for name, total in totals.items()}
-        step_outputs["g_loss"] = g_loss
-        if not use_penalty:
-            del step_outputs["gradient_penalty"]
-        return step_outputs
+        outputs = {"critic_loss": tf.reduce_mean(losses)}  # the means over the critic steps
+        if use_penalty:
+            outputs["gradient_penalty"] = tf.reduce_mean(penalties)
+        return dict(outputs, wasserstein=tf.reduce_mean(estimates), g_loss=g_loss)
 
     return train_step
 

@@ -32,11 +32,20 @@ import wgan_gp  # noqa: E402
 from common import datasets  # noqa: E402
 
 
+def as_the_article(model):
+    """The article's batch norm: not synchronised across devices (the scripts' is, which changes
+    nothing on one device but may cost time: this loop times the article's)."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = False
+    return model
+
+
 def build(name):
     """The script's models and its train step (plain tf.function), and the images per step."""
     if name == "dcgan":
         generator, discriminator = (
-            dcgan_fashion.build_generator(),
+            as_the_article(dcgan_fashion.build_generator()),
             dcgan_fashion.build_discriminator(),
         )
         step = dcgan_fashion.make_train_step(
@@ -58,12 +67,12 @@ def build(name):
         return generator, tf.function(step.python_function), 128, mlp_gan_keras.NOISE_DIM
     generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
     step = wgan_gp.make_train_step(
-        generator, critic, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp", wgan_gp.CRITIC_STEPS
+        generator, critic, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp", wgan_gp.Settings.critic_steps
     )
     return (
         generator,
         tf.function(step.python_function),
-        64 * wgan_gp.CRITIC_STEPS,
+        64 * wgan_gp.Settings.critic_steps,
         wgan_gp.NOISE_DIM,
     )
 

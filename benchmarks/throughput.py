@@ -50,7 +50,7 @@ import dcgan_color  # noqa: E402
 import dcgan_fashion  # noqa: E402
 import mlp_gan_keras  # noqa: E402
 import wgan_gp  # noqa: E402
-from common import precision  # noqa: E402
+from common import datasets, precision  # noqa: E402
 from common.runs import read_log  # noqa: E402
 
 
@@ -112,7 +112,7 @@ def build(name, policy, batch_size):
             dcgan_fashion.build_generator(),
             dcgan_fashion.build_discriminator(),
         )
-        optimizers = [precision.optimizer(keras.optimizers.Adam(1e-4), policy) for _ in range(2)]
+        optimizers = [keras.optimizers.Adam(1e-4) for _ in range(2)]
         step = dcgan_fashion.make_train_step(generator, discriminator, *optimizers)
         real_per_step = batch_size
     elif name == "mlp":
@@ -120,30 +120,23 @@ def build(name, policy, batch_size):
             mlp_gan_keras.build_generator(),
             mlp_gan_keras.build_discriminator(),
         )
-        optimizers = [
-            precision.optimizer(keras.optimizers.Adam(2e-4, beta_1=0.5), policy) for _ in range(2)
-        ]
+        optimizers = [keras.optimizers.Adam(2e-4, beta_1=0.5) for _ in range(2)]
         step = mlp_gan_keras.make_train_step(
             generator, discriminator, *optimizers, mlp_gan_keras.generator_loss_non_saturating
         )
         real_per_step = batch_size
     elif name == "color":
         generator, discriminator = dcgan_color.build_generator(), dcgan_color.build_discriminator()
-        optimizers = [
-            precision.optimizer(
-                keras.optimizers.Adam(dcgan_color.LEARNING_RATE, beta_1=dcgan_color.BETA_1), policy
-            )
-            for _ in range(2)
-        ]
+        optimizers = dcgan_color.make_optimizers()
         step = dcgan_color.make_train_step(generator, discriminator, *optimizers)
         real_per_step = batch_size
     else:
         generator, discriminator = wgan_gp.build_generator(), wgan_gp.build_critic()
-        optimizers = [precision.optimizer(o, policy) for o in wgan_gp.make_optimizers("wgan-gp")]
+        optimizers = wgan_gp.make_optimizers("wgan-gp")
         step = wgan_gp.make_train_step(
-            generator, discriminator, *optimizers, "wgan-gp", wgan_gp.CRITIC_STEPS
+            generator, discriminator, *optimizers, "wgan-gp", wgan_gp.Settings.critic_steps
         )
-        real_per_step = batch_size * wgan_gp.CRITIC_STEPS
+        real_per_step = batch_size * wgan_gp.Settings.critic_steps
     keras.mixed_precision.set_global_policy("float32")
     return step, generator, discriminator, real_per_step
 
@@ -173,26 +166,22 @@ def project_pipeline(images, real_per_step):
 
 def colour_pipelines(real_per_step):
     """dcgan_color.py at 64 px: the article's way, a float32 tf.data pipeline of scaled pictures
-    (1,000 of them: 60,000 would be 2.9 GB); the script's way, its uint8 `batches`, scaled per batch.
+    (1,000 of them: 60,000 would be 2.9 GB); the script's way, uint8 batches scaled in the pipeline.
     """
     pictures = np.random.default_rng(0).integers(0, 256, (1000, 64, 64, 3), dtype=np.uint8)
     scaled = (pictures.astype(np.float32) - 127.5) / 127.5
     article = tf.data.Dataset.from_tensor_slices(scaled).shuffle(1000).batch(real_per_step).repeat()
 
-    def project():
-        rng = np.random.default_rng(0)
-        while True:
-            yield from dcgan_color.batches(pictures, real_per_step, rng)
-
-    return iter(article), project()
+    project = datasets.shuffled_batches(pictures, real_per_step, 0, prepare=dcgan_color.scale)
+    return iter(article), iter(project.repeat())
 
 
-DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64, "color": dcgan_color.DEFAULTS["batch_size"]}
-SCRIPT_DEFAULTS = {
-    "dcgan": dcgan_fashion.DEFAULTS,
-    "mlp": mlp_gan_keras.DEFAULTS,
-    "wgan": wgan_gp.DEFAULTS,
-    "color": dcgan_color.DEFAULTS,
+DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64, "color": dcgan_color.Settings.batch_size}
+SCRIPT_DEFAULTS = {  # each script's Settings, for its default precision
+    "dcgan": dcgan_fashion.Settings,
+    "mlp": mlp_gan_keras.Settings,
+    "wgan": wgan_gp.Settings,
+    "color": dcgan_color.Settings,
 }
 
 
@@ -309,7 +298,7 @@ def step_rows(args, peak):
     print(header)
     for name in args.models:
         batch = DEFAULT_BATCH[name]
-        policy = precision.choose(args.precision or SCRIPT_DEFAULTS[name]["precision"])
+        policy = precision.choose(args.precision or SCRIPT_DEFAULTS[name].precision)
         article_step, generator, discriminator, per_step = build(name, "float32", batch)
         # The article's step: the same Python function, compiled by plain tf.function (no XLA).
         article_step = tf.function(article_step.python_function)

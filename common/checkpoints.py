@@ -127,6 +127,8 @@ class Checkpoints:
                 f"{self.folder} holds a run of {other or 'model ' + repr(saved.get('model'))}, "
                 f"not of {this}. {advice} another --out-dir for this script."
             )
+        if saved.get("precision") == "mixed_float16":  # goes on in float32: common/precision.py
+            saved = dict(saved, precision="float32")
         for key in keys:
             if (key in saved or key == "model") and saved.get(key) != self.identity.get(key):
                 raise UserError(

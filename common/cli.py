@@ -255,6 +255,8 @@ def resolve(args, settings_class, model_name):
             f"{SCRIPTS.get(model_name, model_name)}, so this script cannot continue it. Train in "
             f"another folder with --out-dir{go_on if other else ''}."
         )
+    if saved.get("precision") == "mixed_float16":  # goes on in float32: common/precision.py
+        saved["precision"] = "float32"
     values = {}
     for field in dataclasses.fields(settings_class):
         given = getattr(args, field.name)

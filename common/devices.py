@@ -110,9 +110,13 @@ def replicated(strategy, step):
     if strategy.num_replicas_in_sync == 1:
         return step
 
+    # The step's own Python function, traced again inside this one: XLA (the MLP's
+    # jit_compile) cannot reach the variables of the other devices.
+    one_replica_step = getattr(step, "python_function", step)
+
     @tf.function
     def step_on_every_replica(shares):
-        outputs = strategy.run(step, args=(shares,))
+        outputs = strategy.run(one_replica_step, args=(shares,))
         # Each replica returns the means over its share; equal shares: their mean is the batch's.
         return {name: strategy.reduce("MEAN", value, axis=None) for name, value in outputs.items()}
 

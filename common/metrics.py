@@ -283,7 +283,8 @@ def coverage(classes, num_classes=10):
     """How many classes get >= COVERED_SHARE of the samples; the histogram's entropy in [0, 1]."""
     shares = np.bincount(classes, minlength=num_classes) / max(len(classes), 1)
     nonzero = shares[shares > 0]
-    entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(num_classes))
+    # + 0.0: one class alone gives -0.0, which would print as "-0.000".
+    entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(num_classes)) + 0.0
     return dict(classes_covered=int((shares >= COVERED_SHARE).sum()), class_entropy=entropy)
 
 

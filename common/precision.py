@@ -1,8 +1,9 @@
 """The number format of the layers: float32, or mixed precision where the hardware pays.
 
 Mixed precision computes the layers in 16 bits and keeps the weights in float32. bfloat16
-has float32's range, so it needs no loss scaling; float16 does (the optimizers wrap in
-LossScaleOptimizer). The scripts keep their last layer and every loss in float32, whatever
+has float32's range, so it needs no loss scaling. float16 would need it (small gradients
+underflow) inside every lesson's step, where it has no place: it is not offered, and older
+GPUs without bfloat16 train in float32. The scripts keep their last layer and every loss in float32, whatever
 the policy; in the gradient penalty, the interpolates, the gradient's norm and the penalty
 are float32, while the critic's own pass through its layers runs in the policy's type.
 """
@@ -13,7 +14,6 @@ import platform
 import keras
 import tensorflow as tf
 
-from common.errors import UserError
 
 
 def cpuinfo():
@@ -62,7 +62,7 @@ def choose_with_reason(name):
         major = (details.get("compute_capability") or (0, 0))[0]
         if major >= 8:
             return "mixed_bfloat16", "a GPU with bfloat16 tensor cores"
-        return "mixed_float16", "a GPU with float16 tensor cores"
+        return "float32", "a GPU without bfloat16 (float16 would need loss scaling)"
     if cpu_has_bfloat16():
         return "mixed_bfloat16", "a CPU with bfloat16 instructions (AMX or AVX512-BF16)"
     # Measured on a 2-core AMD EPYC (Zen 3) without them: mixed_bfloat16 ran the DCGAN step
@@ -79,21 +79,12 @@ def set_policy(name):
     chosen, why = choose_with_reason(name)
     if name == "auto":
         print(f"--precision auto: {chosen} ({why})")
-    if chosen == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
-        raise UserError(
-            "--precision mixed_float16 needs a GPU: CPUs compute float16 slowly or not at "
-            "all. Use --precision mixed_bfloat16 (fast on CPUs with AMX or AVX512-BF16), "
-            "float32, or auto."
-        )
+    if chosen == "mixed_float16":  # a run.json written before float16 was dropped
+        print("This run trained in mixed_float16, which these scripts no longer offer (it needs "
+              "loss scaling in every step); it goes on in float32, whose weights it shares.")
+        chosen = "float32"
     keras.mixed_precision.set_global_policy(chosen)
     return chosen
-
-
-def optimizer(base, policy):
-    """Wrap an optimizer for loss scaling where float16 needs it (small gradients underflow)."""
-    if policy == "mixed_float16":
-        return keras.mixed_precision.LossScaleOptimizer(base)
-    return base
 
 
 def float32_copy(model, build):

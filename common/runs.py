@@ -1,12 +1,19 @@
 """A training run's folder: where each file goes, the per-epoch log, and resuming.
 
-    OUT_DIR/images/epoch_NNNN.png    the fixed noise drawn as a grid after each epoch (0: untrained)
-    OUT_DIR/log.csv                  one row per finished epoch: mean losses, seconds, scores
-    OUT_DIR/losses.png               the log drawn as curves
-    OUT_DIR/checkpoints/             the state of the last few epochs (common/checkpoints.py)
-    OUT_DIR/training.gif             the epoch grids in order, written at the end of `train`
-    OUT_DIR/generator.keras          the trained generator, written at the end of `train`
-    OUT_DIR/.lock                    locked by the `train` running in the folder (only_writer)
+    OUT_DIR/images/epoch_NNNN.png  the fixed noise drawn as a grid after each epoch (0: untrained)
+    OUT_DIR/log.csv                one row per finished epoch: mean losses, seconds, scores
+    OUT_DIR/losses.png             the log drawn as curves
+    OUT_DIR/checkpoints/           the state of the last three epochs, and run.json with the
+                                   settings that wrote them (common/checkpoints.py)
+    OUT_DIR/tensorboard/           the same rows and grids for TensorBoard (common/board.py)
+    OUT_DIR/metrics.jsonl          one line per scoring: `evaluate`, `train --eval-every`
+    OUT_DIR/training.gif           the epoch grids in order, written at the end of `train`
+    OUT_DIR/generator.keras        the generator in float32, written at the end of `train`
+    OUT_DIR/samples.png            `sample`'s pictures (or --output)
+    OUT_DIR/walk.gif, walk.png     `walk`'s frames as an animation and as a strip (or --output)
+    OUT_DIR/pictures_*px_*.npy     dcgan_color.py's decoded pictures, and their .json key
+                                   (common/datasets.py's picture cache)
+    OUT_DIR/.lock                  locked by the `train` running in the folder (only_writer)
 
 The scripts write grids and log rows *before* the epoch's checkpoint. A run that stops in
 between has files from an epoch its checkpoint does not hold; `resume` removes them, so the

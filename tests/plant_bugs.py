@@ -74,8 +74,8 @@ BUGS = (
         (
             "Wasserstein estimate sign flipped",
             "wgan_gp.py",
-            'totals["wasserstein"] += tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)',
-            'totals["wasserstein"] += tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)',
+            "return loss, penalty, tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)",
+            "return loss, penalty, tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)",
             "tests/test_scripts.py",
         ),
         (

@@ -111,3 +111,7 @@ def test_evaluate_command_and_eval_every(tmp_path, idx_dir, capsys):
     records = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
     assert [r["samples"] for r in records] == [2000, 300]
     assert records[-1]["epoch"] == 2 and records[-1]["floor"]["fcd"] < records[-1]["fcd"]
+
+
+def test_samples_of_one_class_have_entropy_zero_not_minus_zero():
+    assert f"{metrics.coverage(np.zeros(10, int))['class_entropy']:.3f}" == "0.000"
