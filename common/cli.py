@@ -95,7 +95,7 @@ def whole_number(minimum):
     return parse_number
 
 
-def add_settings(parser, settings_class):
+def add_settings(parser, settings_class, model_name="MODEL_NAME"):
     """One flag per field of the Settings dataclass, with its help and its default."""
     helps = field_help(settings_class)
     hints = typing.get_type_hints(settings_class)
@@ -124,7 +124,7 @@ def add_settings(parser, settings_class):
         else:
             shown, default = field.default, field.default
         group = machinery if field.name in run_fields else lesson
-        text = helps.get(field.name, "")
+        text = helps.get(field.name, "").replace("MODEL_NAME", model_name)
         if shown not in (None, ""):
             text += f" (default: {shown})"
         group.add_argument(
@@ -135,7 +135,7 @@ def add_settings(parser, settings_class):
         )
 
 
-def build_parser(script, doc, settings_class):
+def build_parser(script, doc, settings_class, model_name="MODEL_NAME"):
     """The parser for one script: `train` from its Settings, the other commands as shared."""
     usage = next((part for part in doc.split("\n\n") if part.startswith("Usage:")), None)
     parser = argparse.ArgumentParser(
@@ -146,11 +146,11 @@ def build_parser(script, doc, settings_class):
     )
     commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
     train = commands.add_parser("train", help="train the GAN (resumes the run in --out-dir)")
-    add_settings(train, settings_class)
+    add_settings(train, settings_class, model_name)
 
     def command(name, help_text):
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--out-dir", default="", help="the run folder (default: runs/MODEL_NAME)")
+        sub.add_argument("--out-dir", default="", help=f"the run folder (default: runs/{model_name})")
         return sub
 
     number = whole_number(1)
@@ -344,7 +344,7 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
     from common import commands, runs
 
     script = os.path.basename(sys.modules[settings_class.__module__].__file__)
-    parser = build_parser(script, doc, settings_class)
+    parser = build_parser(script, doc, settings_class, model_name)
     args = parse(parser, argv)
     args.out_dir = args.out_dir or os.path.join("runs", model_name)
     try:

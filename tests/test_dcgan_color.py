@@ -259,6 +259,9 @@ def test_colour_survives_the_folder_loader_and_the_batches(pictures):
     assert batch.dtype == np.float32 and batch.shape == (3, 64, 64, 3)
     corners = sorted(map(tuple, batch[:, 5, 5]))  # in the shuffled order: sorted to compare
     np.testing.assert_allclose(corners, [(-1, -1, 1), (-1, 1, -1), (1, -1, -1)])  # blue, green, red
+    scaled = color.scale(loaded[:3]).numpy()  # what the batches map every batch through
+    np.testing.assert_allclose(scaled[0, 5, 5], [1, -1, -1])  # red stays red, in [-1, 1]
+    np.testing.assert_allclose(scaled[2, 5, 5], [-1, -1, 1])  # blue stays blue
 
 
 def test_transparency_lies_on_black_and_the_centre_square_is_kept(tmp_path):
