@@ -67,7 +67,8 @@ def build(name):
         return generator, tf.function(step.python_function), 128, mlp_gan_keras.NOISE_DIM
     generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
     step = wgan_gp.make_train_step(
-        generator, critic, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp", wgan_gp.Settings.critic_steps
+        generator, critic, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp",
+        wgan_gp.Settings.critic_steps,
     )
     return (
         generator,

@@ -110,14 +110,16 @@ def report(results, real_floor=None):
     print("SWD x1000, lower is better (small: 16x16 thumbnails; patches: 7x7 patches)")
     if real_floor:
         print(
-            f"floor, real against real: small {real_floor['swd_small']:.1f}, patches {real_floor['swd_patches']:.1f}"
+            f"floor, real against real: small {real_floor['swd_small']:.1f}, patches "
+            f"{real_floor['swd_patches']:.1f}"
         )
     print("| seed | epoch | trained small | averaged small | trained patches | averaged patches |")
     print("|---|---|---|---|---|---|")
     for seed, rows in sorted(results.items()):
         for row in rows:
             print(
-                f"| {seed} | {row['epoch']} | {row['trained swd_small']:.1f} | {row['averaged swd_small']:.1f} | "
+                f"| {seed} | {row['epoch']} | {row['trained swd_small']:.1f} | "
+                f"{row['averaged swd_small']:.1f} | "
                 f"{row['trained swd_patches']:.1f} | {row['averaged swd_patches']:.1f} |"
             )
 

@@ -72,7 +72,8 @@ def main():
     durations = [300] * (len(frames) - 1) + [1500]
     imageio.imwrite(os.path.join(args.docs, "training.gif"), frames, duration=durations, loop=0)
     print(
-        f"Wrote color_real.png, color_trained_vs_averaged.png, color_losses.png and training.gif in {args.docs}/"
+        "Wrote color_real.png, color_trained_vs_averaged.png, color_losses.png and "
+        f"training.gif in {args.docs}/"
     )
 
 

@@ -73,7 +73,8 @@ def main():
     for label, values in times.items():
         median = statistics.median(values)
         print(
-            f"{label:>12}: {median:.3f} s per step of {args.batch_size} ({args.batch_size / median:.0f} img/s), "
+            f"{label:>12}: {median:.3f} s per step of {args.batch_size} "
+            f"({args.batch_size / median:.0f} img/s), "
             f"{median / base:.2f}x the time of one device"
         )
 

@@ -35,7 +35,8 @@ from common import datasets
 started = time.perf_counter()
 pictures, source = datasets.load_folder({folder!r}, {size}, colour=True, cache_dir={cache!r})
 seconds = time.perf_counter() - started
-print(f"RESULT {{seconds:.2f}} {{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}} {{pictures.nbytes / 1e6:.0f}}")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"RESULT {{seconds:.2f}} {{peak:.0f}} {{pictures.nbytes / 1e6:.0f}}")
 """
 
 
@@ -44,7 +45,8 @@ import sys
 sys.path.insert(0, {root!r})
 import dcgan_color
 from common import cli
-cli.run(dcgan_color.main, ["train", "--data-dir", {folder!r}, "--out-dir", {cache!r}, "--image-size", "{size}",
+cli.run(dcgan_color.main, ["train", "--data-dir", {folder!r}, "--out-dir", {cache!r},
+                          "--image-size", "{size}",
                            "--epochs", "1", "--steps-per-epoch", "3"])
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 megabytes = lambda name: int(status[name].split()[0]) / 1024
@@ -80,7 +82,8 @@ def main():
     ).stdout.strip()
     print(f"Machine: {machine}")
     print(
-        f"{'pictures':>9}{'load 1 s':>10}{'load 2 s':>10}{'ratio':>8}{'load 1 MB':>11}{'load 2 MB':>11}"
+        f"{'pictures':>9}{'load 1 s':>10}{'load 2 s':>10}{'ratio':>8}"
+        f"{'load 1 MB':>11}{'load 2 MB':>11}"
         f"{'train MB':>10}{'private':>9}{'array MB':>10}"
     )
     for count in args.counts:
@@ -105,7 +108,8 @@ def main():
         code = LOAD.format(root=ROOT, folder=folder, size=args.size, cache=cache)
         first_seconds, first_peak, array = measure(code)
         second_seconds, second_peak, _ = measure(code)
-        # The whole program, reading the cache the loads above wrote (its run folder is the cache's).
+        # The whole program, reading the cache the loads above wrote (its run folder is the
+        # cache's).
         train = subprocess.run(
             [
                 sys.executable,
@@ -122,14 +126,18 @@ def main():
         )
         shutil.rmtree(cache, ignore_errors=True)
         print(
-            f"{count:>9,}{first_seconds:>10.1f}{second_seconds:>10.2f}{second_seconds / first_seconds:>8.3f}"
-            f"{first_peak:>11.0f}{second_peak:>11.0f}{train_peak:>10.0f}{train_private:>9.0f}{array:>10.0f}",
+            f"{count:>9,}{first_seconds:>10.1f}{second_seconds:>10.2f}"
+            f"{second_seconds / first_seconds:>8.3f}{first_peak:>11.0f}{second_peak:>11.0f}"
+            f"{train_peak:>10.0f}{train_private:>9.0f}{array:>10.0f}",
             flush=True,
         )
     print(
-        "\nratio: load 2 over load 1. MB: peak resident memory of the process (load: Python, numpy and "
-        "Pillow only; train: TensorFlow too, whose\nlibrary code, about 0.4 GB mapped from disk and shared, "
-        "counts in it). private: that peak less the files mapped at the end (RssFile, mostly that library code).\narray: the pictures' own bytes."
+        "\nratio: load 2 over load 1. MB: peak resident memory of the process (load: Python, "
+        "numpy and "
+        "Pillow only; train: TensorFlow too, whose\nlibrary code, about 0.4 GB mapped from "
+        "disk and shared, "
+        "counts in it). private: that peak less the files mapped at the end (RssFile, mostly "
+        "that library code).\narray: the pictures' own bytes."
     )
 
 

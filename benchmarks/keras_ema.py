@@ -48,7 +48,8 @@ def run(seed, epochs, data_dir, samples, steps=None):
     generator, discriminator = dcgan.build_generator(), dcgan.build_discriminator()
     generator_optimizer = keras.optimizers.Adam(
         recipe["learning_rate"], beta_1=recipe["beta_1"], use_ema=True, ema_momentum=0.999)
-    discriminator_optimizer = keras.optimizers.Adam(recipe["learning_rate"], beta_1=recipe["beta_1"])
+    discriminator_optimizer = keras.optimizers.Adam(recipe["learning_rate"],
+                                                    beta_1=recipe["beta_1"])
     ours = dcgan.build_averaged_generator(generator)
     step = dcgan.make_train_step(generator, discriminator, generator_optimizer,
                                  discriminator_optimizer)
@@ -62,8 +63,8 @@ def run(seed, epochs, data_dir, samples, steps=None):
             dcgan.update_average(ours, generator, recipe["average_decay"],
                                  generator_optimizer.iterations)
         minutes = (time.perf_counter() - started) / 60
-        for name, model in (("ours", ours), ("keras", keras_average(generator, generator_optimizer)),
-                            ("trained", generator)):
+        theirs = keras_average(generator, generator_optimizer)
+        for name, model in (("ours", ours), ("keras", theirs), ("trained", generator)):
             drawn = metrics.generate(training.sampler(model, seed=0), samples)
             scores = scorer.score(drawn, 0)
             print(f"| {seed} | {epoch} | {minutes:.1f} | {name} | {scores['fcd']:.1f} | "
@@ -81,7 +82,8 @@ def main():
     args = parser.parse_args()
     print(f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, "
           f"Keras {keras.__version__}; float32, batch 256, Fashion-MNIST, {args.samples:,} samples")
-    print("| seed | epoch | minutes | generator | FCD | KID | classes >= 5% |\n|---|---|---|---|---|---|---|")
+    print("| seed | epoch | minutes | generator | FCD | KID | classes >= 5% |")
+    print("|---|---|---|---|---|---|---|")
     for seed in args.seeds:
         run(seed, args.epochs, args.data_dir, args.samples, args.steps_per_epoch)
 

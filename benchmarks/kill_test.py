@@ -1,4 +1,4 @@
-"""Kill a tiny training run with SIGKILL at random moments, restart it each time, check nothing is lost.
+"""Kill a tiny training run with SIGKILL at random moments, restart it each time, lose nothing.
 
     python benchmarks/kill_test.py                          # 20 kills of dcgan_fashion.py
     python benchmarks/kill_test.py --script wgan_gp.py --kills 20 --seed 1
@@ -76,7 +76,8 @@ def main():
             else "started anew" if started else "killed before restoring"
         )
         print(
-            f"kill {kill:2d} after {after:4.1f} s: {state}, last epoch logged {logged[-1] if logged else '-'}",
+            f"kill {kill:2d} after {after:4.1f} s: {state}, last epoch logged "
+            f"{logged[-1] if logged else '-'}",
             flush=True,
         )
         if "Traceback" in stderr or "error:" in stderr:
@@ -130,9 +131,11 @@ def main():
         if not passed:
             problems.append(name)
     print(
-        f"\n{args.script}: {args.kills} kills, {fallbacks} fallback(s) to an older checkpoint, finished at "
+        f"\n{args.script}: {args.kills} kills, {fallbacks} fallback(s) to an older checkpoint, "
+        "finished at "
         f"epoch {epochs}; generator.keras loads. {'PASSED' if not problems else 'FAILED'} "
-        f"{args.kills - len([p for p in problems if p.startswith('kill')])} of {args.kills} restarts clean."
+        f"{args.kills - len([p for p in problems if p.startswith('kill')])} of {args.kills} "
+        "restarts clean."
     )
     for problem in problems:
         print("  " + problem)

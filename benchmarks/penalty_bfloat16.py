@@ -1,6 +1,6 @@
 """The gradient penalty's double backward pass in bfloat16, against float32, on the same weights.
 
-    python benchmarks/penalty_bfloat16.py                 # an untrained critic and one trained 200 steps
+    python benchmarks/penalty_bfloat16.py     # an untrained critic and one trained 200 steps
     python benchmarks/penalty_bfloat16.py --steps 0
 
 WGAN-GP's critic update follows the gradient of a gradient: the penalty is computed from
@@ -78,7 +78,8 @@ def compare(critic, real, fake, label):
     cosine = flat32 @ flat16 / (np.linalg.norm(flat32) * np.linalg.norm(flat16))
     print(f"\n{label}")
     print(
-        f"  penalty GP     float32 {p32:.5f}  bfloat16 {p16:.5f}  relative difference {abs(p16 - p32) / p32:.2%}"
+        f"  penalty GP     float32 {p32:.5f}  bfloat16 {p16:.5f}  relative difference "
+        f"{abs(p16 - p32) / p32:.2%}"
     )
     print(
         f"  critic loss    float32 {l32:.5f}  bfloat16 {l16:.5f}  difference {abs(l16 - l32):.5f}"
@@ -109,7 +110,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
     print(
-        f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras {keras.__version__}"
+        f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras "
+        f"{keras.__version__}"
     )
     pixels, _ = datasets.load("fashion_mnist", "train", None)
     images = ((pixels.astype(np.float32) - 127.5) / 127.5)[..., np.newaxis]

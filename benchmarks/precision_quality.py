@@ -1,6 +1,6 @@
 """Does bfloat16 keep the samples as good as float32? FCD of the same runs in both precisions.
 
-    python benchmarks/precision_quality.py                        # MLP GAN and WGAN-GP, 2 seeds each
+    python benchmarks/precision_quality.py     # MLP GAN and WGAN-GP, 2 seeds each
     python benchmarks/precision_quality.py --scripts mlp --epochs 10
     python benchmarks/precision_quality.py --report-only          # the table from the runs on disk
 
@@ -87,8 +87,10 @@ def report(scripts, seeds, out):
                 fcds.append(float(last["fcd"]))
                 seconds = statistics.mean(float(row["seconds"]) for row in log)
                 print(
-                    f"| {script} | {policy} | {seed} | {int(last['epoch'])} | {float(last['fcd']):.1f} | "
-                    f"{float(last['kid']):.4f} | {int(float(last['classes_covered']))} | {seconds:.1f} |"
+                    f"| {script} | {policy} | {seed} | {int(last['epoch'])} | "
+                    f"{float(last['fcd']):.1f} | "
+                    f"{float(last['kid']):.4f} | {int(float(last['classes_covered']))} | "
+                    f"{seconds:.1f} |"
                 )
             if len(fcds) > 1:
                 print(f"| {script} | {policy} | mean | | {statistics.mean(fcds):.1f} | | | |")

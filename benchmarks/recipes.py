@@ -1,8 +1,8 @@
 """How soon does each DCGAN recipe draw good clothes? FCD against wall-clock minutes.
 
-    python benchmarks/recipes.py                      # the README's plot: article vs fast, 2 seeds, 10 epochs
-    python benchmarks/recipes.py --recipes fast fast+smoothing fast+ttur --epochs 2   # the screening
-    python benchmarks/recipes.py --report-only        # redraw the plot and table from the runs on disk
+    python benchmarks/recipes.py                 # the plot: article vs fast, 2 seeds, 10 epochs
+    python benchmarks/recipes.py --recipes fast paper-adam --epochs 2   # a screening
+    python benchmarks/recipes.py --report-only   # redraw the plot and table from the runs on disk
 
 Each (recipe, seed) trains `python dcgan_fashion.py train --recipe R --seed S` in its own
 process, into runs/recipes/R-seedS/, scoring the generator on 10,000 samples after every
@@ -17,9 +17,10 @@ the scripts' own default is float32).
 
 Besides the two recipes of dcgan_fashion.py, this file defines the variants that were tried
 on the way to `fast` and not kept, so that the screening can be repeated:
-paper-adam (fast without the averaged generator), fast+smoothing (one-sided label
-smoothing, real = 0.9), fast+ttur (two time-scale learning rates, G 1e-4 and D 4e-4), and
-fast-batch128 / fast-batch64 (smaller batches: more, cheaper steps per epoch).
+paper-adam (fast without the averaged generator) and fast-batch128 / fast-batch64 (smaller
+batches: more, cheaper steps per epoch). Two more were screened and not kept, one-sided label
+smoothing and two time-scale learning rates (docs/results.md); the knobs they needed left the
+lesson in issue 23, so they run only from the commits before it.
 No test asserts these numbers: GAN scores swing from seed to seed; read the two seeds.
 """
 
@@ -42,8 +43,6 @@ from common.runs import grid_paths, read_log  # noqa: E402
 # Variants of the fast recipe: (changes to RECIPES["fast"], extra train flags).
 VARIANTS = {
     "paper-adam": (dict(average_decay=None), []),
-    "fast+smoothing": (dict(real_label=0.9), []),
-    "fast+ttur": (dict(generator_learning_rate=1e-4, discriminator_learning_rate=4e-4), []),
     "fast-batch128": ({}, ["--batch-size", "128"]),
     "fast-batch64": ({}, ["--batch-size", "64"]),
 }
@@ -128,7 +127,8 @@ def report(recipes, seeds, out, plot_path, grid_minutes):
                 runs
             )
             print(
-                f"  {recipe}: mean of {len(runs)} seeds at epoch {epoch}: FCD {fcd:.2f} after {minutes:.1f} min"
+                f"  {recipe}: mean of {len(runs)} seeds at epoch {epoch}: FCD {fcd:.2f} after "
+                f"{minutes:.1f} min"
             )
     target = None
     target_runs = [curves[("article", seed)] for seed in seeds if ("article", seed) in curves]
@@ -140,12 +140,14 @@ def report(recipes, seeds, out, plot_path, grid_minutes):
             target_runs
         )
         print(
-            f"\nThe article's recipe after 10 epochs: FCD {target:.2f} (mean of seeds) in {budget:.1f} min."
+            f"\nThe article's recipe after 10 epochs: FCD {target:.2f} (mean of seeds) in "
+            f"{budget:.1f} min."
         )
         for (recipe, seed), points in curves.items():
             reached = next((p for p in points if p[1] <= target), None)
             when = (
-                f"reached at epoch {reached[3]}, {reached[0]:.1f} min = {reached[0] / budget:.2f} of the article's time"
+                f"reached at epoch {reached[3]}, {reached[0]:.1f} min = "
+                f"{reached[0] / budget:.2f} of the article's time"
                 if reached
                 else "not reached"
             )

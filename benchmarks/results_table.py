@@ -100,15 +100,19 @@ def main():
 
     floor = rows[0]["floor"]
     lines = [
-        f"Fashion-MNIST, seed 0, each script's default model and hyperparameters for the passes shown; "
-        f"{args.samples:,} samples scored against the 10,000 test images (classifier test accuracy {rows[0]['classifier_test_accuracy']:.1%}).",
+        "Fashion-MNIST, seed 0, each script's default model and hyperparameters for the "
+        "passes shown; "
+        f"{args.samples:,} samples scored against the 10,000 test images (classifier test "
+        f"accuracy {rows[0]['classifier_test_accuracy']:.1%}).",
         "",
-        "| model | passes over the data | training time | time per pass | FCD | KID | classes >= 5% | class entropy | samples |",
+        "| model | passes over the data | training time | time per pass | FCD | KID | classes "
+        ">= 5% | class entropy | samples |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['model']} | {row['passes']:.1f} | {row['minutes']:.0f} min | {row['per_pass']:.0f} s "
+            f"| {row['model']} | {row['passes']:.1f} | {row['minutes']:.0f} min | "
+            f"{row['per_pass']:.0f} s "
             f"| {row['fcd']:.2f} | {row['kid']:.3f} | {row['classes_covered']}/10 "
             f"| {row['class_entropy']:.3f} | ![]({row['grid']}) |"
         )

@@ -1,4 +1,4 @@
-"""Write a folder of pictures to try `--dataset folder` and dcgan_color.py on: the README's "your own pictures".
+"""Write a folder of pictures to try `--dataset folder` and dcgan_color.py on.
 
     python benchmarks/shapes_folder.py runs/shapes            # 4,000 pictures
     python dcgan_fashion.py train --dataset folder --data-dir runs/shapes --recipe fast \

@@ -282,19 +282,23 @@ def command_rows(names, rounds, data_dir, span=1.0):
         train_step = statistics.median(t for _, t, _, _ in rounds_seen)
         shown = " ".join(f"{a:.3f}/{t:.3f} ({ae:.3f}/{te:.3f})" for a, t, ae, te in rounds_seen)
         print(
-            f"{name:<8}{f'{small}->{large}':>9}{article_step:>16.3f}{train_step:>14.3f}{ratio:>7.2f}"
+            f"{name:<8}{f'{small}->{large}':>9}{article_step:>16.3f}{train_step:>14.3f}"
+            f"{ratio:>7.2f}"
             f"{epoch_ratio:>16.2f}  {shown}",
             flush=True,
         )
     print(
-        "\nratio: the median over rounds of the article loop's seconds per step over train's, from wall "
-        "times;\nin-epoch ratio: the same from the epoch times the programs report. Above 1, `train` is faster."
+        "\nratio: the median over rounds of the article loop's seconds per step over train's, "
+        "from wall "
+        "times;\nin-epoch ratio: the same from the epoch times the programs report. Above 1, "
+        "`train` is faster."
     )
 
 
 def step_rows(args, peak):
     images = np.random.default_rng(0).uniform(-1, 1, (60000, 28, 28, 1)).astype(np.float32)
-    header = f"{'script':<16}{'batch':>6}{'article img/s':>15}{'project img/s':>15}{'ratio':>8}{'GFLOP/step':>12}{'of peak':>9}  project path"
+    header = (f"{'script':<16}{'batch':>6}{'article img/s':>15}{'project img/s':>15}{'ratio':>8}"
+              f"{'GFLOP/step':>12}{'of peak':>9}  project path")
     print(header)
     for name in args.models:
         batch = DEFAULT_BATCH[name]
@@ -324,12 +328,14 @@ def step_rows(args, peak):
         xla = ", XLA" if getattr(project_step, "_jit_compile", False) else ""
         achieved = flops * article_rate / per_step / 1e9
         print(
-            f"{name:<16}{batch:>6}{article_rate:>15.0f}{project_rate:>15.0f}{project_rate / article_rate:>8.2f}"
+            f"{name:<16}{batch:>6}{article_rate:>15.0f}{project_rate:>15.0f}"
+            f"{project_rate / article_rate:>8.2f}"
             f"{flops / 1e9:>12.1f}{achieved / peak:>9.0%}  {policy}, the scripts' pipeline{xla}",
             flush=True,
         )
     print(
-        "\n'of peak': the article path's FLOP/s (counted from layer shapes) over the matmul speed above."
+        "\n'of peak': the article path's FLOP/s (counted from layer shapes) over the matmul "
+        "speed above."
     )
 
 
@@ -342,7 +348,8 @@ def main():
         nargs="+",
         default=["dcgan", "mlp", "wgan", "color"],
         choices=["dcgan", "mlp", "wgan", "color"],
-        help="color: dcgan_color.py at 64 px (steps table only: the article publishes no loop to compare)",
+        help="color: dcgan_color.py at 64 px (steps table only: the article publishes no "
+        "loop to compare)",
     )
     parser.add_argument(
         "--tables", nargs="+", default=["steps", "commands"], choices=["steps", "commands"]
@@ -371,7 +378,8 @@ def main():
     args = parser.parse_args()
 
     print(
-        f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras {keras.__version__}; "
+        f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras "
+        f"{keras.__version__}; "
         f"GPU: {', '.join(g.name for g in tf.config.list_physical_devices('GPU')) or 'none'}"
     )
     if "steps" in args.tables:
@@ -381,7 +389,8 @@ def main():
         step_rows(args, peak)
     if "commands" in args.tables:
         print(
-            "\nThe whole program: `python SCRIPT.py train` against the article's loop, seconds per step:"
+            "\nThe whole program: `python SCRIPT.py train` against the article's loop, seconds "
+            "per step:"
         )
         command_rows(
             [name for name in args.models if name != "color"], args.rounds, args.data_dir, args.span

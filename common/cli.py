@@ -150,7 +150,8 @@ def build_parser(script, doc, settings_class, model_name="MODEL_NAME"):
 
     def command(name, help_text):
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--out-dir", default="", help=f"the run folder (default: runs/{model_name})")
+        sub.add_argument("--out-dir", default="",
+                         help=f"the run folder (default: runs/{model_name})")
         return sub
 
     number = whole_number(1)

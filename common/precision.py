@@ -3,8 +3,8 @@
 Mixed precision computes the layers in 16 bits and keeps the weights in float32. bfloat16
 has float32's range, so it needs no loss scaling. float16 would need it (small gradients
 underflow) inside every lesson's step, where it has no place: it is not offered, and older
-GPUs without bfloat16 train in float32. The scripts keep their last layer and every loss in float32, whatever
-the policy; in the gradient penalty, the interpolates, the gradient's norm and the penalty
+GPUs without bfloat16 train in float32. The scripts keep their last layer and every loss in
+float32, whatever the policy; in the gradient penalty, the interpolates, the gradient's norm and the penalty
 are float32, while the critic's own pass through its layers runs in the policy's type.
 """
 
@@ -32,7 +32,7 @@ def cpu_has_bfloat16():
 
 
 def describe_cpu():
-    """'AMD EPYC (family 26), 2 cores, flags avx2 fma avx512f avx512_bf16', for benchmarks."""
+    """'AMD EPYC (family 26), 2 cores, flags avx2 fma avx512f avx512_bf16': for benchmarks."""
     info = cpuinfo()
 
     def field(name, default):

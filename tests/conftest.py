@@ -116,7 +116,11 @@ def copy_run(trained_runs, script, tmp_path):
 
 
 def run_main(module, argv, capsys):
-    """Run a script's main() in this process; return (exit status, stdout, stderr)."""
+    """Run a script's main() in this process; return (exit status, stdout, stderr).
+
+    stderr comes with its runs of white space made single spaces: a message is wrapped at 88
+    columns, and where it breaks depends on the length of the temporary folder's name.
+    """
     from common import cli
 
     status = 0
@@ -125,7 +129,7 @@ def run_main(module, argv, capsys):
     except SystemExit as exit_:
         status = exit_.code
     captured = capsys.readouterr()
-    return status, captured.out, captured.err
+    return status, captured.out, " ".join(captured.err.split())
 
 
 def real_fashion_mnist():

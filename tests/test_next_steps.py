@@ -171,7 +171,7 @@ def test_every_script_trains_on_a_folder_and_explains_why_it_cannot_score_it(
         script, ["train", "--epochs", "1", "--steps-per-epoch", "1", *common], capsys
     )
     assert status == 0, stderr
-    assert "24 images from" in stdout and "2 unreadable files skipped" in stdout
+    assert "24 images, " in stdout and "2 unreadable files skipped" in stdout
     assert os.path.exists(os.path.join(out, "images", "epoch_0001.png"))
     status, _, stderr = run_main(script, ["evaluate", "--out-dir", out], capsys)
     assert status == 2 and "labelled dataset" in stderr

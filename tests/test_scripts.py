@@ -477,14 +477,16 @@ def test_a_run_saved_before_the_shown_generator_key_still_samples(tmp_path, caps
     generator_optimizer, critic_optimizer = wgan_gp.make_optimizers("wgan-gp")
     generator_optimizer.build(generator.trainable_variables)
     critic_optimizer.build(critic.trainable_variables)
-    identity = dict(model="wgan_gp", dataset="mnist", mode="wgan-gp", critic_steps=5, precision="float32")
+    identity = dict(model="wgan_gp", dataset="mnist", mode="wgan-gp", critic_steps=5,
+                    precision="float32")
     Checkpoints(out, identity, "", generator=generator, critic=critic,
                 generator_optimizer=generator_optimizer, critic_optimizer=critic_optimizer).save(1)
     samples = str(tmp_path / "samples.npy")
     argv = ["sample", "--out-dir", out, "--n", "2", "--seed", "3", "--output", samples]
     status, stdout, stderr = run_main(wgan_gp, argv, capsys)
     assert status == 0 and "epoch 1" in stdout, stderr
-    expected = generator(tf.random.Generator.from_seed(3).normal([2, wgan_gp.NOISE_DIM]), training=False)
+    noise = tf.random.Generator.from_seed(3).normal([2, wgan_gp.NOISE_DIM])
+    expected = generator(noise, training=False)
     np.testing.assert_allclose(np.load(samples), expected.numpy(), atol=1e-5)
 
 
