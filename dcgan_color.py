@@ -56,7 +56,7 @@ class Settings(cli.RunSettings):
     """'fast' draws the grids and samples from an averaged generator (see RECIPES)"""
     precision: typing.Literal[cli.PRECISIONS] = "float32"
     """number format of the layers (float32, not 'auto': in bfloat16 the averaged generator's
-    pictures scored worse at every epoch measured, docs/performance.md, though 1.65x faster)"""
+    pictures scored worse at every epoch measured, though faster: docs/performance.md)"""
 
     KEPT_ON_RESUME = ("image_size", "width", "generator_steps", "recipe", "precision")
 

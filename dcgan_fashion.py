@@ -50,8 +50,8 @@ class Settings(cli.RunSettings):
     """'article': the article's optimizers; 'fast': the DCGAN paper's, and pictures from an averaged
     generator, for good samples sooner (see RECIPES)"""
     precision: typing.Literal[cli.PRECISIONS] = "auto"
-    """number format of the layers. 'auto': bfloat16 where the hardware computes it fast (measured:
-    the same quality, 1.3x faster; docs/performance.md), else float32, the article's"""
+    """number format of the layers. 'auto': bfloat16 where the hardware computes it fast (measured
+    to train as well, and faster: docs/performance.md), else float32, the article's"""
 
     KEPT_ON_RESUME = ("dataset", "recipe", "precision")  # a resumed run goes on with its own
 

@@ -160,8 +160,8 @@ GENERATOR_LOSSES = {"non-saturating": generator_loss_non_saturating,
 # ----------------------------------------------------------------------------------------------
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
                     generator_loss):
-    # XLA fuses this step's many small ops: 1.3x faster on a 2-core CPU (benchmarks/throughput.py).
-    # The DCGAN's step gained nothing from it, and WGAN-GP's became 5x slower, so they go without.
+    # XLA fuses this step's many small ops, which makes it faster on a CPU; the DCGAN's step
+    # gained nothing from it and WGAN-GP's lost, so they go without (docs/performance.md).
     @tf.function(jit_compile=True)
     def train_step(real_images):
         batch_size = tf.shape(real_images)[0]

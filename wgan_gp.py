@@ -56,7 +56,7 @@ class Settings(cli.RunSettings):
     """critic updates per generator update (n_critic: the paper's 5)"""
     precision: typing.Literal[cli.PRECISIONS] = "auto"
     """number format of the layers. 'auto': bfloat16 where the hardware computes it fast
-    (measured: the same quality, 1.35x faster; docs/performance.md), else float32"""
+    (measured to train as well, and faster: docs/performance.md), else float32"""
 
     KEPT_ON_RESUME = ("dataset", "mode", "critic_steps", "precision")  # a resumed run keeps them
 

@@ -29,11 +29,14 @@ from common import devices, precision  # noqa: E402
 
 def make(strategy, batch_size):
     """A train step of dcgan_fashion under `strategy` and a batch split for it."""
-    with strategy.scope():
-        generator = dcgan_fashion.build_generator(synchronized=strategy.num_replicas_in_sync > 1)
+    with strategy.scope():  # as common/training.py does for a run
+        generator = dcgan_fashion.build_generator()
         discriminator = dcgan_fashion.build_discriminator()
         optimizers = dcgan_fashion.make_optimizers(dcgan_fashion.RECIPES["article"])
-    step = dcgan_fashion.make_train_step(generator, discriminator, *optimizers, strategy=strategy)
+        for optimizer in optimizers:
+            devices.average_gradients(optimizer, strategy.num_replicas_in_sync)
+        lesson_step = dcgan_fashion.make_train_step(generator, discriminator, *optimizers)
+        step = devices.replicated(strategy, lesson_step)
     batch = np.random.default_rng(0).uniform(-1, 1, (batch_size, 28, 28, 1)).astype(np.float32)
     return step, batch
 
@@ -47,9 +50,7 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="timed steps per round")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    many = devices.strategy(
-        args.devices, args.batch_size
-    )  # splits the CPU if need be: before anything runs
+    many = devices.strategy(args.devices)  # splits the CPU if need be: before anything runs
     one = tf.distribute.get_strategy()
     print(f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}; float32")
     print(f"--devices {args.devices}: {devices.describe(many)}")

@@ -122,11 +122,13 @@ def main():
     compare(critic, real, fake, "Untrained critic, batch of {}".format(args.batch_size))
     if args.steps:
         step = wgan_gp.make_train_step(
-            generator, critic, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp", wgan_gp.CRITIC_STEPS
+            generator, critic, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp",
+            wgan_gp.Settings.critic_steps,
         )
         rng = np.random.default_rng(0)
         for _ in range(args.steps):
-            picks = rng.choice(len(images), (wgan_gp.CRITIC_STEPS, args.batch_size), replace=False)
+            shape = (wgan_gp.Settings.critic_steps, args.batch_size)
+            picks = rng.choice(len(images), shape, replace=False)
             step(tf.constant(images[picks.ravel()]))  # critic_steps batches, one after another
         fake = generator(tf.random.normal([args.batch_size, wgan_gp.NOISE_DIM]), training=False)
         compare(critic, real, fake, f"After {args.steps} WGAN-GP steps in float32")

@@ -86,7 +86,7 @@ def step_flops(name, generator, discriminator, batch_size, critic_steps=5):
         "wgan": critic_steps * (g + 11 * d) + 3 * g + 2 * d,
         # D's update: G forward, D forward and backward on real and fake; then two generator
         # updates, each G and D forward and backward.
-        "color": g + 6 * d + dcgan_color.GENERATOR_STEPS * (3 * g + 3 * d),
+        "color": g + 6 * d + dcgan_color.Settings.generator_steps * (3 * g + 3 * d),
     }[name]
     return per_image * batch_size
 

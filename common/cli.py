@@ -256,7 +256,9 @@ def resolve(args, settings_class, model_name):
             f"{SCRIPTS.get(model_name, model_name)}, so this script cannot continue it. Train in "
             f"another folder with --out-dir{go_on if other else ''}."
         )
-    if saved.get("precision") == "mixed_float16":  # goes on in float32: common/precision.py
+    if saved.get("precision") == "mixed_float16":  # written before float16 was dropped
+        print("This run trained in mixed_float16, which these scripts no longer offer (it needs "
+              "loss scaling in every step); it goes on in float32, whose weights it shares.")
         saved["precision"] = "float32"
     values = {}
     for field in dataclasses.fields(settings_class):

@@ -18,8 +18,8 @@ batch; this module wraps it from outside, as Keras's own `fit` wraps a `train_st
 
 With one device none of this is applied: the lesson's step runs as written. With N GPUs it
 mirrors over the first N. With fewer GPUs than N, it splits the CPU into N logical devices:
-no faster than one (they share the same cores; benchmarks/devices.py measured 0.98x the
-time of one device for two), but the way to watch it work, and to test it, without a GPU.
+no faster than one (they share the same cores: docs/performance.md), but the way to watch
+it work, and to test it, without a GPU.
 """
 
 import tensorflow as tf

@@ -66,7 +66,7 @@ def choose_with_reason(name):
     if cpu_has_bfloat16():
         return "mixed_bfloat16", "a CPU with bfloat16 instructions (AMX or AVX512-BF16)"
     # Measured on a 2-core AMD EPYC (Zen 3) without them: mixed_bfloat16 ran the DCGAN step
-    # 11x slower than float32 (18 vs 209 images/s; docs/performance.md).
+    # many times slower than float32 (docs/performance.md).
     return "float32", "this CPU has no bfloat16 instructions, where 16-bit math is slower"
 
 
@@ -79,10 +79,6 @@ def set_policy(name):
     chosen, why = choose_with_reason(name)
     if name == "auto":
         print(f"--precision auto: {chosen} ({why})")
-    if chosen == "mixed_float16":  # a run.json written before float16 was dropped
-        print("This run trained in mixed_float16, which these scripts no longer offer (it needs "
-              "loss scaling in every step); it goes on in float32, whose weights it shares.")
-        chosen = "float32"
     keras.mixed_precision.set_global_policy(chosen)
     return chosen
 

@@ -15,12 +15,14 @@ Several devices (--devices N) and mixed precision (--precision) are applied here
 lesson's step, so that the step reads as written for one device in float32 (common/devices.py).
 """
 
+import inspect
 import os
 import time
 
 import keras
+import tensorflow as tf
 
-from common import devices, files, images, metrics, precision, progress, runs
+from common import cli, devices, files, images, metrics, precision, progress, runs
 from common.board import Board
 from common.checkpoints import Checkpoints
 
@@ -108,17 +110,12 @@ class Run:
             if name.endswith("_optimizer"):
                 value.build(state[name[: -len("_optimizer")]].trainable_variables)
                 devices.average_gradients(value, self.replicas)
-        script = f"python {self.model_name_script()}"
+        script = f"python {cli.SCRIPTS.get(self.model_name, self.model_name + '.py')}"
         self.checkpoints = Checkpoints(self.out_dir, self.identity(), script, **state)
         finished = self.checkpoints.restore_newest()
         runs.resume(self.out_dir, finished, self.settings.epochs)
         self.board = Board(self.out_dir)  # TensorBoard summaries in OUT_DIR/tensorboard/
         return finished
-
-    def model_name_script(self):
-        import sys
-
-        return os.path.basename(sys.modules[type(self.settings).__module__].__file__)
 
     def save_grid(self, epoch, grid_images):
         """The grid of the fixed noise's images, OUT_DIR/images/epoch_NNNN.png; returns its path."""
@@ -187,8 +184,6 @@ class Run:
 def build(builder, settings):
     """builder(...) with each of its parameters taken from the setting of the same name
     (dcgan_color's build_generator(image_size, width)); a builder without any: builder()."""
-    import inspect
-
     names = inspect.signature(builder).parameters
     return builder(
         **{
@@ -201,8 +196,6 @@ def build(builder, settings):
 def sampler(generator, seed=None):
     """A function count -> `count` new images from fresh Gaussian noise (seeded: repeatable),
     drawn from the generator's own stream: the run's random streams are left alone."""
-    import tensorflow as tf
-
     noise = (
         tf.random.Generator.from_seed(seed)
         if seed is not None

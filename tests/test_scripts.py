@@ -497,3 +497,17 @@ def test_a_mistyped_command_is_answered_before_tensorflow_loads():
     assert result.returncode == 2 and "'trian' is not a command" in result.stderr
     imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line]
     assert "common.cli" in imported and "tensorflow" not in imported and "keras" not in imported
+
+
+def test_a_run_trained_in_float16_goes_on_in_float32(trained_runs, tmp_path, idx_dir, capsys):
+    """float16 (with its loss scaling) is no longer offered; such a run resumes in float32."""
+    out = copy_run(trained_runs, mlp_gan_keras, tmp_path)
+    info_path = os.path.join(out, "checkpoints", "run.json")
+    settings = json.load(open(info_path))
+    with open(info_path, "w") as file:
+        json.dump(dict(settings, precision="mixed_float16"), file)
+    argv = ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
+    status, stdout, stderr = run_main(mlp_gan_keras, argv, capsys)
+    assert status == 0, stderr
+    assert "goes on in float32" in stdout and "precision float32" in stdout and "Resuming" in stdout
+    assert json.load(open(info_path))["precision"] == "float32"
