@@ -4,8 +4,9 @@ Mixed precision computes the layers in 16 bits and keeps the weights in float32.
 has float32's range, so it needs no loss scaling. float16 would need it (small gradients
 underflow) inside every lesson's step, where it has no place: it is not offered, and older
 GPUs without bfloat16 train in float32. The scripts keep their last layer and every loss in
-float32, whatever the policy; in the gradient penalty, the interpolates, the gradient's norm and the penalty
-are float32, while the critic's own pass through its layers runs in the policy's type.
+float32, whatever the policy; in the gradient penalty, the interpolates, the gradient's norm
+and the penalty are float32, while the critic's own pass through its layers runs in the
+policy's type.
 """
 
 import os
