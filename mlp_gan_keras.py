@@ -210,13 +210,14 @@ def train(settings):
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of digits.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     generator_loss = GENERATOR_LOSSES[settings.loss]
+    # The step as written, on one device; with --devices N, on each with a share of the batch.
     train_step = run.on_devices(make_train_step(generator, discriminator, generator_optimizer,
                                                 discriminator_optimizer, generator_loss))
     run.print_banner([generator, discriminator], batches, f"{len(real_images):,} images, {source}")
     finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
-        shown_generator=generator))
+        shown_generator=generator))  # what `sample`, `evaluate` and `walk` restore
     if finished == 0:
         run.save_grid(0, generator(fixed_noise, training=False))  # the untrained generator
 

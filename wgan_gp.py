@@ -251,11 +251,12 @@ def train(settings):
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     step = make_train_step(generator, critic, generator_optimizer, critic_optimizer, settings.mode,
                            settings.critic_steps)
-    train_step = run.on_devices(step)
+    train_step = run.on_devices(step)  # as written; --devices N: on each device, a share each
     run.print_banner([generator, critic], batches, f"{len(real_images):,} images, {source}")
     finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
         generator=generator, critic=critic, generator_optimizer=generator_optimizer,
-        critic_optimizer=critic_optimizer, fixed_noise=fixed_noise, shown_generator=generator))
+        critic_optimizer=critic_optimizer, fixed_noise=fixed_noise,
+        shown_generator=generator))  # what `sample`, `evaluate` and `walk` restore
     if finished == 0:
         run.save_grid(0, generator(fixed_noise, training=False))  # the untrained generator
 
