@@ -223,6 +223,8 @@ def update_average(averaged_generator, generator, decay, step):
     d = min(decay, (1 + t) / (10 + t)) after generator update t, as TensorFlow's
     ExponentialMovingAverage with num_updates: a short memory while the weights are young
     (d = 0.99 at t = 890), so the average is not held back by the untrained generator.
+    Keras's own optimizer EMA (use_ema=True) has no such warm-up and leaves batch norm's
+    statistics out; it drew far worse pictures in the first epochs (docs/results.md).
     """
     step = tf.cast(step, tf.float32)
     decay = tf.minimum(decay, (1.0 + step) / (10.0 + step))

@@ -23,9 +23,14 @@ BATCH = 8
 # data and noise. The sums run in another order, so they agree closely, not bit for bit.
 # Measured on seeds 0-2 (SGD(0.1), batch 8): losses within 8e-7 relative; weights within
 # 6e-8 (dcgan_fashion, whose step moves them up to 0.01) and 5e-5 (dcgan_color, up to 0.34:
-# float32 round-off carried through its three updates).
+# float32 round-off carried through its three updates). Since issue 23 (batch norm always
+# synchronised, the step wrapped from outside), dcgan_color's weights agreed within 3e-6 of
+# the largest change on seeds 0-3 when run alone; once, with two test processes and a
+# benchmark on the same two cores, 4 of a kernel's 12,800 weights differed by 1.05e-3 of it:
+# round-off that batch norm's variance over 8 pictures amplifies through three updates.
+# The bugs this test is for change the weights by the order of the change itself.
 LOSS_RTOL = 1e-5
-WEIGHT_TOLERANCE = 1e-3  # of the largest change the step made to any weight
+WEIGHT_TOLERANCE = {"dcgan_fashion": 1e-3, "dcgan_color": 5e-3}  # of the largest change made
 
 
 def models(script):
@@ -113,7 +118,8 @@ def test_one_step_on_two_replicas_is_one_step_on_one_device(script, monkeypatch)
         moved > 1e-3
     )  # the step did change the weights: the comparison is not of two copies of the start
     for alone, split in zip(alones, splits):  # batch-norm statistics too
-        np.testing.assert_allclose(split, alone, atol=WEIGHT_TOLERANCE * moved, rtol=0)
+        tolerance = WEIGHT_TOLERANCE[script.__name__] * moved
+        np.testing.assert_allclose(split, alone, atol=tolerance, rtol=0)
 
 
 def test_a_batch_that_does_not_split_evenly_is_refused(tmp_path, idx_dir, capsys):
