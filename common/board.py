@@ -17,9 +17,8 @@ import tensorflow as tf
 
 class Board:
     def __init__(self, run_dir):
-        if (
-            importlib.util.find_spec("tensorboard") is None
-        ):  # tf.summary needs it; TensorFlow 2.21 lacks it
+        # tf.summary needs the tensorboard package; TensorFlow 2.21 does not bring it.
+        if importlib.util.find_spec("tensorboard") is None:
             print(
                 "TensorBoard is not installed (pip install tensorboard), so this run writes no "
                 "summaries for it; log.csv, losses.png and the grids are written as always."

@@ -32,6 +32,40 @@ def read_settings(info_path):
     return saved
 
 
+def settings_in_force(saved):
+    """A run.json's settings as today's scripts read them: mixed_float16, no longer offered,
+    goes on in float32, whose weights it shares (common/precision.py)."""
+    if saved.get("precision") == "mixed_float16":
+        return dict(saved, precision="float32")
+    return saved
+
+
+def refuse_other_model(folder, saved_model, model_name):
+    """Say, as a UserError, that the run in `folder` belongs to another script, and which."""
+    from common.cli import SCRIPTS
+
+    other = SCRIPTS.get(saved_model)
+    this = SCRIPTS.get(model_name, model_name)
+    go_on = f", or go on with that run with its own script: `python {other} ...`" if other else ""
+    raise UserError(
+        f"{folder} holds a run of {other or 'model ' + repr(saved_model)}, not of {this}, so "
+        f"this script cannot use it. Choose another --out-dir{go_on}."
+    )
+
+
+def saved_in(folder):
+    """The checkpoints in `folder` as {epoch: path prefix}, newest first.
+
+    Read from the files themselves, not from TensorFlow's `checkpoint` list, so that a lost or
+    garbled list still leaves every checkpoint usable.
+    """
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    numbers = [int(match.group(1)) for name in names
+               if (match := re.fullmatch(r"ckpt-(\d+)\.index", name))]
+    return {number: os.path.join(folder, f"ckpt-{number}")
+            for number in sorted(numbers, reverse=True)}
+
+
 def saved_setting(run_dir, key, default):
     """One setting from the run.json of the run in run_dir, or `default` (no run, or no such key).
 
@@ -68,21 +102,8 @@ class Checkpoints:
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.folder, max_to_keep=keep)
 
     def saved(self):
-        """The checkpoints on disk as {epoch: path prefix}, newest first.
-
-        Read from the files themselves, not from TensorFlow's `checkpoint` list, so that a
-        lost or garbled list still leaves every checkpoint usable.
-        """
-        names = os.listdir(self.folder) if os.path.isdir(self.folder) else []
-        numbers = [
-            int(match.group(1))
-            for name in names
-            if (match := re.fullmatch(r"ckpt-(\d+)\.index", name))
-        ]
-        return {
-            number: os.path.join(self.folder, f"ckpt-{number}")
-            for number in sorted(numbers, reverse=True)
-        }
+        """The checkpoints on disk as {epoch: path prefix}, newest first (see saved_in)."""
+        return saved_in(self.folder)
 
     def _without_index(self, newest):
         """Checkpoints newer than `newest` that left data files but no index (newest first)."""
@@ -116,19 +137,9 @@ class Checkpoints:
             ) from None
 
     def _check_identity(self, keys):
-        saved = self.saved_identity()
+        saved = settings_in_force(self.saved_identity())
         if saved.get("model") != self.identity.get("model"):
-            from common.cli import SCRIPTS
-
-            other = SCRIPTS.get(saved.get("model"))
-            this = SCRIPTS.get(self.identity.get("model"), self.script)
-            advice = f"Use `python {other}` on it, or" if other else "Choose"
-            raise UserError(
-                f"{self.folder} holds a run of {other or 'model ' + repr(saved.get('model'))}, "
-                f"not of {this}. {advice} another --out-dir for this script."
-            )
-        if saved.get("precision") == "mixed_float16":  # goes on in float32: common/precision.py
-            saved = dict(saved, precision="float32")
+            refuse_other_model(self.folder, saved.get("model"), self.identity.get("model"))
         for key in keys:
             if (key in saved or key == "model") and saved.get(key) != self.identity.get(key):
                 raise UserError(

@@ -16,7 +16,6 @@ import ast
 import dataclasses
 import errno
 import inspect
-import json
 import os
 import sys
 import textwrap
@@ -235,31 +234,27 @@ def check_command_word(argv=None):
 
 def saved_settings(out_dir):
     """The settings in OUT_DIR/checkpoints/run.json, or {} where there is no readable one."""
+    from common.checkpoints import read_settings
+
     try:
-        with open(os.path.join(out_dir, "checkpoints", "run.json")) as file:
-            saved = json.load(file)
+        return read_settings(os.path.join(out_dir, "checkpoints", "run.json"))
     except (OSError, ValueError):
         return {}
-    return saved if isinstance(saved, dict) else {}
 
 
 def resolve(args, settings_class, model_name):
     """The Settings of this `train`: the flags, and for a kept setting left out, the resumed
     run's value. Refuses another script's folder, and a kept setting that differs from the run's,
     before anything is loaded or printed."""
+    from common.checkpoints import refuse_other_model, settings_in_force
+
     saved = saved_settings(args.out_dir)
     if saved and saved.get("model") != model_name:
-        other = SCRIPTS.get(saved.get("model"))
-        go_on = f", or go on with that run: `python {other} train --out-dir {args.out_dir}`"
-        raise UserError(
-            f"{args.out_dir} holds a run of {other or 'model ' + repr(saved.get('model'))}, not of "
-            f"{SCRIPTS.get(model_name, model_name)}, so this script cannot continue it. Train in "
-            f"another folder with --out-dir{go_on if other else ''}."
-        )
-    if saved.get("precision") == "mixed_float16":  # written before float16 was dropped
+        refuse_other_model(args.out_dir, saved.get("model"), model_name)
+    if settings_in_force(saved) != saved:  # written before float16 was dropped
         print("This run trained in mixed_float16, which these scripts no longer offer (it needs "
               "loss scaling in every step); it goes on in float32, whose weights it shares.")
-        saved["precision"] = "float32"
+        saved = settings_in_force(saved)
     values = {}
     for field in dataclasses.fields(settings_class):
         given = getattr(args, field.name)
@@ -321,9 +316,8 @@ def run(main, argv=None):
     except Exception as error:
         if not disk_full(error):
             raise
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[-1].split("; ")[-1][
-            :200
-        ]
+        last_line = (str(error).strip().splitlines() or [type(error).__name__])[-1]
+        reason = last_line.split("; ")[-1][:200]
         message = textwrap.fill(
             f"The disk is full, or a file-size limit was reached, while writing ({reason}). Every "
             "file is written under a temporary name first, so nothing saved before was lost: "
@@ -344,7 +338,7 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
                          parameters are filled from the run's settings by name.
     judge:               (build_discriminator, judge_samples) for what `sample` prints of D.
     """
-    from common import commands, runs
+    from common import checkpoints, commands, runs
 
     script = os.path.basename(sys.modules[settings_class.__module__].__file__)
     parser = build_parser(script, doc, settings_class, model_name)
@@ -360,7 +354,8 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
                     train(settings)
                 except KeyboardInterrupt:
                     # Every finished epoch is on disk already: only the epoch in progress is lost.
-                    newest = runs.newest_checkpoint_epoch(settings.out_dir)
+                    folder = os.path.join(settings.out_dir, "checkpoints")
+                    newest = next(iter(checkpoints.saved_in(folder)), 0)
                     raise Interrupted(
                         f"Interrupted during epoch {newest + 1}. The newest checkpoint holds epoch "
                         f"{newest}. Run the same train command again to resume from there."

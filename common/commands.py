@@ -11,7 +11,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from common import images, latent, metrics
-from common.checkpoints import Checkpoints
+from common.checkpoints import Checkpoints, saved_in
 from common.datasets import FOLDER, needs_labels_message
 from common.errors import UserError
 from common.training import build, sampler
@@ -23,8 +23,7 @@ def restore(out_dir, model_name, script, models):
     Runs written before the averaged generator existed in every script hold the shown
     generator as `generator` only: it is read from there.
     """
-    checkpoints = Checkpoints(out_dir, dict(model=model_name), f"python {script}", **models)
-    newest = checkpoints.saved()
+    newest = saved_in(os.path.join(out_dir, "checkpoints"))
     if newest and "shown_generator" in models:
         try:
             names = saved_names(next(iter(newest.values())))
@@ -35,7 +34,7 @@ def restore(out_dir, model_name, script, models):
                 ("generator" if name == "shown_generator" else name): model
                 for name, model in models.items()
             }
-            checkpoints = Checkpoints(out_dir, dict(model=model_name), f"python {script}", **models)
+    checkpoints = Checkpoints(out_dir, dict(model=model_name), f"python {script}", **models)
     return checkpoints.restore_for_sampling()
 
 

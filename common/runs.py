@@ -174,20 +174,6 @@ def resume(run_dir, finished, epochs):
         )
 
 
-def newest_checkpoint_epoch(run_dir):
-    """The epoch of the newest checkpoint file in OUT_DIR/checkpoints (0 if none)."""
-    folder = os.path.join(run_dir, "checkpoints")
-    names = os.listdir(folder) if os.path.isdir(folder) else []
-    return max(
-        [
-            int(match.group(1))
-            for name in names
-            if (match := re.fullmatch(r"ckpt-(\d+)\.index", name))
-        ],
-        default=0,
-    )
-
-
 def rebuild_gif(run_dir):
     """The `gif` command: join the run's epoch grids into training.gif again."""
     from common import images

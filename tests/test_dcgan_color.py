@@ -14,7 +14,6 @@ from PIL import Image
 
 import dcgan_color as color
 from common import board, datasets, images
-from common.errors import UserError
 from common.runs import read_log
 from conftest import run_main
 

@@ -1,7 +1,6 @@
 """The DCGAN's --recipe fast: its averaged generator, and a resume that keeps it."""
 
 import json
-import math
 import os
 
 import keras
