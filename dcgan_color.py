@@ -72,9 +72,6 @@ LEAKY_SLOPE = 0.2  # the DCGAN paper: LeakyReLU with slope 0.2 in the discrimina
 # synchronized=True: with --devices N, its mean and variance span the pictures of all devices,
 # as one device's would; on one device it changes nothing.
 BATCH_NORM = dict(momentum=0.9, epsilon=1e-5, synchronized=True)
-# The DCGAN paper: "All weights were initialized from a zero-centered Normal distribution with
-# standard deviation 0.02."
-INIT = dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
 # --recipe article (the default) or --recipe fast: the same networks, losses and optimizers.
 RECIPES = {
     "article": dict(average_decay=None),  # the grids and samples come from the generator itself
@@ -114,6 +111,14 @@ def scale(batch):
 # ----------------------------------------------------------------------------------------------
 # Generator: noise (100) -> picture (size, size, 3) in [-1, 1]
 # ----------------------------------------------------------------------------------------------
+def normal_init():
+    """The DCGAN paper: "All weights were initialized from a zero-centered Normal distribution
+    with standard deviation 0.02." A new initializer for each layer, made once --seed is set: one
+    shared initializer would give layers of the same shape the same numbers (G's and D's 5x5
+    kernels), from a seed drawn when this file is imported, whatever --seed says."""
+    return dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
+
+
 def build_generator(image_size=64, width=64):
     """One linear layer to a small stack of feature maps, then four transposed convolutions,
     each doubling the side: 4 -> 64 pixels (8 -> 128). Batch norm on every layer but the last.
@@ -122,26 +127,26 @@ def build_generator(image_size=64, width=64):
     """
     start = image_size // 16  # four doublings reach the picture's side: 4 for 64, 8 for 128
     # 5x5 kernels, each doubling the side; no bias where batch norm follows (it would cancel it).
-    up = dict(kernel_size=5, strides=2, padding="same", use_bias=False, **INIT)
+    up = dict(kernel_size=5, strides=2, padding="same", use_bias=False)
     return keras.Sequential(
         [
             keras.Input(shape=(NOISE_DIM,)),
-            layers.Dense(start * start * width * 8, use_bias=False, **INIT),  # (B, 8192)
+            layers.Dense(start * start * width * 8, use_bias=False, **normal_init()),  # (B, 8192)
             layers.Reshape((start, start, width * 8)),  # (B, 4, 4, 512)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),  # the DCGAN paper: ReLU in the generator, tanh at its output
-            layers.Conv2DTranspose(width * 4, **up),  # (B, 8, 8, 256)
+            layers.Conv2DTranspose(width * 4, **up, **normal_init()),  # (B, 8, 8, 256)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),
-            layers.Conv2DTranspose(width * 2, **up),  # (B, 16, 16, 128)
+            layers.Conv2DTranspose(width * 2, **up, **normal_init()),  # (B, 16, 16, 128)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),
-            layers.Conv2DTranspose(width, **up),  # (B, 32, 32, 64)
+            layers.Conv2DTranspose(width, **up, **normal_init()),  # (B, 32, 32, 64)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),
             # tanh matches the data's [-1, 1]; in float32 even under --precision mixed_bfloat16.
             layers.Conv2DTranspose(CHANNELS, 5, strides=2, padding="same", activation="tanh",
-                                   dtype="float32", **INIT),  # (B, 64, 64, 3)
+                                   dtype="float32", **normal_init()),  # (B, 64, 64, 3)
         ],
         name="generator",
     )
@@ -153,23 +158,23 @@ def build_generator(image_size=64, width=64):
 def build_discriminator(image_size=64, width=64):
     """Four strided convolutions, each halving the side, with LeakyReLU, then one linear output.
     Batch norm on all but the first (the DCGAN paper leaves it off D's input layer)."""
-    down = dict(kernel_size=5, strides=2, padding="same", use_bias=False, **INIT)  # halves the side
+    down = dict(kernel_size=5, strides=2, padding="same", use_bias=False)  # halves the side
     return keras.Sequential(
         [
             keras.Input(shape=(image_size, image_size, CHANNELS)),
-            layers.Conv2D(width, 5, strides=2, padding="same", **INIT),  # (B, 32, 32, 64)
+            layers.Conv2D(width, 5, strides=2, padding="same", **normal_init()),  # (B, 32, 32, 64)
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Conv2D(width * 2, **down),  # (B, 16, 16, 128)
+            layers.Conv2D(width * 2, **down, **normal_init()),  # (B, 16, 16, 128)
             layers.BatchNormalization(**BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Conv2D(width * 4, **down),  # (B, 8, 8, 256)
+            layers.Conv2D(width * 4, **down, **normal_init()),  # (B, 8, 8, 256)
             layers.BatchNormalization(**BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Conv2D(width * 8, **down),  # (B, 4, 4, 512)
+            layers.Conv2D(width * 8, **down, **normal_init()),  # (B, 4, 4, 512)
             layers.BatchNormalization(**BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
             layers.Flatten(),  # (B, 8192)
-            layers.Dense(1, dtype="float32", **INIT),  # (B, 1) logits, kept in float32 for the loss
+            layers.Dense(1, dtype="float32", **normal_init()),  # (B, 1) logits, in float32
         ],
         name="discriminator",
     )

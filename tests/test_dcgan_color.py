@@ -125,6 +125,24 @@ def test_the_layers_follow_the_article_and_the_dcgan_paper():
     assert float(tf.math.reduce_std(generator.layers[4].kernel)) == pytest.approx(0.02, rel=0.05)
 
 
+def test_the_initial_weights_follow_the_seed_and_no_two_layers_share_them():
+    def build(seed):
+        keras.utils.set_random_seed(seed)
+        generator, discriminator = color.build_generator(width=8), color.build_discriminator(width=8)
+        return [w for w in generator.get_weights() + discriminator.get_weights() if w.ndim > 1]
+
+    first, again, other = build(0), build(0), build(1)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)  # --seed repeats the start
+    assert not any(np.array_equal(a, b) for a, b in zip(first, other))
+    # G's transposed kernels have the shapes of D's kernels: each drew numbers of its own.
+    for index, kernel in enumerate(first):
+        assert not any(
+            kernel.shape == later.shape and np.array_equal(kernel, later)
+            for later in first[index + 1 :]
+        )
+
+
 def test_the_generator_reaches_both_ends_of_tanh():
     generator = color.build_generator(width=8)
     last = generator.layers[-1]
