@@ -128,8 +128,9 @@ def test_the_layers_follow_the_article_and_the_dcgan_paper():
 def test_the_initial_weights_follow_the_seed_and_no_two_layers_share_them():
     def build(seed):
         keras.utils.set_random_seed(seed)
-        generator, discriminator = color.build_generator(width=8), color.build_discriminator(width=8)
-        return [w for w in generator.get_weights() + discriminator.get_weights() if w.ndim > 1]
+        weights = color.build_generator(width=8).get_weights()
+        weights += color.build_discriminator(width=8).get_weights()
+        return [w for w in weights if w.ndim > 1]
 
     first, again, other = build(0), build(0), build(1)
     for a, b in zip(first, again):
