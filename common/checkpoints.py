@@ -77,6 +77,11 @@ def saved_setting(run_dir, key, default):
         return default
 
 
+# Recorded in run.json for the commands after training, but a resumed run may differ: a folder
+# of pictures may move (`evaluate` on a folder run reads it from there unless given --data-dir).
+NOT_CHECKED = ("data_dir",)
+
+
 class Checkpoints:
     """Saves and restores one run's state under `run_dir/checkpoints/`.
 
@@ -141,6 +146,8 @@ class Checkpoints:
         if saved.get("model") != self.identity.get("model"):
             refuse_other_model(self.folder, saved.get("model"), self.identity.get("model"))
         for key in keys:
+            if key in NOT_CHECKED:
+                continue
             if (key in saved or key == "model") and saved.get(key) != self.identity.get(key):
                 raise UserError(
                     f"The checkpoint in {self.folder} was written with {key}="

@@ -168,7 +168,9 @@ def build_parser(script, doc, settings_class, model_name="MODEL_NAME"):
         "width, channels) float32 in [-1, 1] (default: OUT_DIR/samples.png)",
     )
     command("gif", "rebuild the GIF from the epoch grids")
-    evaluate = command("evaluate", "score the latest checkpoint: FCD, KID, class coverage")
+    evaluate = command(
+        "evaluate", "score the latest checkpoint: FCD, KID, class coverage; on a folder, SWD"
+    )
     evaluate.add_argument(
         "--n",
         metavar="N",
@@ -386,11 +388,11 @@ def check_train_settings(settings):
     """Refuse, with a message, values that each flag's type lets through but training cannot use."""
     from common.datasets import FOLDER
 
-    if settings.eval_every:
-        if getattr(settings, "dataset", FOLDER) == FOLDER:
-            from common.datasets import needs_labels_message
+    if settings.eval_every and getattr(settings, "dataset", FOLDER) == FOLDER:
+        from common import folder_scores
 
-            raise UserError("--eval-every: " + needs_labels_message())
+        folder_scores.check_folder(settings.data_dir, settings.eval_samples, "--eval-samples")
+    elif settings.eval_every:
         from common import metrics
 
         metrics.check_sample_count(settings.eval_samples, "--eval-samples")

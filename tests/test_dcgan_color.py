@@ -539,7 +539,7 @@ def test_bad_input_gets_a_clear_message(trained, pictures, tmp_path, capsys):
     )
     assert status == 2 and "unrecognized arguments: --dataset" in stderr
     status, _, stderr = run_main(color, ["evaluate", "--out-dir", trained], capsys)
-    assert status == 2 and "labelled dataset" in stderr
+    assert status == 2 and "Too few pictures to score" in stderr  # 12 pictures: 6 a side
     status, _, stderr = run_main(color, ["sample", "--out-dir", str(tmp_path / "none")], capsys)
     assert status == 2 and "train first" in stderr
     status, _, stderr = run_main(
