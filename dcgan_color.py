@@ -52,6 +52,9 @@ class Settings(cli.RunSettings):
     generator_steps: int = 2
     """generator updates per discriminator update (the article: 2, "to keep the discriminator's
     loss from going to zero")"""
+    augment: bool = False
+    """DiffAugment: the discriminator sees every picture, real or fake, through the same random
+    changes of colour, place and a cut-out square (see diff_augment; the article: none)"""
     recipe: typing.Literal["article", "fast"] = "article"
     """'fast' draws the grids and samples from an averaged generator (see RECIPES)"""
     precision: typing.Literal[cli.PRECISIONS] = "float32"
@@ -203,6 +206,53 @@ def generator_loss(fake_logits):
 
 
 # ----------------------------------------------------------------------------------------------
+# Augmentation (--augment): DiffAugment, for folders of a few hundred pictures
+# ----------------------------------------------------------------------------------------------
+def diff_augment(images):
+    """Random changes of colour, place and a cut-out square, made of differentiable operations so
+    that the generator's gradient passes through them (Zhao et al. 2020, arXiv 2006.10738).
+
+    With few pictures the discriminator learns them by heart (D(x) -> 1, D(G(z)) -> 0) and the
+    generator's gradient fades. A discriminator that sees each picture changed anew at every
+    step cannot. The changes are made to the fakes too, in both updates: augment only the real
+    pictures and the generator learns to draw the changes (shifted, cut-out pictures).
+    """
+    return cutout(translation(colour(images)))
+
+
+def colour(images):
+    """Per picture: brightness + [-0.5, 0.5], saturation x [0, 2], contrast x [0.5, 1.5]."""
+    shape = [tf.shape(images)[0], 1, 1, 1]  # one random number per picture
+    images = images + tf.random.uniform(shape, -0.5, 0.5)
+    grey = tf.reduce_mean(images, axis=3, keepdims=True)
+    images = (images - grey) * tf.random.uniform(shape, 0.0, 2.0) + grey
+    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
+    return (images - mean) * tf.random.uniform(shape, 0.5, 1.5) + mean
+
+
+def translation(images, ratio=1 / 8):
+    """Shift each picture by up to `ratio` of its side each way; what comes in is 0 (grey)."""
+    size, batch = images.shape[1], tf.shape(images)[0]
+    shift = round(size * ratio)
+    padded = tf.pad(images, [[0, 0], [shift, shift], [shift, shift], [0, 0]])
+    corners = tf.random.uniform([batch, 2], 0, 2 * shift + 1, dtype=tf.int32)
+    rows = corners[:, :1] + tf.range(size)  # (B, size): the rows of `padded` each picture keeps
+    columns = corners[:, 1:] + tf.range(size)
+    images = tf.gather(padded, rows, axis=1, batch_dims=1)
+    return tf.gather(images, columns, axis=2, batch_dims=1)
+
+
+def cutout(images, ratio=1 / 2):
+    """Set a square of `ratio` of the side, at a random place in each picture, to 0 (grey)."""
+    size, batch = images.shape[1], tf.shape(images)[0]
+    half = round(size * ratio) // 2
+    centres = tf.random.uniform([batch, 2, 1], 0, size, dtype=tf.int32)
+    inside = (tf.range(size) >= centres - half) & (tf.range(size) < centres + half)  # (B, 2, size)
+    square = inside[:, 0, :, None] & inside[:, 1, None, :]  # (B, size, size)
+    return images * (1.0 - tf.cast(square, images.dtype))[..., None]
+
+
+# ----------------------------------------------------------------------------------------------
 # Train step: one discriminator update, then `generator_steps` generator updates
 # ----------------------------------------------------------------------------------------------
 def draw_noise(count):
@@ -211,15 +261,17 @@ def draw_noise(count):
 
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                    generator_steps=2):
+                    generator_steps=2, augment=False):
+    seen = diff_augment if augment else tf.identity  # what D sees of every picture, real or fake
+
     @tf.function
     def train_step(real_images):
         batch_size = tf.shape(real_images)[0]
         # The discriminator: real pictures against the generator's fakes from fresh noise.
         with tf.GradientTape() as tape:
             fake_images = generator(draw_noise(batch_size), training=True)
-            real_logits = discriminator(real_images, training=True)
-            fake_logits = discriminator(fake_images, training=True)
+            real_logits = discriminator(seen(real_images), training=True)
+            fake_logits = discriminator(seen(fake_images), training=True)
             d_loss_real, d_loss_fake = discriminator_losses(real_logits, fake_logits)
             d_loss = d_loss_real + d_loss_fake
         gradients = tape.gradient(d_loss, discriminator.trainable_variables)
@@ -230,7 +282,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         for _ in range(generator_steps):  # a Python loop: traced once, the updates in order
             with tf.GradientTape() as tape:
                 fake_images = generator(draw_noise(batch_size), training=True)
-                loss = generator_loss(discriminator(fake_images, training=True))
+                loss = generator_loss(discriminator(seen(fake_images), training=True))
             gradients = tape.gradient(loss, generator.trainable_variables)
             generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
             g_loss += loss / generator_steps  # the mean over the generator's updates
@@ -284,7 +336,8 @@ def train(settings):
     fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)
     # The step as written, on one device; with --devices N, on each with a share of the batch.
     train_step = run.on_devices(make_train_step(generator, discriminator, generator_optimizer,
-                                                discriminator_optimizer, settings.generator_steps))
+                                                discriminator_optimizer, settings.generator_steps,
+                                                settings.augment))
     run.print_banner([generator, discriminator], batches, f"{len(pictures):,} pictures, {source}")
     finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,

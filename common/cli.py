@@ -117,6 +117,8 @@ def add_settings(parser, settings_class, model_name="MODEL_NAME"):
             options["metavar"] = "N"
         elif kind is float:
             options["type"] = float
+        elif kind is bool:  # --augment, or --no-augment to turn it off again
+            options["action"] = argparse.BooleanOptionalAction
         if field.name in settings_class.KEPT_ON_RESUME:
             shown = f"the resumed run's, else {field.default}"
             default = None  # filled in from run.json, or with the field's default (resolve)

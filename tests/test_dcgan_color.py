@@ -392,6 +392,7 @@ def test_train_writes_the_run_folder_and_the_article_curves(trained):
     )
     assert Image.open(os.path.join(trained, "training.gif")).n_frames == 3
     saved = json.load(open(os.path.join(trained, "checkpoints", "run.json")))
+    assert os.path.isabs(saved.pop("data_dir"))  # where `evaluate` finds the pictures again
     assert saved == dict(
         model="dcgan_color",
         dataset="folder",
@@ -546,3 +547,51 @@ def test_bad_input_gets_a_clear_message(trained, pictures, tmp_path, capsys):
         color, ["train", "--data-dir", pictures, "--out-dir", out, "--batch-size", "64"], capsys
     )
     assert status == 2 and "more than the 12 training images" in stderr
+
+
+# ----- --augment: DiffAugment ---------------------------------------------------------------
+def test_the_augmentations_shift_cut_and_recolour_each_picture_differently():
+    keras.utils.set_random_seed(0)
+    dot = np.zeros((64, 16, 16, 1), np.float32)
+    dot[:, 8, 8, 0] = 1.0
+    moved = color.translation(tf.constant(dot)).numpy()
+    places = {tuple(np.argwhere(picture[..., 0] == 1.0)[0]) for picture in moved}
+    assert len(places) > 10  # each picture its own shift ...
+    assert all(abs(row - 8) <= 2 and abs(column - 8) <= 2 for row, column in places)  # <= 16/8
+    ones = tf.ones((64, 16, 16, 3))
+    cut = color.cutout(ones).numpy()
+    # A square of half the side: a quarter of the picture, less where it leaves the picture.
+    zeros = (cut[..., 0] == 0).reshape(64, -1).sum(axis=1)
+    assert zeros.max() == 64 and 16 <= zeros.min() and len(set(zeros)) > 3
+    pictures = tf.random.uniform((64, 16, 16, 3), -1, 1)
+    recoloured = color.colour(pictures).numpy()
+    assert recoloured.shape == (64, 16, 16, 3)
+    spread = recoloured.reshape(64, -1).mean(axis=1)  # brightness differs from picture to picture
+    assert np.std(spread) > 0.1
+
+
+def test_augment_passes_the_generators_gradient_and_changes_every_picture_d_sees(monkeypatch):
+    generator, discriminator = color.build_generator(64, 8), color.build_discriminator(64, 8)
+    noise = tf.random.normal([4, color.NOISE_DIM])
+    with tf.GradientTape() as tape:
+        fakes = color.diff_augment(generator(noise, training=True))
+        total = tf.reduce_sum(discriminator(fakes, training=True))
+    gradients = tape.gradient(total, generator.trainable_variables)
+    assert all(g is not None and float(tf.reduce_sum(tf.abs(g))) > 0 for g in gradients)
+    # In the step: D sees the real pictures and the fakes of both networks' updates augmented.
+    seen = []
+    monkeypatch.setattr(color, "diff_augment", lambda images: seen.append(images) or images)
+    def optimizers():  # built before the step: it is then traced once
+        generator_optimizer, discriminator_optimizer = color.make_optimizers()
+        generator_optimizer.build(generator.trainable_variables)
+        discriminator_optimizer.build(discriminator.trainable_variables)
+        return generator_optimizer, discriminator_optimizer
+
+    step = color.make_train_step(generator, discriminator, *optimizers(), generator_steps=2,
+                                 augment=True)
+    step(tf.zeros([4, 64, 64, 3]))
+    assert len(seen) == 1 + 1 + 2  # real, fake for D; a fake for each of G's two updates
+    seen.clear()
+    step = color.make_train_step(generator, discriminator, *optimizers())
+    step(tf.zeros([4, 64, 64, 3]))
+    assert not seen  # off by default: the article's step
