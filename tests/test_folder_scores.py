@@ -114,3 +114,20 @@ def test_a_folder_too_small_to_score_is_refused_before_training(tmp_path, capsys
     assert f"at least {folder_scores.MIN_PICTURES}" in " ".join(stderr.split())
     assert not os.path.exists(str(tmp_path / "run" / "checkpoints"))
 
+
+
+def test_the_emoji_folder_holds_the_fonts_colour_pictures_on_white(tmp_path):
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
+    import emoji_folder
+
+    assert len(emoji_folder.emoji_pngs()) == 3926  # Debian's fonts-noto-color-emoji (.ci/run)
+    assert emoji_folder.write_folder(str(tmp_path / "emoji"), count=5) == 5
+    names = sorted(os.listdir(tmp_path / "emoji"))
+    assert names == [f"emoji_{index:04d}.png" for index in range(5)]
+    for name in names:
+        picture = np.asarray(Image.open(tmp_path / "emoji" / name))
+        assert picture.shape == (128, 136, 3)
+        assert (picture[0, 0] == 255).all()  # the transparent corner painted white
+        assert picture.std() > 10  # and a colourful emoji on it
