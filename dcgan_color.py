@@ -357,8 +357,8 @@ def train(settings):
 
 
 # ----------------------------------------------------------------------------------------------
-# Sampling and walking: common/commands.py, with this script's generator (a folder of pictures
-# has no labels, so `evaluate` explains why it cannot score it)
+# Sampling, scoring and walking: common/commands.py, with this script's generator (`evaluate`
+# on a folder: the sliced Wasserstein distance and the copy check of common/folder_scores.py)
 # ----------------------------------------------------------------------------------------------
 def main(argv=None):
     cli.main(argv, __doc__, Settings, MODEL_NAME, train, build_generator)

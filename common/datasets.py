@@ -235,8 +235,9 @@ def needs_labels_message():
         "The scores need a labelled dataset, and this run trained on a folder of pictures, "
         "which has no labels. FCD, KID and class coverage compare samples with a dataset's test "
         "split in the feature space of a classifier trained on its labels (common/metrics.py); "
-        "for your own pictures there is neither a classifier nor a test split. Judge such a "
-        "run by its grids and GIF, or train on fashion_mnist or mnist to get the scores."
+        "for your own pictures there is neither a classifier nor a test split. A folder run "
+        "is scored without labels instead: `evaluate` and --eval-every give its sliced "
+        "Wasserstein distance to the folder (common/folder_scores.py)."
     )
 
 
