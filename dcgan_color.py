@@ -9,11 +9,13 @@ on ImageNet's plant pictures at 128x128 for 250 epochs after the code it cites
 Where this departs from the article: docs/articles.md, its colour DCGAN section.
 
 Usage:
-    python benchmarks/shapes_folder.py runs/shapes_color --colour   # 5,000 colour pictures to try
-    python dcgan_color.py train --data-dir runs/shapes_color --epochs 10   # resumes if stopped
+    python benchmarks/emoji_folder.py runs/emoji                    # 3,926 colour emoji, to try
+    python dcgan_color.py train --data-dir runs/emoji --epochs 10   # resumes if stopped
+    python dcgan_color.py train --data-dir DIR --augment            # a few hundred pictures
     python dcgan_color.py train --data-dir DIR --image-size 128     # the article's size
     python dcgan_color.py train --data-dir DIR --width 32           # a quarter of the arithmetic
     python dcgan_color.py                                           # 16 samples, newest checkpoint
+    python dcgan_color.py evaluate                                  # SWD score, and is it copying?
     python dcgan_color.py walk --seed 3                             # a walk through the noise space
     python dcgan_color.py --help                                    # every setting, from Settings
 """
