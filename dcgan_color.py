@@ -90,6 +90,7 @@ PLOT_PANELS = [
     ("discriminator loss", ["d_loss", "d_loss_real", "d_loss_fake"]),
     ("generator loss", ["g_loss"]),
     ("D output", ["D(x)", "D(G(z))"]),
+    ("quality, SWD x1e3", ["swd"]),  # with --eval-every (common/folder_scores.py)
 ]
 
 

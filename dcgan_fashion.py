@@ -78,7 +78,7 @@ RECIPES = {
 }
 # The curves of losses.png: one panel per list of log columns.
 PLOT_PANELS = [("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"]),
-               ("quality", ["fcd"])]
+               ("quality", ["fcd", "swd"])]
 
 
 # ----------------------------------------------------------------------------------------------

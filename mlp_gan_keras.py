@@ -64,7 +64,7 @@ BETA_1 = 0.5  # a shorter momentum memory: the target moves as the other network
 NUM_FIXED = 16  # 16 fixed noise vectors, drawn as a 4x4 grid every epoch
 # The curves of losses.png: one panel per list of log columns.
 PLOT_PANELS = [("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"]),
-               ("quality", ["fcd"])]
+               ("quality", ["fcd", "swd"])]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ CLIP_VALUE = 0.01  # --mode wgan: every critic weight clipped to [-0.01, 0.01]
 NUM_FIXED = 16  # 16 fixed noise vectors, drawn as a 4x4 grid every epoch
 # The curves of losses.png: one panel per list of log columns.
 PLOT_PANELS = [("Wasserstein estimate", ["wasserstein"]), ("loss", ["critic_loss", "g_loss"]),
-               ("gradient penalty", ["gradient_penalty"]), ("quality", ["fcd"])]
+               ("gradient penalty", ["gradient_penalty"]), ("quality", ["fcd", "swd"])]
 
 
 # ----------------------------------------------------------------------------------------------
