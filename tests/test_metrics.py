@@ -61,6 +61,9 @@ def test_classifier_cache_is_reused_and_corrupt_cache_rebuilt(
     tmp_path, monkeypatch, idx_dir, capsys
 ):
     monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path))
+    # The cache is under test, not the classifier: a few steps of training are enough.
+    monkeypatch.setattr(metrics, "CLASSIFIER_EPOCHS", 1)
+    monkeypatch.setattr(metrics, "CLASSIFIER_MIN_STEPS", 4)
     metrics.Scorer("fashion_mnist", idx_dir)
     assert "Training the fashion_mnist classifier" in capsys.readouterr().out
     model_path = tmp_path / "classifier-fashion_mnist.keras"
