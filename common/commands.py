@@ -10,10 +10,9 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
-from common import folder_scores, images, latent, metrics
+from common import images, latent, metrics
 from common.checkpoints import Checkpoints, saved_in
 from common.datasets import FOLDER
-from common.errors import UserError
 from common.training import build, sampler
 
 
@@ -68,18 +67,10 @@ def evaluate(args, model_name, script, build_generator, settings, judge=None):
     a folder, the sliced Wasserstein distance and the memorisation check (folder_scores)."""
     generator = build(build_generator, settings)
     epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
-    if settings.get("dataset", FOLDER) == FOLDER:
-        data_dir = args.data_dir or settings.get("data_dir")
-        if not data_dir:
-            raise UserError(f"The run in {args.out_dir} names no folder of pictures: pass the "
-                            "one it trained on with --data-dir DIR.")
-        folder_scores.evaluate(sampler(generator, args.seed), data_dir, args.n, args.out_dir,
-                               epoch, args.seed)
-        return
     metrics.evaluate(
         sampler(generator, args.seed),
         settings.get("dataset", FOLDER),
-        args.data_dir,
+        args.data_dir or settings.get("data_dir"),  # a folder run's folder is in its run.json
         args.n,
         args.out_dir,
         epoch,

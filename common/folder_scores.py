@@ -16,16 +16,13 @@
   more: the samples are as far from the folder as its pictures are from each other.
 """
 
-import datetime
-import json
 import os
 
 import numpy as np
 from scipy import ndimage
 
-from common import datasets, images
+from common import datasets, images, metrics, runs
 from common.errors import UserError
-from common.files import write_text
 
 SMALLEST_LEVEL = 16  # the pyramid goes down to 16 pixels, as the paper's
 PATCH = 7  # 7x7 neighbourhoods
@@ -215,24 +212,18 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
     check_picture_count(count, f"a folder of {len(pictures):,} pictures")
     halves = np.random.default_rng(seed).permutation(len(pictures))
     half_a, half_b = pictures[halves[:count]], pictures[halves[count : 2 * count]]
-    samples = np.concatenate([np.asarray(draw_images(min(500, count - start)))
-                              for start in range(0, count, 500)])
+    samples = metrics.generate(draw_images, count)
     scores, floor = swd(samples, half_a, seed), swd(half_b, half_a, seed)
     ratio, indices, distances = copying(samples, pictures)
     floor_ratio, _, _ = copying(half_b, half_a)
     pairs_path = images.save_grid(pairs(samples, pictures, indices, distances),
                                   os.path.join(run_dir, "nearest.png"), columns=4)
     print(table(scores, floor, ratio, floor_ratio, count, epoch, pairs_path))
-    record = dict(epoch=epoch, samples=count, dataset=datasets.FOLDER,
-                  swd={str(level): value for level, value in scores.items()},
-                  floor={str(level): value for level, value in floor.items()},
-                  memorisation=ratio, memorisation_floor=floor_ratio,
-                  time=datetime.datetime.now().isoformat(timespec="seconds"))
-    path = os.path.join(run_dir, "metrics.jsonl")
-    earlier = open(path).read() if os.path.exists(path) else ""
-    if earlier and not earlier.endswith("\n"):
-        earlier += "\n"  # a line cut short by a crash stays a line of its own
-    write_text(path, earlier + json.dumps(record) + "\n")
+    runs.append_metrics(run_dir, dict(
+        epoch=epoch, samples=count, dataset=datasets.FOLDER,
+        swd={str(level): value for level, value in scores.items()},
+        floor={str(level): value for level, value in floor.items()},
+        memorisation=ratio, memorisation_floor=floor_ratio))
     return dict(swd=scores["mean"], memorisation=ratio)
 
 

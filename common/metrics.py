@@ -15,7 +15,6 @@ Every score is printed beside its floor: the same number for real training image
 the test split, the best a generator could hope for.
 """
 
-import datetime
 import hashlib
 import json
 import os
@@ -26,9 +25,8 @@ import numpy as np
 import tensorflow as tf
 from scipy import linalg
 
-from common import datasets
+from common import datasets, runs
 from common.errors import UserError
-from common.files import write_text
 
 # Bump when the classifier's architecture or training changes. Version 2 draws its weights
 # and its order of the data from its own seeds, not the global ones (see Scorer._train).
@@ -330,10 +328,16 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
     """Score `count` images from draw_images(n), print the table, append a line to metrics.jsonl.
 
     draw_images is the script's own: it decides the noise and runs the generator. Returns
-    the scores that a training log records: fcd, kid and classes_covered.
+    the scores that a training log records: fcd, kid and classes_covered. A run on a folder,
+    which has no labels, gets the scores of common/folder_scores.py instead.
     """
     if dataset == datasets.FOLDER:
-        raise UserError(datasets.needs_labels_message())
+        from common import folder_scores  # which draws its samples with `generate`, below
+
+        if not data_dir:
+            raise UserError(f"The run in {run_dir} names no folder of pictures: pass the one it "
+                            "trained on with --data-dir DIR.")
+        return folder_scores.evaluate(draw_images, data_dir, count, run_dir, epoch, seed)
     if dataset not in datasets.NAMES:
         raise UserError(
             f"The run in {run_dir} names no known dataset ({dataset!r}); cannot tell what to "
@@ -353,16 +357,8 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
         **scores,
         floor=floor,
         classifier_test_accuracy=scorer.info.get("test_accuracy"),
-        time=datetime.datetime.now().isoformat(timespec="seconds"),
     )
-    path = os.path.join(run_dir, "metrics.jsonl")
-    earlier = ""
-    if os.path.exists(path):
-        with open(path) as file:
-            earlier = file.read()
-    if earlier and not earlier.endswith("\n"):
-        earlier += "\n"  # a line cut short by a crash stays a line of its own
-    write_text(path, earlier + json.dumps(record) + "\n")
+    runs.append_metrics(run_dir, record)
     return {name: scores[name] for name in ("fcd", "kid", "classes_covered")}
 
 

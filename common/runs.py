@@ -22,7 +22,9 @@ log and the GIF tell one story.
 
 import contextlib
 import csv
+import datetime
 import io
+import json
 import os
 import re
 
@@ -145,6 +147,19 @@ def append_log(run_dir, row):
     rows = [old for old in read_log(log_path(run_dir)) if old["epoch"] < row["epoch"]] + [row]
     write_log(log_path(run_dir), rows)
     return rows
+
+
+def append_metrics(run_dir, record):
+    """Add one evaluation's record, stamped with the time, as a line of metrics.jsonl."""
+    path = os.path.join(run_dir, "metrics.jsonl")
+    earlier = ""
+    if os.path.exists(path):
+        with open(path) as file:
+            earlier = file.read()
+    if earlier and not earlier.endswith("\n"):
+        earlier += "\n"  # a line cut short by a crash stays a line of its own
+    stamped = dict(record, time=datetime.datetime.now().isoformat(timespec="seconds"))
+    write_text(path, earlier + json.dumps(stamped) + "\n")
 
 
 def resume(run_dir, finished, epochs):

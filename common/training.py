@@ -22,8 +22,7 @@ import time
 import keras
 import tensorflow as tf
 
-from common import cli, datasets, devices, files, folder_scores, images, metrics, precision
-from common import progress, runs
+from common import cli, datasets, devices, files, images, metrics, precision, progress, runs
 from common.board import Board
 from common.checkpoints import Checkpoints
 
@@ -63,7 +62,7 @@ class Run:
             if name != "precision"
         }
         kept.setdefault("dataset", getattr(self.settings, "dataset", "folder"))
-        if kept["dataset"] == "folder":  # where `evaluate` finds the pictures again
+        if kept["dataset"] == datasets.FOLDER:  # where `evaluate` finds the pictures again
             kept["data_dir"] = os.path.abspath(self.settings.data_dir or "")
         return dict(model=self.model_name, **kept, precision=self.policy)  # what `auto` chose
 
@@ -147,17 +146,16 @@ class Run:
         row = dict(epoch=epoch, **means.means(), seconds=seconds)
         settings = self.settings
         if settings.eval_every and epoch % settings.eval_every == 0:
-            draw = sampler(generator, seed=0)
-            dataset = getattr(settings, "dataset", datasets.FOLDER)
-            if dataset == datasets.FOLDER:  # no labels: the scores of common/folder_scores.py
-                scores = folder_scores.evaluate(
-                    draw, settings.data_dir, settings.eval_samples, self.out_dir, epoch
+            row.update(
+                metrics.evaluate(  # on a folder: common/folder_scores.py's scores
+                    sampler(generator, seed=0),
+                    getattr(settings, "dataset", datasets.FOLDER),
+                    settings.data_dir,
+                    settings.eval_samples,
+                    self.out_dir,
+                    epoch,
                 )
-            else:
-                scores = metrics.evaluate(
-                    draw, dataset, settings.data_dir, settings.eval_samples, self.out_dir, epoch
-                )
-            row.update(scores)
+            )
         log = runs.append_log(self.out_dir, row)
         self.board.add(row, grid)
         title = f"{self.model_name} on {getattr(settings, 'dataset', settings.data_dir)}"
