@@ -55,7 +55,7 @@ class Settings(cli.RunSettings):
     """generator updates per discriminator update (the article: 2, "to keep the discriminator's
     loss from going to zero")"""
     augment: bool = False
-    """DiffAugment: the discriminator sees every picture, real or fake, through the same random
+    """DiffAugment: the discriminator sees every picture, real or fake alike, through random
     changes of colour, place and a cut-out square (see diff_augment; the article: none)"""
     recipe: typing.Literal["article", "fast"] = "article"
     """'fast' draws the grids and samples from an averaged generator (see RECIPES)"""
