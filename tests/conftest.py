@@ -106,6 +106,19 @@ def trained_runs(tmp_path_factory, idx_dir):
     return folders
 
 
+def built(optimizers, generator, discriminator):
+    """The generator's and the discriminator's optimizers, their slots made before the first step.
+
+    A Keras optimizer makes its variables at its first `apply_gradients`, and a `tf.function`
+    that makes variables on its first call is traced twice: building them first halves the
+    time a test spends tracing a step (train() restores into built optimizers, so it does too).
+    """
+    generator_optimizer, discriminator_optimizer = optimizers
+    generator_optimizer.build(generator.trainable_variables)
+    discriminator_optimizer.build(discriminator.trainable_variables)
+    return generator_optimizer, discriminator_optimizer
+
+
 def copy_run(trained_runs, script, tmp_path):
     """A copy of the session's trained run of `script`, to damage or extend."""
     import shutil

@@ -15,7 +15,7 @@ from PIL import Image
 import dcgan_color as color
 from common import board, datasets, images
 from common.runs import read_log
-from conftest import run_main
+from conftest import built, run_main
 
 # Tiny networks (width 8) keep the command tests fast; the shape tests use the article's width.
 TINY = ["--batch-size", "4", "--steps-per-epoch", "2", "--width", "8"]
@@ -174,9 +174,9 @@ def test_losses_on_known_logits():
 @pytest.mark.parametrize("generator_steps", [2, 1])
 def test_the_generator_is_updated_generator_steps_times_per_discriminator_update(generator_steps):
     generator, discriminator = color.build_generator(width=8), color.build_discriminator(width=8)
-    generator_optimizer, discriminator_optimizer = keras.optimizers.Adam(
-        2e-4
-    ), keras.optimizers.Adam(2e-4)
+    generator_optimizer, discriminator_optimizer = built(
+        (keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4)), generator, discriminator
+    )
     step = color.make_train_step(
         generator, discriminator, generator_optimizer, discriminator_optimizer, generator_steps
     )
@@ -200,9 +200,11 @@ def test_the_fast_recipe_averages_the_generator_after_both_updates():
     averaged = color.build_generator(width=8)
     averaged.set_weights(generator.get_weights())
     before = [weight.numpy().copy() for weight in generator.weights]
-    generator_optimizer = keras.optimizers.Adam(2e-4)
+    generator_optimizer, discriminator_optimizer = built(
+        (keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4)), generator, discriminator
+    )
     step = color.make_train_step(
-        generator, discriminator, generator_optimizer, keras.optimizers.Adam(2e-4), 2
+        generator, discriminator, generator_optimizer, discriminator_optimizer, 2
     )
     step(tf.random.uniform([4, 64, 64, 3], -1, 1))
     color.update_average(
@@ -581,11 +583,8 @@ def test_augment_passes_the_generators_gradient_and_changes_every_picture_d_sees
     # In the step: D sees the real pictures and the fakes of both networks' updates augmented.
     seen = []
     monkeypatch.setattr(color, "diff_augment", lambda images: seen.append(images) or images)
-    def optimizers():  # built before the step: it is then traced once
-        generator_optimizer, discriminator_optimizer = color.make_optimizers()
-        generator_optimizer.build(generator.trainable_variables)
-        discriminator_optimizer.build(discriminator.trainable_variables)
-        return generator_optimizer, discriminator_optimizer
+    def optimizers():
+        return built(color.make_optimizers(), generator, discriminator)
 
     step = color.make_train_step(generator, discriminator, *optimizers(), generator_steps=2,
                                  augment=True)

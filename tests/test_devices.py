@@ -16,7 +16,7 @@ import dcgan_fashion
 from common import devices
 from common.checkpoints import Checkpoints
 from common.runs import read_log
-from conftest import run_main
+from conftest import built, run_main
 
 BATCH = 8
 # One step on two replicas against one step on one device, in float32 from the same weights,
@@ -66,8 +66,11 @@ def one_step(script, strategy, weights, real_images, noise, monkeypatch):
         generator.set_weights(weights[0])
         discriminator.set_weights(weights[1])
         # Plain gradient descent (see LEARNING_RATE).
-        generator_optimizer = keras.optimizers.SGD(LEARNING_RATE)
-        discriminator_optimizer = keras.optimizers.SGD(LEARNING_RATE)
+        generator_optimizer, discriminator_optimizer = built(
+            (keras.optimizers.SGD(LEARNING_RATE), keras.optimizers.SGD(LEARNING_RATE)),
+            generator,
+            discriminator,
+        )
         # As common/training.py does for a run: the step as the lesson writes it, wrapped.
         for optimizer in (generator_optimizer, discriminator_optimizer):
             devices.average_gradients(optimizer, strategy.num_replicas_in_sync)

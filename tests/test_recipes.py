@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import dcgan_fashion as dcgan
-from conftest import TRAINED_FLAGS, run_main
+from conftest import TRAINED_FLAGS, built, run_main
 from test_scripts import assert_resumed_from, record_first_step, saved_state
 
 
@@ -24,7 +24,11 @@ def test_the_averaged_generator_moves_a_fraction_towards_the_generator_each_step
     )
     averaged.set_weights(generator.get_weights())
     before = [weight.numpy().copy() for weight in generator.weights]
-    optimizers = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
+    optimizers = built(
+        (keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)),
+        generator,
+        discriminator,
+    )
     step = dcgan.make_train_step(generator, discriminator, *optimizers)
     step(tf.random.uniform([8, 28, 28, 1], -1, 1))
     dcgan.update_average(averaged, generator, 0.999, optimizers[0].iterations)  # as train() does

@@ -18,7 +18,7 @@ import dcgan_fashion
 import mlp_gan_keras
 import wgan_gp
 from common import images, precision, runs, training
-from conftest import ROOT, TRAINED_FLAGS, copy_run, run_main, toy_images
+from conftest import ROOT, TRAINED_FLAGS, built, copy_run, run_main, toy_images
 
 SCRIPTS = [dcgan_fashion, mlp_gan_keras, wgan_gp]
 ids = [script.MODEL_NAME for script in SCRIPTS]
@@ -113,14 +113,17 @@ def learned_separation(script):
     keras.utils.set_random_seed(3)
     if script is wgan_gp:
         generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
-        step = wgan_gp.make_train_step(
-            generator, critic, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp", 5
-        )
+        optimizers = built(wgan_gp.make_optimizers("wgan-gp"), generator, critic)
+        step = wgan_gp.make_train_step(generator, critic, *optimizers, "wgan-gp", 5)
         for _ in range(3):
             outputs = step(toy_batch(5 * 8))
         return float(outputs["wasserstein"])
     generator, discriminator = script.build_generator(), script.build_discriminator()
-    optimizers = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
+    optimizers = built(
+        (keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)),
+        generator,
+        discriminator,
+    )
     if script is mlp_gan_keras:
         step = script.make_train_step(
             generator, discriminator, *optimizers, script.generator_loss_non_saturating
@@ -184,18 +187,18 @@ def training_calls(model):
 def make_step(script, generator, discriminator, critic_steps=5):
     """The script's train step with its own optimizers (WGAN-GP: the penalty)."""
     if script is wgan_gp:
+        optimizers = built(wgan_gp.make_optimizers("wgan-gp"), generator, discriminator)
         return wgan_gp.make_train_step(
-            generator, discriminator, *wgan_gp.make_optimizers("wgan-gp"), "wgan-gp", critic_steps
+            generator, discriminator, *optimizers, "wgan-gp", critic_steps
         )
     if script is mlp_gan_keras:
+        optimizers = built(mlp_gan_keras.make_optimizers(), generator, discriminator)
         return mlp_gan_keras.make_train_step(
-            generator,
-            discriminator,
-            *mlp_gan_keras.make_optimizers(),
-            mlp_gan_keras.generator_loss_non_saturating,
+            generator, discriminator, *optimizers, mlp_gan_keras.generator_loss_non_saturating
         )
+    optimizers = dcgan_fashion.make_optimizers(dcgan_fashion.RECIPES["article"])
     return dcgan_fashion.make_train_step(
-        generator, discriminator, *dcgan_fashion.make_optimizers(dcgan_fashion.RECIPES["article"])
+        generator, discriminator, *built(optimizers, generator, discriminator)
     )
 
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import wgan_gp
 from common.runs import read_log
-from conftest import run_main
+from conftest import built, run_main
 
 TINY = ["--batch-size", "8", "--steps-per-epoch", "2"]
 
@@ -87,7 +87,7 @@ def test_critic_has_no_sigmoid_and_no_batch_norm():
 def test_five_critic_steps_per_generator_step(mode):
     keras.utils.set_random_seed(2)
     generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
-    generator_optimizer, critic_optimizer = wgan_gp.make_optimizers(mode)
+    generator_optimizer, critic_optimizer = built(wgan_gp.make_optimizers(mode), generator, critic)
     step = wgan_gp.make_train_step(
         generator, critic, generator_optimizer, critic_optimizer, mode, 5
     )
@@ -144,7 +144,9 @@ def test_mixed_precision_keeps_penalty_and_losses_in_float32():
         assert fakes.dtype == tf.float32  # the tanh layer stays float32
         penalty = wgan_gp.gradient_penalty(critic, tf.random.uniform([4, 28, 28, 1], -1, 1), fakes)
         assert penalty.dtype == tf.float32 and math.isfinite(float(penalty))
-        generator_optimizer, critic_optimizer = wgan_gp.make_optimizers("wgan-gp")
+        generator_optimizer, critic_optimizer = built(
+            wgan_gp.make_optimizers("wgan-gp"), generator, critic
+        )
         step = wgan_gp.make_train_step(
             generator, critic, generator_optimizer, critic_optimizer, "wgan-gp", 2
         )
