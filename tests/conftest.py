@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -84,26 +85,54 @@ def isolated_cache(tmp_path_factory, monkeypatch):
 TRAINED_FLAGS = ["--batch-size", "8", "--steps-per-epoch", "2"]
 
 
-@pytest.fixture(scope="session")
-def trained_runs(tmp_path_factory, idx_dir):
-    """{model name: a run folder of two epochs (2 steps of 8 each)}, trained once for the session.
+class TrainedRuns:
+    """{model name: a run folder of two epochs (2 steps of 8 each)}, each trained on first use.
 
-    Tests copy a folder before they change it (see `copy_run`).
+    The test processes of `pytest -n 2` share the folders: the first process to ask for a run
+    trains it while holding a lock; the others wait for it (at most LOCK_WAIT seconds) and then
+    read it. Tests copy a folder before they change it (see `copy_run`).
     """
-    import dcgan_fashion
-    import mlp_gan_keras
-    import wgan_gp
-    from common import cli
 
-    folders = {}
-    for script in (dcgan_fashion, mlp_gan_keras, wgan_gp):
-        out = str(tmp_path_factory.mktemp(script.MODEL_NAME) / "run")
-        cli.run(
-            script.main,
-            ["train", "--epochs", "2", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS],
-        )
-        folders[script.MODEL_NAME] = out
-    return folders
+    LOCK_WAIT = 300
+
+    def __init__(self, root, idx_dir):
+        self.root, self.idx_dir = root, idx_dir
+
+    def __getitem__(self, model_name):
+        import fcntl
+        import time
+
+        import dcgan_fashion
+        import mlp_gan_keras
+        import wgan_gp
+        from common import cli
+
+        script = {s.MODEL_NAME: s for s in (dcgan_fashion, mlp_gan_keras, wgan_gp)}[model_name]
+        out = os.path.join(self.root, model_name, "run")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(os.path.join(self.root, model_name, "lock"), "w") as lock:
+            deadline = time.monotonic() + self.LOCK_WAIT
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    assert time.monotonic() < deadline, f"another test process held {lock.name}"
+                    time.sleep(0.2)
+            if not os.path.exists(out + ".done"):  # a run cut short by a failure is trained anew
+                shutil.rmtree(out, ignore_errors=True)
+                cli.run(script.main, ["train", "--epochs", "2", "--data-dir", self.idx_dir,
+                                      "--out-dir", out, *TRAINED_FLAGS])
+                open(out + ".done", "w").close()
+        return out
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory, idx_dir, worker_id):
+    """The runs every test process shares (TrainedRuns), in pytest's temporary folder of this
+    session: the folder above each process's own when there are several."""
+    base = tmp_path_factory.getbasetemp()
+    return TrainedRuns(str(base if worker_id == "master" else base.parent / "shared"), idx_dir)
 
 
 def built(optimizers, generator, discriminator):
@@ -121,8 +150,6 @@ def built(optimizers, generator, discriminator):
 
 def copy_run(trained_runs, script, tmp_path):
     """A copy of the session's trained run of `script`, to damage or extend."""
-    import shutil
-
     out = str(tmp_path / "run")
     shutil.copytree(trained_runs[script.MODEL_NAME], out)
     return out
