@@ -17,13 +17,13 @@ PARTIAL_NAME = re.compile(r"\..+\.partial(\.\w+)?")
 def replacing(path):
     """Yield a temporary path beside `path`; when the block ends without error, rename it to `path`.
 
-    The temporary name keeps the extension (`.name.partial.png`), so writers that choose the
-    format from the extension still work, and starts with a dot, so `epoch_*.png` never
-    matches it.
+    The temporary name keeps the extension (`.name.1234.partial.png`), so writers that choose
+    the format from the extension still work; starts with a dot, so `epoch_*.png` never
+    matches it; and holds the process id, so two processes writing one file never mix theirs.
     """
     folder, name = os.path.split(path)
     stem, extension = os.path.splitext(name)
-    temporary = os.path.join(folder, f".{stem}.partial{extension}")
+    temporary = os.path.join(folder, f".{stem}.{os.getpid()}.partial{extension}")
     try:
         yield temporary
         os.replace(temporary, path)

@@ -27,6 +27,7 @@ from scipy import linalg
 
 from common import datasets, runs
 from common.errors import UserError
+from common.files import replacing, write_text
 
 # Bump when the classifier's architecture or training changes. Version 2 draws its weights
 # and its order of the data from its own seeds, not the global ones (see Scorer._train).
@@ -189,11 +190,11 @@ class Scorer:
         )
         _, accuracy = classifier.evaluate(self.test_images, self.test_labels, verbose=0)
         info = dict(expected, test_accuracy=float(accuracy), steps=steps)
-        try:
+        try:  # whole files or none: a kill, or another process reading, never sees half of one
             os.makedirs(os.path.dirname(model_path), exist_ok=True)
-            classifier.save(model_path)
-            with open(info_path, "w") as file:
-                json.dump(info, file, indent=2)
+            with replacing(model_path) as temporary:
+                classifier.save(temporary)
+            write_text(info_path, json.dumps(info, indent=2))  # last: it says the model is whole
         except OSError as error:
             print(
                 f"(Could not cache the classifier in {cache_dir()}: {error}; set $GAN_CACHE_DIR.)"

@@ -73,12 +73,20 @@ def npz_dir(tmp_path_factory):
     return str(folder)
 
 
+@pytest.fixture(scope="session")
+def shared_tmp(tmp_path_factory, worker_id):
+    """A temporary folder of this session that all test processes of `pytest -n 2` share."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent / "shared"
+
+
 @pytest.fixture(autouse=True)
-def isolated_cache(tmp_path_factory, monkeypatch):
-    """The classifier cache in a temporary folder; and its toy-data training kept short."""
+def isolated_cache(shared_tmp, monkeypatch):
+    """The classifier cache in a temporary folder (trained once, shared by the test processes:
+    metrics writes it whole or not at all); and its toy-data training kept short."""
     from common import metrics
 
-    monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("GAN_CACHE_DIR", str(shared_tmp / "cache"))
     monkeypatch.setattr(metrics, "CLASSIFIER_MIN_STEPS", 40)  # the toy classes are separable
 
 
@@ -128,11 +136,9 @@ class TrainedRuns:
 
 
 @pytest.fixture(scope="session")
-def trained_runs(tmp_path_factory, idx_dir, worker_id):
-    """The runs every test process shares (TrainedRuns), in pytest's temporary folder of this
-    session: the folder above each process's own when there are several."""
-    base = tmp_path_factory.getbasetemp()
-    return TrainedRuns(str(base if worker_id == "master" else base.parent / "shared"), idx_dir)
+def trained_runs(shared_tmp, idx_dir):
+    """The runs every test process shares (TrainedRuns)."""
+    return TrainedRuns(str(shared_tmp / "runs"), idx_dir)
 
 
 def built(optimizers, generator, discriminator):
@@ -195,6 +201,22 @@ def run_script(script, *args, timeout=240):
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+@pytest.fixture
+def without_xla(monkeypatch):
+    """`tf.function` without XLA, for the tests of what surrounds the lessons' steps (damaged
+    runs, crashes, scores). XLA compiles the MLP's step (`jit_compile=True`) in about 3 s more
+    per run on a 2-core CPU, and these tests are about files and messages, not the step; the
+    tests of each script's step and training (test_mlp_gan.py, test_scripts.py) keep XLA."""
+    import tensorflow as tf
+
+    function = tf.function
+
+    def function_without_xla(*args, jit_compile=None, **kwargs):
+        return function(*args, **kwargs)
+
+    monkeypatch.setattr(tf, "function", function_without_xla)
 
 
 @pytest.fixture(autouse=True)

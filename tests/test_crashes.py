@@ -26,6 +26,8 @@ from common.errors import UserError
 from common.runs import read_log
 from conftest import TRAINED_FLAGS, copy_run, run_main
 
+pytestmark = pytest.mark.usefixtures("without_xla")  # conftest: the tests are about files
+
 
 def epochs_in_log(out):
     return [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))]

@@ -20,6 +20,8 @@ import wgan_gp
 from common.runs import read_log
 from conftest import ROOT, TRAINED_FLAGS as FLAGS, copy_run, run_main
 
+pytestmark = pytest.mark.usefixtures("without_xla")  # conftest: the tests are about files
+
 
 def newest(out, suffix):
     folder = os.path.join(out, "checkpoints")

@@ -5,9 +5,12 @@ import math
 import os
 
 import numpy as np
+import pytest
 
 from common import metrics
 from conftest import run_main
+
+pytestmark = pytest.mark.usefixtures("without_xla")  # conftest: the tests are about scores
 
 
 def test_frechet_distance_closed_form():

@@ -15,6 +15,9 @@ from common import datasets, latent
 from common.errors import UserError
 from conftest import copy_run, run_main
 
+pytestmark = pytest.mark.usefixtures("without_xla")  # conftest: the tests are about files
+
+
 SCRIPTS = [dcgan_fashion, mlp_gan_keras, wgan_gp]
 ids = [script.MODEL_NAME for script in SCRIPTS]
 
