@@ -204,6 +204,16 @@ def run_script(script, *args, timeout=240):
 
 
 @pytest.fixture
+def eagerly():
+    """Run the train steps as plain Python: the same code, without seconds of tracing."""
+    import tensorflow as tf
+
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(False)
+
+
+@pytest.fixture
 def without_xla(monkeypatch):
     """`tf.function` without XLA, for the tests of what surrounds the lessons' steps (damaged
     runs, crashes, scores). XLA compiles the MLP's step (`jit_compile=True`) in about 3 s more

@@ -13,7 +13,7 @@ from PIL import Image
 import dcgan_fashion as dcgan
 from common import datasets
 from common.runs import read_log
-from conftest import real_fashion_mnist, run_main, run_script
+from conftest import copy_run, real_fashion_mnist, run_main, run_script
 
 TINY = ["--batch-size", "16", "--steps-per-epoch", "2"]
 
@@ -126,15 +126,10 @@ def test_dataset_nowhere_and_unwritable_out_dir(tmp_path, idx_dir, capsys):
     assert status == 2 and "Cannot write to the output folder" in stderr
 
 
-def test_checkpoint_of_another_model_is_refused(tmp_path, idx_dir, capsys):
+def test_checkpoint_of_another_model_is_refused(trained_runs, tmp_path, idx_dir, capsys):
     import mlp_gan_keras
 
-    out = str(tmp_path / "run")
-    run_main(
-        mlp_gan_keras,
-        ["train", "--epochs", "1", "--data-dir", idx_dir, "--out-dir", out, *TINY],
-        capsys,
-    )
+    out = copy_run(trained_runs, mlp_gan_keras, tmp_path)
     status, _, stderr = run_main(
         dcgan, ["train", "--data-dir", idx_dir, "--out-dir", out, *TINY], capsys
     )

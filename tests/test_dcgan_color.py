@@ -572,7 +572,9 @@ def test_the_augmentations_shift_cut_and_recolour_each_picture_differently():
     assert np.std(spread) > 0.1
 
 
-def test_augment_passes_the_generators_gradient_and_changes_every_picture_d_sees(monkeypatch):
+def test_augment_passes_the_generators_gradient_and_changes_every_picture_d_sees(
+    monkeypatch, eagerly
+):
     generator, discriminator = color.build_generator(64, 8), color.build_discriminator(64, 8)
     noise = tf.random.normal([4, color.NOISE_DIM])
     with tf.GradientTape() as tape:

@@ -19,14 +19,6 @@ import wgan_gp
 from common import cli
 
 
-@pytest.fixture
-def eagerly():
-    """Run the train steps as plain Python: the same code, without seconds of tracing."""
-    tf.config.run_functions_eagerly(True)
-    yield
-    tf.config.run_functions_eagerly(False)
-
-
 def describe(layer):
     """One layer as a line of the tables below: its kind, then every setting that shapes it."""
     kind = type(layer).__name__

@@ -152,13 +152,6 @@ def test_a_few_steps_teach_the_discriminator_which_is_real(script):
 
 
 # ----- the training= flag of every model call ---------------------------------------------
-@pytest.fixture
-def eagerly():
-    """Run the train steps as plain Python: the same code, without seconds of tracing."""
-    tf.config.run_functions_eagerly(True)
-    yield
-    tf.config.run_functions_eagerly(False)
-
 
 class CountsTrainingCalls(keras.layers.Layer):
     """Passes its input on unchanged and counts the calls made in training mode: like batch
