@@ -28,7 +28,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if sys.argv and os.path.dirname(os.path.abspath(sys.argv[0])) == _ROOT:  # a script is run
+_SCRIPT = sys.argv[0] if sys.argv else ""  # "-m" while `python -m common.workers` starts
+if _SCRIPT.endswith(".py") and os.path.dirname(os.path.abspath(_SCRIPT)) == _ROOT:  # a lesson
     from common import cli as _cli
 
     _cli.check_command_word()

@@ -16,6 +16,8 @@ is used and the message says so: a damaged file costs the epochs after the last 
 import json
 import os
 import re
+import shutil
+import tempfile
 
 import tensorflow as tf
 
@@ -104,6 +106,9 @@ class Checkpoints:
         self.script = script
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **tracked)
+        # Made now, not at the first save: on several machines every worker must make each
+        # variable at the same point, and only the chief's first save would make this one.
+        self.checkpoint.save_counter  # noqa: B018
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.folder, max_to_keep=keep)
 
     def saved(self):
@@ -201,6 +206,16 @@ class Checkpoints:
         write_text(self.info_path, json.dumps(self.identity, indent=2))
         self.epoch.assign(epoch)
         return self.manager.save(checkpoint_number=epoch)
+
+    def save_elsewhere(self, epoch):
+        """Save as `save` does, into a temporary folder, then remove it: on several machines the
+        workers other than the chief must take part in every save, and keep nothing."""
+        folder = tempfile.mkdtemp(prefix="gan-worker-checkpoint-")
+        try:
+            self.epoch.assign(epoch)
+            self.checkpoint.write(os.path.join(folder, "ckpt"))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def newest_epoch(self):
         """The epoch of the newest checkpoint on disk (0 if none): where `train` would resume."""

@@ -13,6 +13,7 @@ written under a field becomes its help, as in cleanrl: the code and `--help` rea
 
 import argparse
 import ast
+import contextlib
 import dataclasses
 import errno
 import inspect
@@ -58,6 +59,9 @@ class RunSettings:
     devices: int = 1
     """train on N devices at once: N GPUs, or with fewer, the CPU split into N logical devices
     (no faster; to watch it work); --batch-size must be a multiple of N"""
+    worker_wait: int = 300
+    """on several machines (TF_CONFIG set): seconds each worker waits for the others at the start
+    before it stops with a message"""
 
     # Settings a resumed run keeps from its run.json; a script lists its own.
     KEPT_ON_RESUME: typing.ClassVar[tuple] = ()
@@ -300,6 +304,13 @@ def disk_full(error):
 
 def run(main, argv=None):
     """Call main(argv); a UserError becomes a one-paragraph message and exit status 2."""
+    if os.environ.get("TF_CONFIG"):
+        run_as_worker(main, argv)
+    run_here(main, argv)
+
+
+def run_here(main, argv=None):
+    """`run`, in this process as any other program."""
     try:
         main(argv)
     except UserError as error:
@@ -334,6 +345,24 @@ def run(main, argv=None):
         raise SystemExit(2) from None
 
 
+def run_as_worker(main, argv):
+    """`run` on one of several machines (TF_CONFIG): then leave with os._exit, whatever
+    happened, so that TensorFlow's collective threads cannot hold the process at exit."""
+    import traceback
+
+    code = 0
+    try:
+        run_here(main, argv)
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv, doc, settings_class, model_name, train, build_generator, judge=None):
     """Parse the command line and run the command.
 
@@ -352,10 +381,17 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
         if args.command == "train":
             settings = resolve(args, settings_class, model_name)
             check_train_settings(settings)  # a bad combination is refused before any data loads
-            runs.ensure_writable(settings.out_dir)  # fail before loading data, not after
-            with runs.only_writer(settings.out_dir):  # one `train` at a time in a folder
-                try:
+            from common import devices
+
+            chief = devices.is_chief()  # on several machines, worker 0 writes the run folder
+            if chief:
+                runs.ensure_writable(settings.out_dir)  # fail before loading data, not after
+            with runs.only_writer(settings.out_dir) if chief else contextlib.nullcontext():
+                try:  # one `train` at a time in a folder
                     train(settings)
+                    devices.finish()  # several machines: the last meeting, then exit
+                except devices.LOST_WORKER as error:
+                    raise devices.lost_worker_error(error, settings.out_dir) from None
                 except KeyboardInterrupt:
                     # Every finished epoch is on disk already: only the epoch in progress is lost.
                     folder = os.path.join(settings.out_dir, "checkpoints")

@@ -219,6 +219,10 @@ def shuffled_batches(images, batch_size, seed=None, prepare=None):
     import tensorflow as tf
 
     check_batch_size(len(images), batch_size)
+    # On several machines (TF_CONFIG): this worker's own 1/N of the images, in batches of 1/N.
+    from common import devices
+
+    images, batch_size = devices.worker_share(images, batch_size)
     batches = (
         tf.data.Dataset.from_tensor_slices(images)
         .shuffle(len(images), seed=seed)

@@ -22,13 +22,29 @@ no faster than one (they share the same cores: docs/performance.md), but the way
 it work, and to test it, without a GPU.
 """
 
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
 import tensorflow as tf
 
 from common.errors import UserError
 
 
-def strategy(count):
-    """The tf.distribute strategy for `count` devices; call it before TensorFlow runs anything."""
+def strategy(count, worker_wait=300):
+    """The tf.distribute strategy for `count` devices, or for the workers of TF_CONFIG; call it
+    before TensorFlow runs anything."""
+    index, workers = worker()
+    if workers > 1:
+        if count > 1:
+            raise UserError(
+                f"--devices {count} with TF_CONFIG: on several machines each worker trains on "
+                "all of its GPUs, or on its CPU, by itself. Leave --devices out."
+            )
+        return several_machines(index, workers, worker_wait)
     if count == 1:
         return tf.distribute.get_strategy()  # the default: one device, nothing changes
     gpus = tf.config.list_physical_devices("GPU")
@@ -63,6 +79,12 @@ def split_cpu(count):
 
 def describe(strategy):
     """'2 replicas on CPU:0, CPU:1 (the CPU split in 2: ...)'."""
+    index, workers = worker()
+    if workers > 1:
+        role = "the chief: it writes the run folder" if index == 0 else (
+            "it writes nothing; worker 0 writes the run folder")
+        return (f"{workers} workers (TF_CONFIG), {strategy.num_replicas_in_sync} replicas in "
+                f"all; this is worker {index} ({role})")
     if strategy.num_replicas_in_sync == 1:
         return "1 (TensorFlow's choice: a GPU if it finds one, else the CPU)"
     names = [name.split("device:")[-1] for name in strategy.extended.worker_devices]  # "CPU:0"
@@ -82,6 +104,22 @@ def use(strategy):
     """Make `strategy` current: the variables built from now on are mirrored on its devices."""
     if strategy.num_replicas_in_sync > 1:
         tf.distribute.experimental_set_strategy(strategy)
+
+
+@contextlib.contextmanager
+def this_worker_only():
+    """On several machines, build models and variables that live on this worker alone (the
+    chief's classifier, its float32 copy of the generator): under the strategy, every new
+    variable waits for the other workers to make theirs. Elsewhere: nothing changes."""
+    if worker()[1] == 1 or not tf.distribute.has_strategy():
+        yield
+        return
+    current = tf.distribute.get_strategy()
+    tf.distribute.experimental_set_strategy(None)
+    try:
+        yield
+    finally:
+        tf.distribute.experimental_set_strategy(current)
 
 
 def release():
@@ -124,9 +162,20 @@ def replicated(strategy, step):
 
 
 def distribute(strategy, batches):
-    """A tf.data.Dataset of batches as the replicas take them: each batch cut into N shares."""
+    """A tf.data.Dataset of batches as the replicas take them: each batch cut into N shares.
+
+    On several machines each worker's batches are its own share already (its own 1/N of the
+    images, see `worker_share`), cut further only if the worker has several replicas (GPUs).
+    """
     if strategy.num_replicas_in_sync == 1:
         return batches
+    index, workers = worker()
+    if workers > 1:
+        local = strategy.num_replicas_in_sync // workers
+        per_replica = batches.element_spec.shape[0] // local
+        return strategy.distribute_datasets_from_function(
+            lambda context: batches if local == 1 else batches.rebatch(per_replica)
+        )
     return strategy.experimental_distribute_dataset(batches)
 
 
@@ -137,4 +186,120 @@ def split(strategy, batch):
     shares = tf.split(batch, strategy.num_replicas_in_sync)
     return strategy.experimental_distribute_values_from_function(
         lambda context: shares[context.replica_id_in_sync_group]
+    )
+
+
+# ----- several machines: TF_CONFIG ----------------------------------------------------------
+# TensorFlow's MultiWorkerMirroredStrategy reads the cluster from the TF_CONFIG variable:
+#   {"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}
+# Every worker runs the same command. Worker 0, the chief, writes the run folder; the others
+# only train (and save their checkpoints into temporary folders, as TensorFlow requires).
+def worker():
+    """(this worker's index, the number of workers) from TF_CONFIG; (0, 1) without it."""
+    config = os.environ.get("TF_CONFIG")
+    if not config:
+        return 0, 1
+    try:
+        parsed = json.loads(config)
+        workers, task = parsed["cluster"]["worker"], parsed["task"]
+        index = int(task["index"])
+        assert task["type"] == "worker" and 0 <= index < len(workers)
+    except (ValueError, KeyError, TypeError, AssertionError):
+        raise UserError(
+            f"TF_CONFIG is set but is not a cluster of workers this collection understands: "
+            f"{config[:200]}. It should read like {{\"cluster\": {{\"worker\": [\"host1:2222\", "
+            f"\"host2:2222\"]}}, \"task\": {{\"type\": \"worker\", \"index\": 0}}}} (README, "
+            "\"On several machines\"); unset it to train on this machine alone."
+        ) from None
+    return index, len(workers)
+
+
+def is_chief():
+    return worker()[0] == 0
+
+
+def worker_share(images, batch_size):
+    """This worker's images and batch size: every Nth image from its index on, and 1/N of the
+    batch; (images, batch_size) unchanged on one machine. The shares are the same size, so every
+    worker takes the same number of steps; together they cover the images once an epoch."""
+    index, workers = worker()
+    if workers == 1:
+        return images, batch_size
+    return images[index : len(images) - len(images) % workers : workers], batch_size // workers
+
+
+WATCHDOG = """
+import os, signal, sys, time
+parent, wait, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+deadline = time.monotonic() + wait
+while time.monotonic() < deadline:
+    time.sleep(0.2)
+    if os.getppid() != parent:  # the worker has gone: nothing to watch
+        sys.exit(0)
+sys.stderr.write(message)
+sys.stderr.flush()
+os.kill(parent, signal.SIGKILL)
+"""
+
+
+def several_machines(index, workers, wait):
+    """MultiWorkerMirroredStrategy, with a bounded wait for the other workers.
+
+    TensorFlow waits for every worker of the cluster, forever and silently, inside the
+    strategy's constructor, which holds Python's lock: a thread cannot time it out. A small
+    watchdog process does: it prints what this worker waited for and stops it with SIGKILL
+    (TensorFlow catches SIGTERM).
+    """
+    others = [address for number, address in
+              enumerate(json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"])
+              if number != index]
+    message = "\nerror: " + textwrap.fill(
+        f"worker {index} of {workers} waited {wait:g} s for the other workers "
+        f"({', '.join(others)}) and stopped. Start every worker with its TF_CONFIG (on one "
+        f"computer, `python -m common.workers {workers} -- python SCRIPT train ...` does it), "
+        "check that those addresses and ports are reachable from here, or wait longer with "
+        "--worker-wait SECONDS.", width=88, subsequent_indent="       "
+    ) + "\n"
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(wait), message]
+    )
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    finally:
+        watchdog.kill()
+        watchdog.wait(timeout=10)
+
+
+def finish():
+    """On several machines: meet the other workers once more, then leave at once.
+
+    TensorFlow's collective threads sometimes hold a worker at exit until its partners are
+    gone; a last collective that all workers join (a barrier), then os._exit, ends them all
+    cleanly. Without TF_CONFIG: nothing.
+    """
+    if worker()[1] > 1:
+        strategy = tf.distribute.get_strategy()
+        tf.function(lambda: strategy.reduce("SUM", strategy.run(tf.ones, ([],)), axis=None))()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+# What a collective raises when another worker has gone (TensorFlow's health check aborts it).
+LOST_WORKER = tf.errors.OpError
+
+
+def lost_worker_error(error, out_dir):
+    """The message for a worker whose partners went away mid-run; `error` itself on one machine."""
+    index, workers = worker()
+    if workers == 1:
+        return error
+    from common import checkpoints
+
+    newest = next(iter(checkpoints.saved_in(os.path.join(out_dir, "checkpoints"))), 0)
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+    return UserError(
+        f"Worker {index} of {workers} lost the other workers and stopped ({reason}). The newest "
+        f"checkpoint in {out_dir} holds epoch {newest}: start every worker again with the same "
+        "command to resume from there."
     )

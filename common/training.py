@@ -29,10 +29,12 @@ from common.checkpoints import Checkpoints
 
 def start(settings, model_name, plot_panels):
     """Set the seed, the number format and the devices for a `train` of `settings`."""
-    if settings.seed is not None:
-        keras.utils.set_random_seed(settings.seed)  # the same weights, noise and order each time
-    # First, before TensorFlow runs anything: without N GPUs it splits the CPU into N devices.
-    strategy = devices.strategy(settings.devices)
+    if settings.seed is not None:  # the same weights, noise and order each time
+        # On several machines each worker draws its own noise (worker 0's weights go to all).
+        keras.utils.set_random_seed(settings.seed + devices.worker()[0])
+    # First, before TensorFlow runs anything: without N GPUs it splits the CPU into N devices;
+    # with TF_CONFIG set, it joins the other workers.
+    strategy = devices.strategy(settings.devices, settings.worker_wait)
     policy = precision.set_policy(settings.precision)
     devices.use(strategy)  # the models built from now on are mirrored on every device
     return Run(settings, model_name, plot_panels, strategy, policy)
@@ -45,6 +47,8 @@ class Run:
         self.settings, self.model_name, self.plot_panels = settings, model_name, plot_panels
         self.strategy, self.policy = strategy, policy
         self.out_dir = settings.out_dir
+        # On several machines only worker 0, the chief, writes what a learner reads.
+        self.chief = devices.is_chief()
         self.board = None
         self.checkpoints = None
         self.distributed = {}  # id(batches) -> the same batches cut into one share per device
@@ -73,6 +77,9 @@ class Run:
 
     def print_banner(self, models, batches, data):
         full, steps = self.steps(batches)
+        if not self.chief:
+            print(f"{self.model_name}: {devices.describe(self.strategy)}; {steps} steps an epoch")
+            return
         kept = ", ".join(
             f"{name} {value}"
             for name, value in self.identity().items()
@@ -86,7 +93,7 @@ class Run:
             epochs=self.settings.epochs,
             steps=steps,
             full_steps=full,
-            batch=batches.element_spec.shape[0],
+            batch=batches.element_spec.shape[0] * devices.worker()[1],
             precision=self.policy,
             seed=self.settings.seed,
             out_dir=self.out_dir,
@@ -115,13 +122,16 @@ class Run:
         script = f"python {cli.SCRIPTS.get(self.model_name, self.model_name + '.py')}"
         self.checkpoints = Checkpoints(self.out_dir, self.identity(), script, **state)
         finished = self.checkpoints.restore_newest()
-        runs.resume(self.out_dir, finished, self.settings.epochs)
-        self.board = Board(self.out_dir)  # TensorBoard summaries in OUT_DIR/tensorboard/
+        if self.chief:
+            runs.resume(self.out_dir, finished, self.settings.epochs)
+            with devices.this_worker_only():
+                self.board = Board(self.out_dir)  # TensorBoard summaries in OUT_DIR/tensorboard/
         return finished
 
     def save_grid(self, epoch, grid_images):
         """The grid of the fixed noise's images, OUT_DIR/images/epoch_NNNN.png; returns its path."""
-        return images.save_grid(grid_images, runs.grid_path(self.out_dir, epoch))
+        if self.chief:
+            return images.save_grid(grid_images, runs.grid_path(self.out_dir, epoch))
 
     def progress_bar(self, batches, epoch, means):
         """The epoch's batches behind a progress bar that shows `means` as they grow; with
@@ -132,6 +142,8 @@ class Run:
             self.distributed[key] = devices.distribute(self.strategy, batches.take(steps))
         self.epoch_started = time.perf_counter()
         description = f"epoch {epoch}/{self.settings.epochs}"
+        if not self.chief:
+            return self.distributed[key]  # the chief shows the progress
         return progress.bar(self.distributed[key], steps, description, means)
 
     def save_epoch(self, epoch, means, grid_images, generator):
@@ -139,8 +151,20 @@ class Run:
         --eval-every epochs), the curves, TensorBoard's summaries, then the checkpoint.
 
         The checkpoint comes last: a run stopped before it resumes from the previous epoch,
-        and `rewind_to_checkpoint` removes this epoch's grid and row.
+        and `rewind_to_checkpoint` removes this epoch's grid and row. On several machines the
+        other workers only save their checkpoint, into a temporary folder they then remove.
         """
+        if not self.chief:
+            self.checkpoints.save_elsewhere(epoch)
+            return
+        with devices.this_worker_only():  # what only the chief writes (several machines)
+            row = self.write_epoch_files(epoch, means, grid_images, generator)
+        self.checkpoints.save(epoch)
+        progress.epoch_done(row, self.settings.epochs)
+
+    def write_epoch_files(self, epoch, means, grid_images, generator):
+        """The grid, the log row (with the scores every --eval-every epochs), the curves and
+        TensorBoard's summaries of `epoch`; returns the row."""
         grid = self.save_grid(epoch, grid_images)
         seconds = round(time.perf_counter() - (self.epoch_started or time.perf_counter()), 2)
         row = dict(epoch=epoch, **means.means(), seconds=seconds)
@@ -160,17 +184,19 @@ class Run:
         self.board.add(row, grid)
         title = f"{self.model_name} on {getattr(settings, 'dataset', settings.data_dir)}"
         images.plot_log(log, os.path.join(self.out_dir, "losses.png"), title, self.plot_panels)
-        self.checkpoints.save(epoch)
-        progress.epoch_done(row, settings.epochs)
+        return row
 
     def write_gif_and_generator(self, generator, build_generator):
         """training.gif from the epoch grids, and generator.keras: the generator in float32
         (whatever the training precision, so that it draws what `sample` draws), in a file that
         keras.models.load_model reads without this code."""
+        if not self.chief:
+            return
         images.write_gif(
             list(runs.grid_paths(self.out_dir).values()), os.path.join(self.out_dir, "training.gif")
         )
-        with files.replacing(os.path.join(self.out_dir, "generator.keras")) as path:
+        with files.replacing(os.path.join(self.out_dir, "generator.keras")) as path, \
+                devices.this_worker_only():
             float32 = precision.float32_copy(
                 generator, lambda: build(build_generator, self.settings)
             )
