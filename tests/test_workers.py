@@ -1,0 +1,117 @@
+"""Several machines (TF_CONFIG, MultiWorkerMirroredStrategy), tried on localhost: the workers
+are real processes, started by `python -m common.workers`, and every wait is bounded (a test
+that outlives its time stops them with SIGKILL: TensorFlow catches SIGTERM)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+
+import dcgan_fashion
+from common import devices, workers
+from common.runs import read_log
+from conftest import ROOT, run_main
+
+TIMEOUT = 240  # seconds for one launch of two workers, start-up included
+
+
+def launch(command, tmp_path, timeout=TIMEOUT):
+    """Run `python -m common.workers ...COMMAND` in its own process group; SIGKILL it all if it
+    outlives `timeout`. Returns (exit status, output)."""
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))  # where non-chiefs put checkpoints
+    os.makedirs(env["TMPDIR"], exist_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "common.workers", *command],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate(timeout=30)
+        raise AssertionError(f"the workers did not finish in {timeout} s:\n{output[-3000:]}")
+    return process.returncode, output
+
+
+def test_a_run_goes_from_one_process_to_two_workers_and_back(tmp_path, idx_dir, capsys):
+    out = str(tmp_path / "run")
+    flags = ["--data-dir", idx_dir, "--out-dir", out, "--batch-size", "8",
+             "--steps-per-epoch", "2", "--seed", "2"]
+    status, _, stderr = run_main(dcgan_fashion, ["train", "--epochs", "1", *flags], capsys)
+    assert status == 0, stderr
+
+    status, output = launch(
+        ["2", "--", sys.executable, "dcgan_fashion.py", "train", "--epochs", "2", *flags], tmp_path
+    )
+    assert status == 0, output[-3000:]
+    assert "[worker 0] Resuming" in output and "[worker 0] Done: 2 epochs" in output
+    assert "2 workers (TF_CONFIG), 2 replicas in all; this is worker 1" in output
+    assert "[worker 1] Done" not in output  # worker 1 writes and says nothing of the run folder
+    left = [name for name in os.listdir(tmp_path / "tmp") if name.startswith("gan-worker")]
+    assert left == []  # worker 1's checkpoints went to temporary folders it removed
+    assert sorted(os.listdir(os.path.join(out, "images"))) == [
+        "epoch_0000.png", "epoch_0001.png", "epoch_0002.png"]
+
+    # Two workers' checkpoint goes on in one process, and the log has one row an epoch.
+    status, stdout, stderr = run_main(dcgan_fashion, ["train", "--epochs", "3", *flags], capsys)
+    assert status == 0, stderr
+    assert "from its checkpoint at epoch 2" in stdout
+    assert [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))] == [1, 2, 3]
+    assert all(np.isfinite(row["d_loss"]) for row in read_log(os.path.join(out, "log.csv")))
+
+
+def test_a_worker_whose_partners_never_start_stops_with_a_message(tmp_path):
+    ports = workers.free_ports(2)
+    env = dict(os.environ, TF_CONFIG=workers.tf_config(ports, 0))
+    result = subprocess.run(
+        [sys.executable, "-c", "from common import devices; devices.several_machines(0, 2, 2)"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    message = " ".join(result.stderr.split())
+    assert result.returncode == -signal.SIGKILL
+    assert f"worker 0 of 2 waited 2 s for the other workers (127.0.0.1:{ports[1]})" in message
+    assert "--worker-wait" in message
+
+
+def test_the_launcher_stops_the_others_when_one_worker_fails(monkeypatch, capsys):
+    monkeypatch.setattr(workers, "GRACE", 1)
+    fails_or_hangs = (
+        "import json, os, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as TensorFlow catches it\n"
+        "index = json.loads(os.environ['TF_CONFIG'])['task']['index']\n"
+        "print('started', flush=True)\n"
+        "sys.exit(3) if index == 1 else time.sleep(120)\n"
+    )
+    status = workers.main(["2", "--", sys.executable, "-c", fails_or_hangs])
+    output = capsys.readouterr().out
+    assert status == 3
+    assert "[worker 0] started" in output and "[worker 1] started" in output
+    assert "worker 1 stopped with exit status 3; stopping the others" in output
+
+
+def test_tf_config_gives_each_worker_its_share_of_the_images(monkeypatch):
+    images = np.arange(21)
+    shares = []
+    for index in range(2):
+        monkeypatch.setenv("TF_CONFIG", workers.tf_config([1, 2], index))
+        shares.append(devices.worker_share(images, 8))
+    (first, batch), (second, _) = shares
+    assert batch == 4 and len(first) == len(second) == 10  # equal: the same steps on each
+    assert not set(first) & set(second)  # together they cover the images once
+    monkeypatch.setenv("TF_CONFIG", "not json")
+    try:
+        devices.worker()
+        raise AssertionError("a garbled TF_CONFIG was taken")
+    except devices.UserError as error:
+        assert "TF_CONFIG is set but" in str(error) and "unset it" in str(error)
+    monkeypatch.delenv("TF_CONFIG")
+    assert devices.worker_share(images, 8) == (images, 8)
+    assert json.loads(workers.tf_config([5, 6], 1))["task"] == {"type": "worker", "index": 1}
