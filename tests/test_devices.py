@@ -16,7 +16,7 @@ import dcgan_fashion
 from common import devices
 from common.checkpoints import Checkpoints
 from common.runs import read_log
-from conftest import built, run_main
+from conftest import TRAINED_FLAGS, built, copy_run, run_main
 
 BATCH = 8
 # One step on two replicas against one step on one device, in float32 from the same weights,
@@ -166,20 +166,11 @@ def test_more_devices_than_this_process_was_split_into_is_refused_with_what_to_d
     assert "in a new Python process" in " ".join(stderr.split())
 
 
-def test_a_run_moves_between_two_devices_and_one(tmp_path, idx_dir, capsys, monkeypatch):
-    out = str(tmp_path / "run")
-    flags = [
-        "--data-dir",
-        idx_dir,
-        "--out-dir",
-        out,
-        "--batch-size",
-        "8",
-        "--steps-per-epoch",
-        "2",
-        "--seed",
-        "3",
-    ]
+def test_a_run_moves_between_two_devices_and_one(
+    trained_runs, tmp_path, idx_dir, capsys, monkeypatch
+):
+    out = copy_run(trained_runs, dcgan_fashion, tmp_path)  # two epochs on one device
+    flags = ["--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
     built = []  # the strategy under which train() builds each generator
     build = dcgan_fashion.build_generator
     monkeypatch.setattr(
@@ -188,7 +179,7 @@ def test_a_run_moves_between_two_devices_and_one(tmp_path, idx_dir, capsys, monk
         lambda: built.append(tf.distribute.get_strategy().num_replicas_in_sync) or build(),
     )
     status, stdout, stderr = run_main(
-        dcgan_fashion, ["train", "--devices", "2", "--epochs", "1", *flags], capsys
+        dcgan_fashion, ["train", "--devices", "2", "--epochs", "3", *flags], capsys
     )
     assert status == 0, stderr
     assert "2 replicas on CPU:0, CPU:1" in stdout
@@ -206,18 +197,14 @@ def test_a_run_moves_between_two_devices_and_one(tmp_path, idx_dir, capsys, monk
         Checkpoints(
             out, dict(model="dcgan_fashion"), "", shown_generator=generator
         ).restore_for_sampling()
-        == 1
+        == 3
     )
     for saved, restored in zip(trained, generator.get_weights()):
         np.testing.assert_array_equal(restored, saved)
 
-    status, stdout, stderr = run_main(dcgan_fashion, ["train", "--epochs", "2", *flags], capsys)
+    status, stdout, stderr = run_main(dcgan_fashion, ["train", "--epochs", "4", *flags], capsys)
     assert status == 0, stderr
     assert "Resuming" in stdout and "replicas" not in stdout
-    status, stdout, stderr = run_main(
-        dcgan_fashion, ["train", "--devices", "2", "--epochs", "3", *flags], capsys
-    )
-    assert status == 0, stderr
-    assert [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))] == [1, 2, 3]
+    assert [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))] == [1, 2, 3, 4]
     status, stdout, _ = run_main(dcgan_fashion, ["sample", "--out-dir", out, "--n", "4"], capsys)
-    assert status == 0 and "epoch 3" in stdout
+    assert status == 0 and "epoch 4" in stdout
