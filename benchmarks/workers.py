@@ -32,7 +32,9 @@ def cpu_model():
             lines = file.read().splitlines()
     except OSError:
         return platform.processor() or "unknown CPU"
-    field = lambda key: next((l.split(":", 1)[1].strip() for l in lines if l.startswith(key)), "?")  # noqa: E731,E501
+    def field(key):
+        return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(key)), "?")
+
     flags = field("flags").split()
     shown = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags]
     return (f"{field('model name')} (family {field('cpu family')}, model {field('model')}; "
