@@ -18,6 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = ("dcgan_fashion.py", "mlp_gan_keras.py", "wgan_gp.py")  # on 28x28 images
 COLOR = "tests/test_dcgan_color.py"
 DEVICES = "tests/test_devices.py"
+WORKERS = "tests/test_workers.py"
 
 # (name, file, text to find, replacement, tests to run)
 BUGS = (
@@ -299,6 +300,21 @@ BUGS = (
          "BATCH_NORM = dict(momentum=0.9, epsilon=1e-5)", DEVICES),
         ("devices: the models built on one device only", "common/training.py",
          "    devices.use(strategy)", "    pass", DEVICES),
+        # Several machines (tests/test_workers.py): two workers joined over localhost.
+        ("workers: each worker's gradient of its own share's mean, added up", "common/devices.py",
+         "optimizer.loss_scale_factor = float(replicas)", "pass", WORKERS + " -k one_step"),
+        ("workers: batch norm not synchronised", "dcgan_fashion.py",
+         "layers.BatchNormalization(synchronized=True),\n            layers.LeakyReLU(),\n"
+         "            layers.Reshape",
+         "layers.BatchNormalization(),\n            layers.LeakyReLU(),\n"
+         "            layers.Reshape", WORKERS + " -k one_step"),
+        ("workers: the other workers write the log too", "common/training.py",
+         "        if not self.chief:\n            self.checkpoints.save_elsewhere(epoch)\n",
+         "        if not self.chief:\n            runs.append_log(self.out_dir, dict(epoch=epoch))\n"
+         "            self.checkpoints.save_elsewhere(epoch)\n", WORKERS + " -k back"),
+        ("workers: the other workers keep their checkpoints", "common/checkpoints.py",
+         "            shutil.rmtree(folder, ignore_errors=True)", "            pass",
+         WORKERS + " -k back"),
         # The exported generator.keras under --precision mixed_bfloat16.
         ("bfloat16: generator.keras saved in the training precision", "common/training.py",
          "            float32.save(path)", "            generator.save(path)",

@@ -106,8 +106,14 @@ def test_one_step_on_two_replicas_is_one_step_on_one_device(script, monkeypatch)
     alone_outputs, alone_weights = one_step(
         script, tf.distribute.get_strategy(), start, real_images, noise, monkeypatch
     )
-    split_outputs, split_weights = one_step(script, two, start, real_images, noise, monkeypatch)
+    split = one_step(script, two, start, real_images, noise, monkeypatch)
+    check_same_step(start, (alone_outputs, alone_weights), split)
 
+
+def check_same_step(start, alone, split):
+    """The outputs and new weights of a split step equal the one-device step's, within the
+    bounds above (test_workers.py checks two workers with it too)."""
+    (alone_outputs, alone_weights), (split_outputs, split_weights) = alone, split
     for name, value in alone_outputs.items():
         assert split_outputs[name] == pytest.approx(value, rel=LOSS_RTOL), name
     starts, alones, splits = (

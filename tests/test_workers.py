@@ -67,6 +67,40 @@ def test_a_run_goes_from_one_process_to_two_workers_and_back(
     assert all(np.isfinite(row["d_loss"]) for row in rows)
 
 
+def test_one_step_of_two_workers_is_one_step_of_one_process(tmp_path, monkeypatch):
+    """test_devices.py's check, with the replicas in two processes joined over localhost."""
+    import keras
+    import tensorflow as tf
+
+    from test_devices import BATCH, LEARNING_RATE, check_same_step, models, one_step
+
+    keras.utils.set_random_seed(0)
+    real_images = tf.constant(
+        np.random.default_rng(0).uniform(-1, 1, (BATCH, 28, 28, 1)).astype(np.float32)
+    )
+    noise = tf.random.normal([1, BATCH, dcgan_fashion.NOISE_DIM])
+    generator, discriminator = models(dcgan_fashion)
+    start = [generator.get_weights(), discriminator.get_weights()]
+    alone_outputs, alone_weights = one_step(
+        dcgan_fashion, tf.distribute.get_strategy(), start, real_images, noise, monkeypatch
+    )
+    weights = start[0] + start[1]
+    inputs, output = str(tmp_path / "inputs.npz"), str(tmp_path / "output.npz")
+    np.savez(inputs, real=real_images.numpy(), noise=noise.numpy(), weights=len(weights),
+             learning_rate=LEARNING_RATE,
+             **{f"weight_{number}": value for number, value in enumerate(weights)})
+    status, text = launch(
+        ["2", "--", sys.executable, os.path.join("tests", "worker_step.py"), inputs, output],
+        tmp_path,
+    )
+    assert status == 0, text[-3000:]
+    saved = np.load(output)
+    outputs = dict(zip(saved["names"], saved["values"]))
+    new = [saved[f"weight_{number}"] for number in range(len(weights))]
+    count = len(start[0])
+    check_same_step(start, (alone_outputs, alone_weights), (outputs, [new[:count], new[count:]]))
+
+
 def test_a_worker_whose_partners_never_start_stops_with_a_message(tmp_path):
     ports = workers.free_ports(2)
     env = dict(os.environ, TF_CONFIG=workers.tf_config(ports, 0))
