@@ -219,10 +219,11 @@ def eagerly():
 
 @pytest.fixture
 def without_xla(monkeypatch):
-    """`tf.function` without XLA, for the tests of what surrounds the lessons' steps (damaged
-    runs, crashes, scores). XLA compiles the MLP's step (`jit_compile=True`) in about 3 s more
-    per run on a 2-core CPU, and these tests are about files and messages, not the step; the
-    tests of each script's step and training (test_mlp_gan.py, test_scripts.py) keep XLA."""
+    """`tf.function` without XLA, for the tests of what surrounds the lessons' steps (files,
+    resumes, crashes, scores). XLA compiles the MLP's step (`jit_compile=True`) in about 3 s
+    more per run on a 2-core CPU, and these tests are about files and messages, not the step;
+    the tests of the steps themselves (test_scripts.py's learning and training-mode tests, the
+    shared runs when a test of XLA asks first) keep it."""
     import tensorflow as tf
 
     function = tf.function

@@ -310,7 +310,8 @@ BUGS = (
          "            layers.Reshape", WORKERS + " -k one_step"),
         ("workers: the other workers write the log too", "common/training.py",
          "        if not self.chief:\n            self.checkpoints.save_elsewhere(epoch)\n",
-         "        if not self.chief:\n            runs.append_log(self.out_dir, dict(epoch=epoch))\n"
+         "        if not self.chief:\n"
+         "            runs.append_log(self.out_dir, dict(epoch=epoch))\n"
          "            self.checkpoints.save_elsewhere(epoch)\n", WORKERS + " -k back"),
         ("workers: the other workers keep their checkpoints", "common/checkpoints.py",
          "            shutil.rmtree(folder, ignore_errors=True)", "            pass",
