@@ -152,7 +152,9 @@ def test_a_batch_that_does_not_split_evenly_is_refused(tmp_path, idx_dir, capsys
 def test_more_devices_than_this_process_was_split_into_is_refused_with_what_to_do(
     tmp_path, idx_dir, capsys
 ):
-    # conftest.py split the CPU in two when TensorFlow started; three cannot be had any more.
+    # conftest.py split the CPU in two before TensorFlow started; three cannot be had once it
+    # has. Listing the devices starts it, should this test be the first of its process.
+    assert len(tf.config.list_logical_devices("CPU")) == 2
     status, _, stderr = run_main(
         dcgan_fashion,
         [
