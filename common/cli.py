@@ -371,7 +371,7 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
                          parameters are filled from the run's settings by name.
     judge:               (build_discriminator, judge_samples) for what `sample` prints of D.
     """
-    from common import checkpoints, commands, runs
+    from common import commands, runs
 
     script = os.path.basename(sys.modules[settings_class.__module__].__file__)
     parser = build_parser(script, doc, settings_class, model_name)
@@ -391,11 +391,11 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
                     train(settings)
                     devices.finish()  # several machines: the last meeting, then exit
                 except devices.LOST_WORKER as error:
-                    raise devices.lost_worker_error(error, settings.out_dir) from None
+                    newest = newest_checkpoint(settings.out_dir)
+                    raise devices.lost_worker_error(error, settings.out_dir, newest) from None
                 except KeyboardInterrupt:
                     # Every finished epoch is on disk already: only the epoch in progress is lost.
-                    folder = os.path.join(settings.out_dir, "checkpoints")
-                    newest = next(iter(checkpoints.saved_in(folder)), 0)
+                    newest = newest_checkpoint(settings.out_dir)
                     raise Interrupted(
                         f"Interrupted during epoch {newest + 1}. The newest checkpoint holds epoch "
                         f"{newest}. Run the same train command again to resume from there."
@@ -420,6 +420,13 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
             from common import devices
 
             devices.release()
+
+
+def newest_checkpoint(out_dir):
+    """The epoch of the newest checkpoint in the run folder, 0 if none."""
+    from common import checkpoints
+
+    return next(iter(checkpoints.saved_in(os.path.join(out_dir, "checkpoints"))), 0)
 
 
 def check_train_settings(settings):

@@ -196,9 +196,15 @@ def split(strategy, batch):
 # only train (and save their checkpoints into temporary folders, as TensorFlow requires).
 def worker():
     """(this worker's index, the number of workers) from TF_CONFIG; (0, 1) without it."""
+    index, addresses = cluster()
+    return index, len(addresses)
+
+
+def cluster():
+    """(this worker's index, every worker's address) from TF_CONFIG; (0, [None]) without it."""
     config = os.environ.get("TF_CONFIG")
     if not config:
-        return 0, 1
+        return 0, [None]
     try:
         parsed = json.loads(config)
         workers, task = parsed["cluster"]["worker"], parsed["task"]
@@ -211,7 +217,7 @@ def worker():
             f"\"host2:2222\"]}}, \"task\": {{\"type\": \"worker\", \"index\": 0}}}} (README, "
             "\"On several machines\"); unset it to train on this machine alone."
         ) from None
-    return index, len(workers)
+    return index, workers
 
 
 def is_chief():
@@ -250,9 +256,7 @@ def several_machines(index, workers, wait):
     watchdog process does: it prints what this worker waited for and stops it with SIGKILL
     (TensorFlow catches SIGTERM).
     """
-    others = [address for number, address in
-              enumerate(json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"])
-              if number != index]
+    others = [address for number, address in enumerate(cluster()[1]) if number != index]
     message = "\nerror: " + textwrap.fill(
         f"worker {index} of {workers} waited {wait:g} s for the other workers "
         f"({', '.join(others)}) and stopped. Start every worker with its TF_CONFIG (on one "
@@ -271,32 +275,27 @@ def several_machines(index, workers, wait):
 
 
 def finish():
-    """On several machines: meet the other workers once more, then leave at once.
+    """On several machines: meet the other workers once more, at the end of training.
 
     TensorFlow's collective threads sometimes hold a worker at exit until its partners are
-    gone; a last collective that all workers join (a barrier), then os._exit, ends them all
-    cleanly. Without TF_CONFIG: nothing.
+    gone; a last collective that all workers join (a barrier), then os._exit (cli.py's
+    `run_as_worker`), ends them all cleanly. Without TF_CONFIG: nothing.
     """
     if worker()[1] > 1:
         strategy = tf.distribute.get_strategy()
         tf.function(lambda: strategy.reduce("SUM", strategy.run(tf.ones, ([],)), axis=None))()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
 
 
 # What a collective raises when another worker has gone (TensorFlow's health check aborts it).
 LOST_WORKER = tf.errors.OpError
 
 
-def lost_worker_error(error, out_dir):
-    """The message for a worker whose partners went away mid-run; `error` itself on one machine."""
+def lost_worker_error(error, out_dir, newest):
+    """The message for a worker whose partners went away mid-run, `newest` the epoch of the
+    newest checkpoint; `error` itself on one machine."""
     index, workers = worker()
     if workers == 1:
         return error
-    from common import checkpoints
-
-    newest = next(iter(checkpoints.saved_in(os.path.join(out_dir, "checkpoints"))), 0)
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
     return UserError(
         f"Worker {index} of {workers} lost the other workers and stopped ({reason}). The newest "

@@ -1,6 +1,8 @@
 """Fixtures: tiny datasets written as real IDX and npz files, and ways to run the scripts."""
 
+import contextlib
 import gzip
+import io
 import os
 import shutil
 import struct
@@ -132,9 +134,15 @@ class TrainedRuns:
                     time.sleep(0.2)
             if not os.path.exists(out + ".done"):  # a run cut short by a failure is trained anew
                 shutil.rmtree(out, ignore_errors=True)
-                cli.run(script.main, ["train", "--epochs", "2", "--data-dir", self.idx_dir,
-                                      "--out-dir", out, *TRAINED_FLAGS,
-                                      *self.OWN_FLAGS.get(model_name, [])])
+                printed = io.StringIO()  # not into the output of the test that asked first
+                try:
+                    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                        cli.run(script.main, ["train", "--epochs", "2", "--data-dir",
+                                              self.idx_dir, "--out-dir", out, *TRAINED_FLAGS,
+                                              *self.OWN_FLAGS.get(model_name, [])])
+                except SystemExit:
+                    raise AssertionError(f"the shared {model_name} run failed:\n"
+                                         + printed.getvalue()[-3000:]) from None
                 open(out + ".done", "w").close()
         return out
 
