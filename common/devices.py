@@ -28,6 +28,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import tensorflow as tf
 
@@ -279,12 +280,23 @@ def finish():
 
     TensorFlow's collective threads sometimes hold a worker at exit until its partners are
     gone; a last collective that all workers join (a barrier), then os._exit (cli.py's
-    `run_as_worker`), ends them all cleanly. Without TF_CONFIG: nothing.
+    `run_as_worker`), ends them all cleanly. A collective ends on a worker once it has fetched
+    the others' shares, which can be before they have fetched its own: a worker that left at
+    once would take its share with it (seen here in about 1 exit of 12, as "Socket closed" on
+    the other). So each waits EXIT_GRACE seconds after the meeting before it leaves; and a
+    partner found gone during the meeting left after its last epoch, with every file written
+    before it: that is not an error. Without TF_CONFIG: nothing.
     """
     if worker()[1] > 1:
         strategy = tf.distribute.get_strategy()
-        tf.function(lambda: strategy.reduce("SUM", strategy.run(tf.ones, ([],)), axis=None))()
+        try:
+            tf.function(lambda: strategy.reduce("SUM", strategy.run(tf.ones, ([],)), axis=None))()
+        except LOST_WORKER:
+            return  # a partner met us and left first
+        time.sleep(EXIT_GRACE)
 
+
+EXIT_GRACE = 2  # seconds for the other workers to fetch this one's share of the last meeting
 
 # What a collective raises when another worker has gone (TensorFlow's health check aborts it).
 LOST_WORKER = tf.errors.OpError
