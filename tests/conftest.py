@@ -143,8 +143,15 @@ class TrainedRuns:
                 except SystemExit:
                     raise AssertionError(f"the shared {model_name} run failed:\n"
                                          + printed.getvalue()[-3000:]) from None
+                with open(out + ".output", "w") as output:  # for the tests of a new run's words
+                    output.write(printed.getvalue())
                 open(out + ".done", "w").close()
         return out
+
+    def output(self, model_name):
+        """What training the shared run of `model_name` printed (stdout and stderr)."""
+        with open(self[model_name] + ".output") as output:
+            return output.read()
 
 
 @pytest.fixture(scope="session")

@@ -234,9 +234,9 @@ BUGS = (
         ("colour: the article's ratio changed to 1", "dcgan_color.py",
          "generator_steps: int = 2", "generator_steps: int = 1", COLOR),
         ("colour: a generator stage without batch norm", "dcgan_color.py",
-         "(width * 2, **up),  # (B, 16, 16, 128)\n"
+         "(width * 2, **up, **normal_init()),  # (B, 16, 16, 128)\n"
          "            layers.BatchNormalization(**BATCH_NORM),\n",
-         "(width * 2, **up),  # (B, 16, 16, 128)\n", COLOR),
+         "(width * 2, **up, **normal_init()),  # (B, 16, 16, 128)\n", COLOR),
         ("colour: Keras's batch-norm defaults", "dcgan_color.py",
          "BATCH_NORM = dict(momentum=0.9, epsilon=1e-5, synchronized=True)",
          "BATCH_NORM = dict(synchronized=True)", COLOR),

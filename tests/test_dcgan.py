@@ -13,7 +13,7 @@ from PIL import Image
 import dcgan_fashion as dcgan
 from common import datasets
 from common.runs import read_log
-from conftest import copy_run, real_fashion_mnist, run_main, run_script
+from conftest import TRAINED_FLAGS, copy_run, real_fashion_mnist, run_main, run_script
 
 TINY = ["--batch-size", "16", "--steps-per-epoch", "2"]
 
@@ -43,14 +43,10 @@ def test_losses_on_known_logits():
     assert math.isclose(float(value), expected, rel_tol=1e-5)
 
 
-def test_train_then_sample_then_resume(tmp_path, idx_dir, capsys):
-    out = str(tmp_path / "run")
-    status, stdout, _ = run_main(
-        dcgan,
-        ["train", "--epochs", "2", "--data-dir", idx_dir, "--out-dir", out, "--seed", "3", *TINY],
-        capsys,
-    )
-    assert status == 0, stdout
+def test_train_then_sample_then_resume(trained_runs, tmp_path, idx_dir, capsys):
+    # The first two epochs: the session's shared run (conftest's TrainedRuns), trained as here.
+    stdout = trained_runs.output(dcgan.MODEL_NAME)
+    out = copy_run(trained_runs, dcgan, tmp_path)
     assert "Starting a new run" in stdout and "epoch 2/2" in stdout
     assert sorted(os.listdir(os.path.join(out, "images"))) == [
         f"epoch_{i:04d}.png" for i in range(3)
@@ -78,7 +74,9 @@ def test_train_then_sample_then_resume(tmp_path, idx_dir, capsys):
 
     # Training again with more epochs resumes and runs only the missing one.
     status, stdout, _ = run_main(
-        dcgan, ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *TINY], capsys
+        dcgan,
+        ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS],
+        capsys,
     )
     assert status == 0
     assert "Resuming" in stdout and "epoch 3/3" in stdout and "epoch 1/3" not in stdout

@@ -172,7 +172,10 @@ def test_losses_on_known_logits():
 
 
 @pytest.mark.parametrize("generator_steps", [2, 1])
-def test_the_generator_is_updated_generator_steps_times_per_discriminator_update(generator_steps):
+def test_the_generator_is_updated_generator_steps_times_per_discriminator_update(
+    generator_steps, eagerly
+):
+    """Eagerly, as the other tests of the step's arithmetic: the same code, no tracing."""
     generator, discriminator = color.build_generator(width=8), color.build_discriminator(width=8)
     generator_optimizer, discriminator_optimizer = built(
         (keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4)), generator, discriminator
@@ -195,7 +198,7 @@ def test_the_generator_is_updated_generator_steps_times_per_discriminator_update
     assert {"g_loss", "D(x)", "D(G(z))"} <= set(outputs)
 
 
-def test_the_fast_recipe_averages_the_generator_after_both_updates():
+def test_the_fast_recipe_averages_the_generator_after_both_updates(eagerly):
     generator, discriminator = color.build_generator(width=8), color.build_discriminator(width=8)
     averaged = color.build_generator(width=8)
     averaged.set_weights(generator.get_weights())
@@ -217,7 +220,7 @@ def test_the_fast_recipe_averages_the_generator_after_both_updates():
         )
 
 
-def test_a_fast_run_samples_from_its_averaged_generator(pictures, tmp_path, capsys):
+def test_a_fast_run_samples_from_its_averaged_generator(pictures, tmp_path, capsys, eagerly):
     out = str(tmp_path / "run")
     status, _, stderr = run_main(
         color,
