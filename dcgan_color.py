@@ -13,7 +13,7 @@ Usage:
     python dcgan_color.py train --data-dir runs/emoji --epochs 10   # resumes if stopped
     python dcgan_color.py train --data-dir DIR --augment            # a few hundred pictures
     python dcgan_color.py train --data-dir DIR --image-size 128     # the article's size
-    python dcgan_color.py train --data-dir DIR --width 32           # a quarter of the arithmetic
+    python dcgan_color.py train --data-dir DIR --width 32 --recipe fast --augment  # a laptop's hour
     python dcgan_color.py                                           # 16 samples, newest checkpoint
     python dcgan_color.py evaluate                                  # SWD score, and is it copying?
     python dcgan_color.py walk --seed 3                             # a walk through the noise space

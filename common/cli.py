@@ -371,7 +371,7 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
                          parameters are filled from the run's settings by name.
     judge:               (build_discriminator, judge_samples) for what `sample` prints of D.
     """
-    from common import commands, runs
+    from common import commands, progress, runs
 
     script = os.path.basename(sys.modules[settings_class.__module__].__file__)
     parser = build_parser(script, doc, settings_class, model_name)
@@ -384,6 +384,7 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
             from common import devices
 
             chief = devices.is_chief()  # on several machines, worker 0 writes the run folder
+            progress.listen_for_ctrl_c()
             if chief:
                 runs.ensure_writable(settings.out_dir)  # fail before loading data, not after
             with runs.only_writer(settings.out_dir) if chief else contextlib.nullcontext():

@@ -2,6 +2,7 @@
 running mean of each number the train step returns, and one line per finished epoch."""
 
 import math
+import signal
 import sys
 
 from tqdm import tqdm
@@ -34,6 +35,25 @@ class RunningMeans:
         return {name: total / max(self.count, 1) for name, total in self.totals.items()}
 
 
+# Ctrl-C makes Python raise KeyboardInterrupt wherever the main thread is. Where that is a
+# destructor or a callback run from TensorFlow's C++ code, Python prints "Exception ignored"
+# and training goes on. So the press is also remembered, and the next batch raises it again.
+ctrl_c_pressed = False
+
+
+def listen_for_ctrl_c():
+    """Remember a Ctrl-C (SIGINT) from now on, as well as raising KeyboardInterrupt at once."""
+    global ctrl_c_pressed
+    ctrl_c_pressed = False
+
+    def remember(signal_number, frame):
+        global ctrl_c_pressed
+        ctrl_c_pressed = True
+        signal.default_int_handler(signal_number, frame)
+
+    signal.signal(signal.SIGINT, remember)
+
+
 def bar(batches, steps, description, means):
     """Yield the batches behind a progress bar that shows `means` as they grow."""
     interactive = sys.stderr.isatty()
@@ -46,6 +66,8 @@ def bar(batches, steps, description, means):
         mininterval=0.5 if interactive else 30,
     ) as shown:
         for batch in batches:
+            if ctrl_c_pressed:  # a Ctrl-C that was swallowed (see listen_for_ctrl_c)
+                raise KeyboardInterrupt
             yield batch
             shown.set_postfix(
                 {name: f"{value:.3f}" for name, value in means.means().items()}, refresh=False

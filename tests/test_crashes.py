@@ -220,3 +220,29 @@ def test_training_the_classifier_leaves_the_global_random_streams_as_they_were(
     again = metrics.Scorer("mnist", idx_dir, verbose=False)
     for got, want in zip(again.classifier.get_weights(), trained.classifier.get_weights()):
         np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_a_ctrl_c_that_something_swallowed_stops_training_at_the_next_batch():
+    """A KeyboardInterrupt raised inside a destructor or a C++ callback is printed and lost;
+    the press itself is remembered, and the progress bar raises it again before the next batch."""
+    import signal
+
+    from common import progress
+
+    class NoMeans:
+        def means(self):
+            return {}
+
+    progress.listen_for_ctrl_c()
+    try:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C sends it
+            signal.pthread_sigmask(signal.SIG_BLOCK, [])  # a moment for Python to run the handler
+        except KeyboardInterrupt:
+            pass  # swallowed, as "Exception ignored in ..." does
+        batches = progress.bar(iter([1, 2, 3]), 3, "epoch 1/1", NoMeans())
+        with pytest.raises(KeyboardInterrupt):
+            next(batches)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        progress.ctrl_c_pressed = False
