@@ -50,7 +50,7 @@ def run_folder(out, recipe, seed):
 def train_side_by_side(recipes, seed, args):
     """Start one run per recipe, each pinned to its own core; SIGKILL them all after the time."""
     cores = sorted(os.sched_getaffinity(0))
-    started = []
+    started, outputs = [], []
     for index, recipe in enumerate(recipes):
         folder = run_folder(args.out, recipe, seed)
         if os.path.exists(folder):
@@ -62,9 +62,9 @@ def train_side_by_side(recipes, seed, args):
                    *RECIPES[recipe]]
         core = cores[index % len(cores)]
         print(f"core {core}: {' '.join(command[1:])}", flush=True)
-        log = open(os.path.join(folder, "output.txt"), "w")
+        outputs.append(open(os.path.join(folder, "output.txt"), "w"))
         started.append(subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            command, cwd=ROOT, stdout=outputs[-1], stderr=subprocess.STDOUT,
             preexec_fn=lambda core=core: os.sched_setaffinity(0, {core})))
     deadline = time.monotonic() + 60 * args.minutes
     while time.monotonic() < deadline and any(p.poll() is None for p in started):
@@ -72,6 +72,8 @@ def train_side_by_side(recipes, seed, args):
     for process in started:
         process.kill()  # TensorFlow catches SIGTERM; a kill is the stop nothing can delay
         process.wait(timeout=60)
+    for output in outputs:
+        output.close()
 
 
 def final_score(folder, args):

@@ -17,6 +17,7 @@ Every launch is stopped with SIGKILL after --timeout seconds. Prints the machine
 import argparse
 import glob
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,7 +48,7 @@ def launch(command, timeout, env):
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
+        os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate(timeout=30)
         output += f"\n(stopped with SIGKILL after {timeout} s)"
     return process.returncode, output, time.monotonic() - started

@@ -282,8 +282,8 @@ def finish():
     gone; a last collective that all workers join (a barrier), then os._exit (cli.py's
     `run_as_worker`), ends them all cleanly. A collective ends on a worker once it has fetched
     the others' shares, which can be before they have fetched its own: a worker that left at
-    once would take its share with it (seen here in about 1 exit of 12, as "Socket closed" on
-    the other). So each waits EXIT_GRACE seconds after the meeting before it leaves; and a
+    once would take its share with it ("Socket closed" on the other; measured in
+    docs/performance.md). So each waits EXIT_GRACE seconds after the meeting before it leaves; and a
     partner found gone during the meeting left after its last epoch, with every file written
     before it: that is not an error. Without TF_CONFIG: nothing.
     """
