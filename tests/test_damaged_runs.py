@@ -9,8 +9,6 @@ The cases rotate over the three scripts: the code that handles them is shared.
 import os
 import resource
 import signal
-import subprocess
-import sys
 
 import pytest
 
@@ -18,7 +16,7 @@ import dcgan_fashion
 import mlp_gan_keras
 import wgan_gp
 from common.runs import read_log
-from conftest import ROOT, TRAINED_FLAGS as FLAGS, copy_run, run_main
+from conftest import TRAINED_FLAGS as FLAGS, copy_run, run_main
 
 pytestmark = pytest.mark.usefixtures("without_xla")  # conftest: the tests are about files
 
@@ -150,28 +148,18 @@ def test_a_full_disk_while_saving_keeps_the_previous_checkpoint(
 ):
     out = copy_run(trained_runs, mlp_gan_keras, tmp_path)
     checkpoint_size = os.path.getsize(newest(out, ".data"))
-
-    def limit_file_size():
-        # A file may grow to half a checkpoint: the next checkpoint cannot be written.
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write (EFBIG) instead of killing
-        resource.setrlimit(resource.RLIMIT_FSIZE, (checkpoint_size // 2, checkpoint_size // 2))
-
-    command = [
-        sys.executable,
-        "mlp_gan_keras.py",
-        "train",
-        "--epochs",
-        "3",
-        "--data-dir",
-        idx_dir,
-        "--out-dir",
-        out,
-        *FLAGS,
-    ]
-    result = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, preexec_fn=limit_file_size, timeout=240
-    )
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "The disk is full, or a file-size limit was reached" in " ".join(result.stderr.split())
+    # A file of this process may grow to half a checkpoint: the next checkpoint cannot be
+    # written. Only the soft limit is lowered, so the test can raise it again.
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write (EFBIG), not die
+    resource.setrlimit(resource.RLIMIT_FSIZE, (checkpoint_size // 2, hard))
+    try:
+        argv = ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *FLAGS]
+        status, _, stderr = run_main(mlp_gan_keras, argv, capsys)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    assert status == 2 and "Traceback" not in stderr
+    assert "The disk is full, or a file-size limit was reached" in stderr
     status, stdout, _ = run_main(mlp_gan_keras, ["--out-dir", out], capsys)
     assert status == 0 and "generator of epoch 2" in stdout

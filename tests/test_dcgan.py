@@ -178,8 +178,8 @@ def test_trains_on_the_real_fashion_mnist(tmp_path, capsys):
     assert status == 0 and "60,000 images" in stdout and "3 of 1875 steps" in stdout
 
 
-def test_real_ctrl_c_saves_and_resumes(tmp_path, idx_dir, capsys):
-    """SIGINT, as Ctrl-C sends it, in the middle of training; then the same command resumes."""
+def test_real_ctrl_c_keeps_the_finished_epochs(tmp_path, idx_dir, capsys):
+    """SIGINT, as Ctrl-C sends it, in the middle of training: the finished epochs are kept."""
     import signal
     import subprocess
     import sys
@@ -206,9 +206,9 @@ def test_real_ctrl_c_saves_and_resumes(tmp_path, idx_dir, capsys):
     )
     log = os.path.join(out, "log.csv")
     deadline = time.time() + 120
-    # Three epochs logged: epoch 2's checkpoint is surely written (each row comes before its
+    # Two epochs logged: epoch 1's checkpoint is surely written (each row comes before its
     # checkpoint).
-    while time.time() < deadline and not (os.path.exists(log) and len(open(log).readlines()) >= 4):
+    while time.time() < deadline and not (os.path.exists(log) and len(open(log).readlines()) >= 3):
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
@@ -217,15 +217,13 @@ def test_real_ctrl_c_saves_and_resumes(tmp_path, idx_dir, capsys):
     finished = int(
         " ".join(stderr.split()).split("The newest checkpoint holds epoch ")[1].split(".")[0]
     )
-    assert finished >= 2 and os.path.exists(
+    assert finished >= 1 and os.path.exists(
         os.path.join(out, "checkpoints", f"ckpt-{finished}.index")
     )
-    status, stdout, stderr = run_main(
-        dcgan, ["train", "--epochs", str(finished + 1), *flags], capsys
-    )
-    assert status == 0, stderr
-    assert f"from its checkpoint at epoch {finished}" in stdout and "Done: " in stdout
-    assert [row["epoch"] for row in read_log(log)] == list(range(1, finished + 2))
+    # What was kept restores. (Resuming from it, the log row of the lost epoch removed, is the
+    # case of test_damaged_runs.py's fallback: the same code.)
+    status, stdout, stderr = run_main(dcgan, ["sample", "--out-dir", out, "--n", "2"], capsys)
+    assert status == 0 and f"generator of epoch {finished}" in stdout, stderr
 
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(

@@ -95,6 +95,8 @@ def test_evaluate_command_and_eval_every(tmp_path, idx_dir, capsys):
             "2",
             "--eval-every",
             "2",
+            "--eval-samples",
+            "500",
             "--data-dir",
             idx_dir,
             "--out-dir",
@@ -107,7 +109,7 @@ def test_evaluate_command_and_eval_every(tmp_path, idx_dir, capsys):
         capsys,
     )
     assert status == 0, stderr
-    assert "Scores at epoch 2: 2,000 samples" in stdout
+    assert "Scores at epoch 2: 500 samples" in stdout
     log = open(os.path.join(out, "log.csv")).read().splitlines()
     assert "fcd" in log[0] and len(log) == 3
     status, stdout, _ = run_main(
@@ -115,7 +117,7 @@ def test_evaluate_command_and_eval_every(tmp_path, idx_dir, capsys):
     )
     assert status == 0 and "FCD" in stdout and "floor (real)" in stdout
     records = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
-    assert [r["samples"] for r in records] == [2000, 300]
+    assert [r["samples"] for r in records] == [500, 300]
     assert records[-1]["epoch"] == 2 and records[-1]["floor"]["fcd"] < records[-1]["fcd"]
 
 

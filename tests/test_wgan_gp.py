@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import wgan_gp
 from common.runs import read_log
-from conftest import built, run_main
+from conftest import built, copy_run, run_main
 
 TINY = ["--batch-size", "8", "--steps-per-epoch", "2"]
 
@@ -101,29 +101,24 @@ def test_five_critic_steps_per_generator_step(mode):
         assert math.isclose(largest, 0.01, rel_tol=1e-5)
 
 
-def test_train_sample_resume(tmp_path, idx_dir, capsys):
-    out = str(tmp_path / "run")
-    argv = ["train", "--data-dir", idx_dir, "--out-dir", out, "--dataset", "fashion_mnist", *TINY]
-    status, stdout, stderr = run_main(
-        wgan_gp, argv + ["--epochs", "1", "--critic-steps", "2"], capsys
-    )
-    assert status == 0, stderr
-    assert "critic_steps 2" in stdout and "2 of 12 steps of 16 images" in stdout
+def test_train_sample_resume(trained_runs, tmp_path, idx_dir, capsys):
+    out = copy_run(trained_runs, wgan_gp, tmp_path)  # two epochs with --critic-steps 2 (conftest)
+    started = trained_runs.output(wgan_gp.MODEL_NAME)
+    assert "critic_steps 2" in started and "2 of 12 steps of 16 images" in started
+    argv = ["train", "--data-dir", idx_dir, "--out-dir", out, *TINY]
     # Without --critic-steps, a resumed run goes on with the ratio it started with.
-    status, stdout, _ = run_main(wgan_gp, argv + ["--epochs", "2"], capsys)
+    status, stdout, stderr = run_main(wgan_gp, argv + ["--epochs", "3"], capsys)
+    assert status == 0, stderr
     log = read_log(os.path.join(out, "log.csv"))
     assert "Resuming" in stdout and "critic_steps 2" in stdout
-    assert [row["epoch"] for row in log] == [1, 2]
+    assert [row["epoch"] for row in log] == [1, 2, 3]
     assert {"wasserstein", "gradient_penalty", "critic_loss", "g_loss"} <= set(log[-1])
-    reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", "ckpt-2"))
+    reader = tf.train.load_checkpoint(os.path.join(out, "checkpoints", "ckpt-3"))
     updates = [
         int(reader.get_tensor(f"{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE"))
         for name in ("generator_optimizer", "critic_optimizer")
     ]
-    assert updates == [
-        4,
-        8,
-    ]  # two epochs of two steps, each 2 critic updates and 1 generator update
+    assert updates == [6, 12]  # three epochs of two steps, each 2 critic updates and 1 of G
     status, stdout, _ = run_main(wgan_gp, ["--out-dir", out, "--n", "4"], capsys)
     assert status == 0 and "Critic's mean score" in stdout
     # Another mode or ratio would mix two experiments in one log: refused.
@@ -131,7 +126,7 @@ def test_train_sample_resume(tmp_path, idx_dir, capsys):
         (["--mode", "wgan"], "--mode wgan-gp"),
         (["--critic-steps", "5"], "--critic-steps 2"),
     ):
-        status, _, stderr = run_main(wgan_gp, argv + ["--epochs", "3", *flags], capsys)
+        status, _, stderr = run_main(wgan_gp, argv + ["--epochs", "4", *flags], capsys)
         assert status == 2 and saved in " ".join(stderr.split())
 
 
