@@ -91,6 +91,8 @@ def test_evaluate_command_and_eval_every(tmp_path, idx_dir, capsys):
         dcgan_fashion,
         [
             "train",
+            "--dataset",
+            "mnist",  # the classifier of the other score tests: trained once, cached
             "--epochs",
             "2",
             "--eval-every",

@@ -13,7 +13,7 @@ from conftest import TRAINED_FLAGS, built, run_main
 from test_scripts import assert_resumed_from, record_first_step, saved_state
 
 
-def test_the_averaged_generator_moves_a_fraction_towards_the_generator_each_step():
+def test_the_averaged_generator_moves_a_fraction_towards_the_generator_each_step(eagerly):
     """After one step: average = d * (weights before) + (1 - d) * (weights after), with the
     warm-up decay d = min(0.999, (1 + t) / (10 + t)) at step t = 1."""
     keras.utils.set_random_seed(0)

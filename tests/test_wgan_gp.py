@@ -84,7 +84,7 @@ def test_critic_has_no_sigmoid_and_no_batch_norm():
 
 
 @pytest.mark.parametrize("mode", ["wgan-gp", "wgan"])
-def test_five_critic_steps_per_generator_step(mode):
+def test_five_critic_steps_per_generator_step(mode, eagerly):
     keras.utils.set_random_seed(2)
     generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
     generator_optimizer, critic_optimizer = built(wgan_gp.make_optimizers(mode), generator, critic)
@@ -130,7 +130,7 @@ def test_train_sample_resume(trained_runs, tmp_path, idx_dir, capsys):
         assert status == 2 and saved in " ".join(stderr.split())
 
 
-def test_mixed_precision_keeps_penalty_and_losses_in_float32():
+def test_mixed_precision_keeps_penalty_and_losses_in_float32(eagerly):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
