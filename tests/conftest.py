@@ -22,11 +22,16 @@ os.environ.setdefault(
     "TF_CPP_MIN_LOG_LEVEL", "3"
 )  # as the scripts: hide TensorFlow's C++ log lines
 
-# Two logical CPU devices, for the --devices 2 tests (tests/test_devices.py): the CPU can be
-# split only before TensorFlow starts. Everything else runs on the first, as before.
-from common import devices  # noqa: E402
 
-devices.split_cpu(2)
+def pytest_configure(config):
+    """Two logical CPU devices, for the --devices 2 tests (tests/test_devices.py): the CPU can be
+    split only before TensorFlow starts, so before the test modules are imported. Everything
+    else runs on the first. The controller of `pytest -n 2` runs no test and never loads
+    TensorFlow (seconds, before its two test processes could start)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None):
+        from common import devices
+
+        devices.split_cpu(2)
 
 
 def toy_images(count, seed):

@@ -13,7 +13,7 @@ import mlp_gan_keras
 import wgan_gp
 from common import datasets, latent
 from common.errors import UserError
-from conftest import copy_run, run_main
+from conftest import TrainedRuns, copy_run, run_main
 
 pytestmark = pytest.mark.usefixtures("without_xla")  # conftest: the tests are about files
 
@@ -169,7 +169,8 @@ def test_every_script_trains_on_a_folder_and_scores_it_only_with_enough_pictures
 ):
     out = str(tmp_path / "run")
     batch = ["--batch-size", "4"]
-    common = ["--dataset", "folder", "--data-dir", picture_dir, "--out-dir", out, *batch]
+    own = TrainedRuns.OWN_FLAGS.get(script.MODEL_NAME, [])  # WGAN-GP: two critic steps
+    common = ["--dataset", "folder", "--data-dir", picture_dir, "--out-dir", out, *own, *batch]
     status, stdout, stderr = run_main(
         script, ["train", "--epochs", "1", "--steps-per-epoch", "1", *common], capsys
     )
