@@ -41,14 +41,17 @@ def pictures(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, pictures):
-    """A run of two epochs of 2 steps at 64 pixels and width 8, trained once for this module."""
+    """A run of two epochs of 2 steps at 64 pixels and width 8, trained once for this module,
+    its steps run as plain Python (conftest's `eagerly`): the files are under test here."""
     from common import cli
 
     out = str(tmp_path_factory.mktemp("color") / "run")
-    cli.run(
-        color.main,
-        ["train", "--epochs", "2", "--data-dir", pictures, "--out-dir", out, "--seed", "1", *TINY],
-    )
+    tf.config.run_functions_eagerly(True)
+    try:
+        cli.run(color.main, ["train", "--epochs", "2", "--data-dir", pictures, "--out-dir", out,
+                             "--seed", "1", *TINY])
+    finally:
+        tf.config.run_functions_eagerly(False)
     return out
 
 
@@ -466,7 +469,7 @@ def test_sample_and_walk_draw_colour_pictures_from_the_checkpoint(trained, tmp_p
 
 
 def test_resume_keeps_the_run_settings_and_counts_the_optimizers_on(
-    trained, pictures, tmp_path, capsys
+    trained, pictures, tmp_path, capsys, eagerly
 ):
     out = str(tmp_path / "run")
     shutil.copytree(trained, out)

@@ -178,7 +178,7 @@ def test_more_devices_than_this_process_was_split_into_is_refused_with_what_to_d
 
 
 def test_a_run_moves_between_two_devices_and_one(
-    trained_runs, tmp_path, idx_dir, capsys, monkeypatch
+    trained_runs, tmp_path, idx_dir, capsys, monkeypatch, eagerly
 ):
     out = copy_run(trained_runs, dcgan_fashion, tmp_path)  # two epochs on one device
     flags = ["--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]

@@ -42,7 +42,7 @@ def launch(command, tmp_path, timeout=TIMEOUT):
 
 
 def test_a_run_goes_from_one_process_to_two_workers_and_back(
-    trained_runs, tmp_path, idx_dir, capsys
+    trained_runs, tmp_path, idx_dir, capsys, eagerly  # eagerly: this process's step, not theirs
 ):
     out = copy_run(trained_runs, dcgan_fashion, tmp_path)  # two epochs in one process
     flags = ["--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]
@@ -105,12 +105,12 @@ def test_a_worker_whose_partners_never_start_stops_with_a_message(tmp_path):
     ports = workers.free_ports(2)
     env = dict(os.environ, TF_CONFIG=workers.tf_config(ports, 0))
     result = subprocess.run(
-        [sys.executable, "-c", "from common import devices; devices.several_machines(0, 2, 2)"],
+        [sys.executable, "-c", "from common import devices; devices.several_machines(0, 2, 1)"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     message = " ".join(result.stderr.split())
     assert result.returncode == -signal.SIGKILL
-    assert f"worker 0 of 2 waited 2 s for the other workers (127.0.0.1:{ports[1]})" in message
+    assert f"worker 0 of 2 waited 1 s for the other workers (127.0.0.1:{ports[1]})" in message
     assert "--worker-wait" in message
 
 
