@@ -34,6 +34,12 @@ def pytest_configure(config):
         devices.split_cpu(2)
 
 
+def pytest_collection_modifyitems(items):
+    """The longest tests first (two workers over localhost, each a TensorFlow process of its
+    own): run last, one of them kept a test process busy while the other had nothing left."""
+    items.sort(key=lambda item: not item.nodeid.startswith("tests/test_workers.py"))
+
+
 def toy_images(count, seed):
     """(count, 28, 28) uint8 images whose class k is a bright bar at row 2k + 4, plus noise.
 
@@ -120,6 +126,8 @@ class TrainedRuns:
         import fcntl
         import time
 
+        import tensorflow as tf
+
         import dcgan_fashion
         import mlp_gan_keras
         import wgan_gp
@@ -140,6 +148,10 @@ class TrainedRuns:
             if not os.path.exists(out + ".done"):  # a run cut short by a failure is trained anew
                 shutil.rmtree(out, ignore_errors=True)
                 printed = io.StringIO()  # not into the output of the test that asked first
+                # Traced, as a user's run, even when the test that asked first runs its own
+                # steps as Python (`eagerly`).
+                eager = tf.config.functions_run_eagerly()
+                tf.config.run_functions_eagerly(False)
                 try:
                     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
                         cli.run(script.main, ["train", "--epochs", "2", "--data-dir",
@@ -148,6 +160,8 @@ class TrainedRuns:
                 except SystemExit:
                     raise AssertionError(f"the shared {model_name} run failed:\n"
                                          + printed.getvalue()[-3000:]) from None
+                finally:
+                    tf.config.run_functions_eagerly(eager)
                 with open(out + ".output", "w") as output:  # for the tests of a new run's words
                     output.write(printed.getvalue())
                 open(out + ".done", "w").close()

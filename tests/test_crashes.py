@@ -93,7 +93,7 @@ def test_the_minimum_is_where_the_covariance_becomes_full_rank(tmp_path, idx_dir
 
 # ----- a file where the TensorBoard folder goes -------------------------------------------
 def test_a_file_named_tensorboard_costs_the_summaries_not_the_run(
-    trained_runs, tmp_path, idx_dir, capsys, without_xla
+    trained_runs, tmp_path, idx_dir, capsys, eagerly
 ):
     out = copy_run(trained_runs, mlp_gan_keras, tmp_path)
     board = os.path.join(out, "tensorboard")
@@ -148,7 +148,7 @@ def lock_is_free(out):
 
 
 def test_a_second_train_on_a_busy_folder_is_refused_and_a_killed_one_leaves_no_lock(
-    trained_runs, tmp_path, idx_dir, capsys, without_xla
+    trained_runs, tmp_path, idx_dir, capsys, eagerly
 ):
     out = copy_run(trained_runs, mlp_gan_keras, tmp_path)
     command = ["train", "--epochs", "3", "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS]

@@ -18,7 +18,7 @@ import wgan_gp
 from common.runs import read_log
 from conftest import TRAINED_FLAGS as FLAGS, copy_run, run_main
 
-pytestmark = pytest.mark.usefixtures("without_xla")  # conftest: the tests are about files
+pytestmark = pytest.mark.usefixtures("eagerly")  # conftest: the tests are about files
 
 
 def newest(out, suffix):

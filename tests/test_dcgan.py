@@ -43,7 +43,7 @@ def test_losses_on_known_logits():
     assert math.isclose(float(value), expected, rel_tol=1e-5)
 
 
-def test_train_then_sample_then_resume(trained_runs, tmp_path, idx_dir, capsys):
+def test_train_then_sample_then_resume(trained_runs, tmp_path, idx_dir, capsys, eagerly):
     # The first two epochs: the session's shared run (conftest's TrainedRuns), trained as here.
     stdout = trained_runs.output(dcgan.MODEL_NAME)
     out = copy_run(trained_runs, dcgan, tmp_path)
@@ -153,7 +153,7 @@ def test_a_user_error_in_a_real_process_is_one_paragraph(tmp_path):
     )
 
 
-def test_trains_on_the_real_fashion_mnist(tmp_path, capsys):
+def test_trains_on_the_real_fashion_mnist(tmp_path, capsys, eagerly):
     """The real files, found where `datasets.load` looks (Debian's dataset-fashion-mnist in CI)."""
     folder = real_fashion_mnist()
     (pixels, labels), _ = datasets.load("fashion_mnist", "train", folder, labels=True)

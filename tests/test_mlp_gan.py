@@ -105,7 +105,7 @@ def test_the_generators_update_leaves_the_discriminator_alone():
     )
 
 
-def test_train_sample_resume_on_keras_mnist_npz(npz_dir, tmp_path, capsys, without_xla):
+def test_train_sample_resume_on_keras_mnist_npz(npz_dir, tmp_path, capsys, eagerly):
     """On Keras's mnist.npz (the IDX files are trained on in the other scripts' tests). Without
     XLA: the files are under test here; the XLA step learns in test_scripts.py."""
     data_dir = npz_dir

@@ -115,7 +115,7 @@ def test_sample_evaluate_and_the_export_use_the_averaged_generator(
 
 
 def test_a_resumed_run_keeps_its_recipe_and_refuses_another(
-    fast_run, tmp_path, idx_dir, capsys, monkeypatch
+    fast_run, tmp_path, idx_dir, capsys, monkeypatch, eagerly
 ):
     import shutil
 

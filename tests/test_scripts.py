@@ -346,7 +346,7 @@ def fixed_noise_of(out, epoch):
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=ids)
 def test_checkpoint_holds_both_optimizers_and_resume_restores_them(
-    script, trained_runs, tmp_path, idx_dir, capsys, monkeypatch, without_xla
+    script, trained_runs, tmp_path, idx_dir, capsys, monkeypatch, eagerly
 ):
     out = copy_run(trained_runs, script, tmp_path)  # two epochs of two steps
     noted = record_first_step(script, monkeypatch)
@@ -498,7 +498,7 @@ def test_a_mistyped_command_is_answered_before_tensorflow_loads():
 
 
 def test_a_run_trained_in_float16_goes_on_in_float32(
-    trained_runs, tmp_path, idx_dir, capsys, without_xla
+    trained_runs, tmp_path, idx_dir, capsys, eagerly
 ):
     """float16 (with its loss scaling) is no longer offered; such a run resumes in float32."""
     out = copy_run(trained_runs, mlp_gan_keras, tmp_path)

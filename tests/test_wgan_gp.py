@@ -101,7 +101,7 @@ def test_five_critic_steps_per_generator_step(mode, eagerly):
         assert math.isclose(largest, 0.01, rel_tol=1e-5)
 
 
-def test_train_sample_resume(trained_runs, tmp_path, idx_dir, capsys):
+def test_train_sample_resume(trained_runs, tmp_path, idx_dir, capsys, eagerly):
     out = copy_run(trained_runs, wgan_gp, tmp_path)  # two epochs with --critic-steps 2 (conftest)
     started = trained_runs.output(wgan_gp.MODEL_NAME)
     assert "critic_steps 2" in started and "2 of 12 steps of 16 images" in started
