@@ -243,7 +243,9 @@ def run_script(script, *args, timeout=240):
 
 @pytest.fixture
 def eagerly():
-    """Run the train steps as plain Python: the same code, without seconds of tracing."""
+    """Run the train steps as plain Python: the same code, without seconds of tracing. For the
+    tests of a step's arithmetic and of what surrounds it (resumes, damaged runs, locks); the
+    traced step runs in the shared runs (TrainedRuns), the learning tests and the subprocesses."""
     import tensorflow as tf
 
     tf.config.run_functions_eagerly(True)
@@ -253,11 +255,9 @@ def eagerly():
 
 @pytest.fixture
 def without_xla(monkeypatch):
-    """`tf.function` without XLA, for the tests of what surrounds the lessons' steps (files,
-    resumes, crashes, scores). XLA compiles the MLP's step (`jit_compile=True`) in about 3 s
-    more per run on a 2-core CPU, and these tests are about files and messages, not the step;
-    the tests of the steps themselves (test_scripts.py's learning and training-mode tests, the
-    shared runs when a test of XLA asks first) keep it."""
+    """`tf.function` without XLA, for the tests that trace a step but are about something else
+    (crashes, scores, folders): XLA compiles the MLP's step (`jit_compile=True`) for seconds
+    more per run. The learning tests and the shared runs, when a test of XLA asks first, keep it."""
     import tensorflow as tf
 
     function = tf.function
