@@ -44,26 +44,17 @@ def test_the_averaged_generator_moves_a_fraction_towards_the_generator_each_step
 
 @pytest.fixture(scope="module")
 def fast_run(tmp_path_factory, idx_dir):
+    """A fast-recipe run of two epochs, its steps run as plain Python (conftest's `eagerly`):
+    what it saved and restores is under test here."""
     from common import cli
 
     out = str(tmp_path_factory.mktemp("fast") / "run")
-    cli.run(
-        dcgan.main,
-        [
-            "train",
-            "--recipe",
-            "fast",
-            "--epochs",
-            "2",
-            "--seed",
-            "1",
-            "--data-dir",
-            idx_dir,
-            "--out-dir",
-            out,
-            *TRAINED_FLAGS,
-        ],
-    )
+    tf.config.run_functions_eagerly(True)
+    try:
+        cli.run(dcgan.main, ["train", "--recipe", "fast", "--epochs", "2", "--seed", "1",
+                             "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS])
+    finally:
+        tf.config.run_functions_eagerly(False)
     return out
 
 

@@ -424,7 +424,7 @@ def test_a_resumed_run_keeps_its_precision_and_refuses_another(
 # step alone took 22 s of the suite's time).
 @pytest.mark.parametrize("script", [dcgan_fashion], ids=["dcgan_fashion"])
 def test_a_generator_trained_in_bfloat16_is_exported_in_float32_and_draws_what_sample_draws(
-    script, tmp_path, idx_dir, capsys
+    script, tmp_path, idx_dir, capsys, eagerly
 ):
     out = str(tmp_path / "run")
     status, _, stderr = run_main(
