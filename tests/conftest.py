@@ -126,8 +126,6 @@ class TrainedRuns:
         import fcntl
         import time
 
-        import tensorflow as tf
-
         import dcgan_fashion
         import mlp_gan_keras
         import wgan_gp
@@ -150,18 +148,15 @@ class TrainedRuns:
                 printed = io.StringIO()  # not into the output of the test that asked first
                 # Traced, as a user's run, even when the test that asked first runs its own
                 # steps as Python (`eagerly`).
-                eager = tf.config.functions_run_eagerly()
-                tf.config.run_functions_eagerly(False)
                 try:
-                    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                    with steps_as_python(False), contextlib.redirect_stdout(printed), \
+                            contextlib.redirect_stderr(printed):
                         cli.run(script.main, ["train", "--epochs", "2", "--data-dir",
                                               self.idx_dir, "--out-dir", out, *TRAINED_FLAGS,
                                               *self.OWN_FLAGS.get(model_name, [])])
                 except SystemExit:
                     raise AssertionError(f"the shared {model_name} run failed:\n"
                                          + printed.getvalue()[-3000:]) from None
-                finally:
-                    tf.config.run_functions_eagerly(eager)
                 with open(out + ".output", "w") as output:  # for the tests of a new run's words
                     output.write(printed.getvalue())
                 open(out + ".done", "w").close()
@@ -241,16 +236,27 @@ def run_script(script, *args, timeout=240):
     )
 
 
+@contextlib.contextmanager
+def steps_as_python(on=True):
+    """Within it, every `tf.function` runs as plain Python (on=True) or traced (on=False); then
+    as before."""
+    import tensorflow as tf
+
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(on)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(before)
+
+
 @pytest.fixture
 def eagerly():
     """Run the train steps as plain Python: the same code, without seconds of tracing. For the
     tests of a step's arithmetic and of what surrounds it (resumes, damaged runs, locks); the
     traced step runs in the shared runs (TrainedRuns), the learning tests and the subprocesses."""
-    import tensorflow as tf
-
-    tf.config.run_functions_eagerly(True)
-    yield
-    tf.config.run_functions_eagerly(False)
+    with steps_as_python():
+        yield
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from PIL import Image
 import dcgan_color as color
 from common import board, datasets, images
 from common.runs import read_log
-from conftest import built, run_main
+from conftest import built, run_main, steps_as_python
 
 # Tiny networks (width 8) keep the command tests fast; the shape tests use the article's width.
 TINY = ["--batch-size", "4", "--steps-per-epoch", "2", "--width", "8"]
@@ -46,12 +46,9 @@ def trained(tmp_path_factory, pictures):
     from common import cli
 
     out = str(tmp_path_factory.mktemp("color") / "run")
-    tf.config.run_functions_eagerly(True)
-    try:
+    with steps_as_python():
         cli.run(color.main, ["train", "--epochs", "2", "--data-dir", pictures, "--out-dir", out,
                              "--seed", "1", *TINY])
-    finally:
-        tf.config.run_functions_eagerly(False)
     return out
 
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import mlp_gan_keras as mlp
 from common.runs import read_log
-from conftest import run_main
+from conftest import run_main, steps_as_python
 
 TINY = ["--batch-size", "16", "--steps-per-epoch", "2"]
 
@@ -91,11 +91,8 @@ def test_the_generators_update_leaves_the_discriminator_alone():
     )
     d_before = [weight.numpy().copy() for weight in discriminator.weights]
     g_before = [weight.numpy().copy() for weight in generator.trainable_weights]
-    tf.config.run_functions_eagerly(True)  # the same code as plain Python: no seconds of compiling
-    try:
+    with steps_as_python():  # the same code as plain Python: no seconds of compiling
         step(tf.random.uniform([16, 28, 28, 1], -1, 1))
-    finally:
-        tf.config.run_functions_eagerly(False)
     assert int(discriminator_optimizer.iterations) == 1 and int(generator_optimizer.iterations) == 1
     for old, new in zip(d_before, discriminator.weights):
         np.testing.assert_array_equal(new.numpy(), old)
@@ -106,8 +103,8 @@ def test_the_generators_update_leaves_the_discriminator_alone():
 
 
 def test_train_sample_resume_on_keras_mnist_npz(npz_dir, tmp_path, capsys, eagerly):
-    """On Keras's mnist.npz (the IDX files are trained on in the other scripts' tests). Without
-    XLA: the files are under test here; the XLA step learns in test_scripts.py."""
+    """On Keras's mnist.npz (the IDX files are trained on in the other scripts' tests). The
+    steps as Python: the files are under test here; the XLA step learns in test_scripts.py."""
     data_dir = npz_dir
     out = str(tmp_path / "run")
     argv = ["train", "--data-dir", data_dir, "--out-dir", out, *TINY]

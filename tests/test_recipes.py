@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import dcgan_fashion as dcgan
-from conftest import TRAINED_FLAGS, built, run_main
+from conftest import TRAINED_FLAGS, built, run_main, steps_as_python
 from test_scripts import assert_resumed_from, record_first_step, saved_state
 
 
@@ -49,12 +49,9 @@ def fast_run(tmp_path_factory, idx_dir):
     from common import cli
 
     out = str(tmp_path_factory.mktemp("fast") / "run")
-    tf.config.run_functions_eagerly(True)
-    try:
+    with steps_as_python():
         cli.run(dcgan.main, ["train", "--recipe", "fast", "--epochs", "2", "--seed", "1",
                              "--data-dir", idx_dir, "--out-dir", out, *TRAINED_FLAGS])
-    finally:
-        tf.config.run_functions_eagerly(False)
     return out
 
 
