@@ -24,12 +24,16 @@ grids, log and checkpoints) against benchmarks/article_loop.py (the articles' lo
 the same step), each run as a user runs it, in a fresh process on the real Fashion-MNIST,
 with a small and a large number of steps; the difference of the two wall times over the
 difference of the steps is the time per step, with start-up (imports, data, tracing, the
-final files) cancelled out. Interleaved rounds, the median reported.
+final files) cancelled out. Interleaved rounds, the median reported. Each run goes through
+benchmarks/step_clock.py, which also notes when each step ends: the median gap between two
+steps is a third estimate, the steadiest on a shared machine (a slow spell of a few seconds
+moves a difference of wall times by up to a half, and a median of gaps hardly at all).
 
 No test asserts any of these numbers; the machine is shared and noisy.
 """
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -192,12 +196,24 @@ COMMAND_STEPS = {"dcgan": (13, 53), "mlp": (20, 420), "wgan": (5, 35)}
 
 
 def timed_run(command, epoch_seconds):
-    """Run a command; return its wall time and the epoch's own time (read by epoch_seconds)."""
+    """Run `python PROGRAM ARGS...` under benchmarks/step_clock.py; return its wall time, the
+    epoch's own time (read by epoch_seconds) and the median gap between two steps' ends."""
+    times_file = os.path.join(tempfile.mkdtemp(prefix="step-clock-"), "ends.json")
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "benchmarks/step_clock.py", times_file, *command[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
-    return time.perf_counter() - started, epoch_seconds(result.stdout)
+    wall = time.perf_counter() - started
+    with open(times_file) as ends_file:
+        ends = json.load(ends_file)
+    shutil.rmtree(os.path.dirname(times_file), ignore_errors=True)
+    gaps = [later - earlier for earlier, later in zip(ends, ends[1:])]
+    return wall, epoch_seconds(result.stdout), statistics.median(gaps)
 
 
 def command_rows(names, rounds, data_dir, span=1.0):
@@ -210,7 +226,7 @@ def command_rows(names, rounds, data_dir, span=1.0):
     """
     print(
         f"{'script':<8}{'steps':>9}{'article s/step':>16}{'train s/step':>14}{'ratio':>7}"
-        f"{'in-epoch ratio':>16}  rounds: article/train wall (in-epoch)"
+        f"{'in-epoch ratio':>16}{'gap ratio':>12}  rounds: article/train wall (in-epoch) [gap]"
     )
     for name in names:
         small, large = COMMAND_STEPS[name]
@@ -258,40 +274,42 @@ def command_rows(names, rounds, data_dir, span=1.0):
 
         rounds_seen = []
         for _ in range(rounds):
-            (article_large, article_epoch_large), (article_small, article_epoch_small) = article(
-                large
-            ), article(small)
-            (train_large, train_epoch_large), (train_small, train_epoch_small) = train(
-                large
-            ), train(small)
+            article_large, article_small = article(large), article(small)
+            train_large, train_small = train(large), train(small)
             steps = large - small
             rounds_seen.append(
                 (
-                    (article_large - article_small) / steps,
-                    (train_large - train_small) / steps,
-                    (article_epoch_large - article_epoch_small) / steps,
-                    (train_epoch_large - train_epoch_small) / steps,
+                    (article_large[0] - article_small[0]) / steps,  # wall
+                    (train_large[0] - train_small[0]) / steps,
+                    (article_large[1] - article_small[1]) / steps,  # the epoch's time
+                    (train_large[1] - train_small[1]) / steps,
+                    article_large[2],  # the median gap between steps, in the large run
+                    train_large[2],
                 )
             )
         shutil.rmtree(folder, ignore_errors=True)
         # Each round's ratio pairs runs made minutes apart, so a slow spell on a shared machine
         # touches both sides of it; the median of those ratios is the figure to quote.
-        ratio = statistics.median(a / t for a, t, _, _ in rounds_seen)
-        epoch_ratio = statistics.median(a / t for _, _, a, t in rounds_seen)
-        article_step = statistics.median(a for a, _, _, _ in rounds_seen)
-        train_step = statistics.median(t for _, t, _, _ in rounds_seen)
-        shown = " ".join(f"{a:.3f}/{t:.3f} ({ae:.3f}/{te:.3f})" for a, t, ae, te in rounds_seen)
+        def median_ratio(article_index):
+            return statistics.median(r[article_index] / r[article_index + 1] for r in rounds_seen)
+
+        article_step = statistics.median(r[0] for r in rounds_seen)
+        train_step = statistics.median(r[1] for r in rounds_seen)
+        shown = " ".join(
+            f"{r[0]:.3f}/{r[1]:.3f} ({r[2]:.3f}/{r[3]:.3f}) [{r[4]:.3f}/{r[5]:.3f}]"
+            for r in rounds_seen
+        )
         print(
             f"{name:<8}{f'{small}->{large}':>9}{article_step:>16.3f}{train_step:>14.3f}"
-            f"{ratio:>7.2f}"
-            f"{epoch_ratio:>16.2f}  {shown}",
+            f"{median_ratio(0):>7.2f}{median_ratio(2):>16.2f}{median_ratio(4):>12.2f}  {shown}",
             flush=True,
         )
     print(
         "\nratio: the median over rounds of the article loop's seconds per step over train's, "
-        "from wall "
-        "times;\nin-epoch ratio: the same from the epoch times the programs report. Above 1, "
-        "`train` is faster."
+        "from wall times;\nin-epoch ratio: the same from the epoch times the programs report;"
+        "\ngap ratio: the same from the median gap between two steps' ends inside the large "
+        "runs\n(benchmarks/step_clock.py; start-up, tracing and the final files left out, and "
+        "the least moved\nby a busy spell of the machine). Above 1, `train` is faster."
     )
 
 
