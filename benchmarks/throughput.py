@@ -164,7 +164,7 @@ def project_pipeline(images, real_per_step):
         tf.data.Dataset.from_tensor_slices(images)
         .shuffle(len(images), seed=0)
         .batch(real_per_step, drop_remainder=True)
-        .prefetch(tf.data.AUTOTUNE)
+        .prefetch(1)
     )
 
 

@@ -230,7 +230,10 @@ def shuffled_batches(images, batch_size, seed=None, prepare=None):
     )
     if prepare is not None:
         batches = batches.map(prepare)
-    return batches.prefetch(tf.data.AUTOTUNE)
+    # One batch made ready while a step runs. Not tf.data.AUTOTUNE: its tuning thread sleeps up
+    # to a minute between rounds, and the end of every epoch (its iterator's end) waited for
+    # that thread to wake, 20 s or more some epochs (docs/performance.md, sixth session).
+    return batches.prefetch(1)
 
 
 # ----- a folder of your own pictures ------------------------------------------------------

@@ -179,7 +179,7 @@ class Scorer:
             .batch(batch)
             .map(lambda chosen: (tf.gather(train_images, chosen), tf.gather(train_labels, chosen)))
             .repeat()
-            .prefetch(tf.data.AUTOTUNE)
+            .prefetch(1)  # not AUTOTUNE: see datasets.shuffled_batches
         )
         classifier.fit(
             data,

@@ -83,6 +83,22 @@ def test_a_batch_larger_than_the_data_is_refused():
 
 
 # ----- pictures ---------------------------------------------------------------------------
+def test_the_batches_tune_nothing():
+    """No tf.data.AUTOTUNE in the training pipeline: the end of each epoch's iterator waited for
+    the tuning thread, which sleeps up to a minute (docs/performance.md, sixth session)."""
+    dataset = datasets.shuffled_batches(
+        np.zeros((100, 28, 28, 1), np.float32), 10, prepare=lambda batch: batch * 2
+    )
+    sizes = []
+    while dataset is not None:
+        for name in ("_buffer_size", "_num_parallel_calls"):
+            if getattr(dataset, name, None) is not None:
+                sizes.append(int(getattr(dataset, name)))
+        dataset = getattr(dataset, "_input_dataset", None)
+    assert 1 in sizes  # the prefetch of one batch (and the shuffle's 100) were seen
+    assert tf.data.AUTOTUNE not in sizes
+
+
 def test_grid_layout_and_grey_levels(tmp_path):
     batch = np.full((16, 28, 28, 1), -1.0, np.float32)
     batch[5] = 1.0  # the sixth image: white, at row 1, column 1 of the 4x4 grid
