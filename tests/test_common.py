@@ -84,11 +84,12 @@ def test_a_batch_larger_than_the_data_is_refused():
 
 # ----- pictures ---------------------------------------------------------------------------
 def test_the_batches_tune_nothing():
-    """No tf.data.AUTOTUNE in the training pipeline: the end of each epoch's iterator waited for
+    """No tf.data tuning in the training pipeline: the end of each epoch's iterator waited for
     the tuning thread, which sleeps up to a minute (docs/performance.md, sixth session)."""
     dataset = datasets.shuffled_batches(
         np.zeros((100, 28, 28, 1), np.float32), 10, prepare=lambda batch: batch * 2
     )
+    assert dataset.options().autotune.enabled is False
     sizes = []
     while dataset is not None:
         for name in ("_buffer_size", "_num_parallel_calls"):
