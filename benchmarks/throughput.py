@@ -160,12 +160,7 @@ def time_steps(step, iterator, count):
 
 def project_pipeline(images, real_per_step):
     """As the scripts' load_real_images: full batches, prefetched."""
-    return (
-        tf.data.Dataset.from_tensor_slices(images)
-        .shuffle(len(images), seed=0)
-        .batch(real_per_step, drop_remainder=True)
-        .prefetch(1)
-    )
+    return datasets.shuffled_batches(images, real_per_step, 0)
 
 
 def colour_pipelines(real_per_step):

@@ -230,12 +230,19 @@ def shuffled_batches(images, batch_size, seed=None, prepare=None):
     )
     if prepare is not None:
         batches = batches.map(prepare)
-    # One batch made ready while a step runs, and tf.data's tuning off: its thread sleeps up to
-    # a minute between rounds, and the end of an epoch (its iterator's end) waited for that
-    # thread to wake, 20 s or more some epochs (docs/performance.md, sixth session).
+    return prefetched(batches)
+
+
+def prefetched(dataset):
+    """`dataset` with one batch made ready while a step runs, and tf.data's tuning off: its
+    thread sleeps up to a minute between rounds, and the end of an epoch (its iterator's end)
+    waited for that thread to wake, 20 s or more some epochs (docs/performance.md, sixth
+    session)."""
+    import tensorflow as tf
+
     untuned = tf.data.Options()
     untuned.autotune.enabled = False
-    return batches.prefetch(1).with_options(untuned)
+    return dataset.prefetch(1).with_options(untuned)
 
 
 # ----- a folder of your own pictures ------------------------------------------------------

@@ -174,12 +174,11 @@ class Scorer:
             [order_generator.permutation(len(self.train_images)) for _ in range(passes)]
         )
         train_images, train_labels = tf.constant(self.train_images), tf.constant(self.train_labels)
-        data = (
+        data = datasets.prefetched(
             tf.data.Dataset.from_tensor_slices(order[: steps * batch])
             .batch(batch)
             .map(lambda chosen: (tf.gather(train_images, chosen), tf.gather(train_labels, chosen)))
             .repeat()
-            .prefetch(1)  # not AUTOTUNE: see datasets.shuffled_batches
         )
         classifier.fit(
             data,
