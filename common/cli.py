@@ -22,7 +22,7 @@ import sys
 import textwrap
 import typing
 
-from common.errors import Interrupted, UserError
+from common.errors import Interrupted, UserError, paragraph
 
 SCRIPTS = {
     "mlp_gan": "mlp_gan_keras.py",
@@ -314,13 +314,10 @@ def run_here(main, argv=None):
     try:
         main(argv)
     except UserError as error:
-        message = textwrap.fill(
-            str(error), width=88, subsequent_indent="       ", break_on_hyphens=False
-        )  # not --out-\n dir
-        print(f"\nerror: {message}", file=sys.stderr)
+        print(f"\n{paragraph(str(error))}", file=sys.stderr)
         raise SystemExit(2) from None
     except Interrupted as stopped:
-        print(f"\n{textwrap.fill(str(stopped), width=88)}", file=sys.stderr)
+        print(f"\n{paragraph(str(stopped), first='')}", file=sys.stderr)
         raise SystemExit(130) from None
     except KeyboardInterrupt:
         print(
@@ -333,15 +330,13 @@ def run_here(main, argv=None):
             raise
         last_line = (str(error).strip().splitlines() or [type(error).__name__])[-1]
         reason = last_line.split("; ")[-1][:200]
-        message = textwrap.fill(
+        message = paragraph(
             f"The disk is full, or a file-size limit was reached, while writing ({reason}). Every "
             "file is written under a temporary name first, so nothing saved before was lost: "
             "the newest complete checkpoint still restores. Free some space and run the same "
-            "command again.",
-            width=88,
-            subsequent_indent="       ",
+            "command again."
         )
-        print(f"\nerror: {message}", file=sys.stderr)
+        print(f"\n{message}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

@@ -25,14 +25,14 @@ it work, and to test it, without a GPU.
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
-import textwrap
 import time
 
 import tensorflow as tf
 
-from common.errors import UserError
+from common.errors import UserError, paragraph
 
 
 def strategy(count, worker_wait=300):
@@ -253,26 +253,70 @@ def several_machines(index, workers, wait):
     """MultiWorkerMirroredStrategy, with a bounded wait for the other workers.
 
     TensorFlow waits for every worker of the cluster, forever and silently, inside the
-    strategy's constructor, which holds Python's lock: a thread cannot time it out. A small
-    watchdog process does: it prints what this worker waited for and stops it with SIGKILL
-    (TensorFlow catches SIGTERM).
+    strategy's constructor, which holds Python's lock: neither a thread nor a signal handler
+    can time it out. So each worker first holds its own port open and waits, at most `wait`
+    seconds, until every other worker's port answers (`meet`); one that never does is a
+    message and exit status 2. A partner that dies in the moment between that meeting and
+    TensorFlow's would still hold this worker forever: there, a small watchdog process prints
+    the same message and stops it with SIGKILL (TensorFlow catches SIGTERM).
     """
-    others = [address for number, address in enumerate(cluster()[1]) if number != index]
-    message = "\nerror: " + textwrap.fill(
+    addresses = cluster()[1]
+    missing = meet(index, addresses, wait)
+    message = (
         f"worker {index} of {workers} waited {wait:g} s for the other workers "
-        f"({', '.join(others)}) and stopped. Start every worker with its TF_CONFIG (on one "
-        f"computer, `python -m common.workers {workers} -- python SCRIPT train ...` does it), "
-        "check that those addresses and ports are reachable from here, or wait longer with "
-        "--worker-wait SECONDS.", width=88, subsequent_indent="       "
-    ) + "\n"
+        f"({', '.join(missing or addresses[:index] + addresses[index + 1:])}) and stopped. Start "
+        f"every worker with its TF_CONFIG (on one computer, `python -m common.workers {workers} "
+        "-- python SCRIPT train ...` does it), check that those addresses and ports are "
+        "reachable from here, or wait longer with --worker-wait SECONDS."
+    )
+    if missing:
+        raise UserError(message)
     watchdog = subprocess.Popen(
-        [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(wait), message]
+        [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(wait), f"\n{paragraph(message)}\n"]
     )
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
     finally:
         watchdog.kill()
         watchdog.wait(timeout=10)
+
+
+def meet(index, addresses, wait):
+    """Listen on this worker's port, and wait at most `wait` seconds until every other
+    worker's port answers; return the addresses that never did ([] once all have). The
+    listener closes before TensorFlow's server takes the port."""
+    try:
+        listener = socket.create_server(("", port_of(addresses[index])))
+    except OSError as error:
+        raise UserError(
+            f"worker {index} cannot listen on port {port_of(addresses[index])}, its address in "
+            f"TF_CONFIG ({addresses[index]}): {error.strerror or error}. Another program holds "
+            "the port: stop it, or give this worker another port in every worker's TF_CONFIG."
+        ) from None
+    deadline = time.monotonic() + wait
+    waiting = addresses[:index] + addresses[index + 1:]
+    try:
+        while True:
+            waiting = [address for address in waiting if not answers(address)]
+            if not waiting or time.monotonic() >= deadline:
+                return waiting
+            time.sleep(0.2)
+    finally:
+        listener.close()
+
+
+def port_of(address):
+    return int(address.rsplit(":", 1)[1])
+
+
+def answers(address):
+    """True if something listens at 'host:port' (a worker waiting in `meet`, or TensorFlow's)."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    try:
+        socket.create_connection((host, port_of(address)), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def finish():

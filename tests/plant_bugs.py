@@ -323,6 +323,17 @@ BUGS = (
         ("bfloat16: a command leaves its policy behind for the next", "common/cli.py",
          'sys.modules["keras"].mixed_precision.set_global_policy("float32")', "pass",
          "tests/test_scripts.py -k exported_in_float32"),
+        # Messages: a path the user copies out of a message.
+        ("messages: a path longer than a line cut in two", "common/errors.py",
+         "break_long_words=False", "break_long_words=True", "tests/test_scripts.py -k long_path"),
+        ("messages: a line broken at a hyphen", "common/errors.py",
+         "break_on_hyphens=False", "break_on_hyphens=True", "tests/test_scripts.py -k long_path"),
+        ("workers: a lonely worker left to TensorFlow's wait and the watchdog's SIGKILL",
+         "common/devices.py", "    if missing:\n        raise UserError(message)\n", "",
+         WORKERS + " -k never_start"),
+        ("workers: the meeting does not wait for a partner still starting", "common/devices.py",
+         "            time.sleep(0.2)\n", "            return waiting\n",
+         WORKERS + " -k later"),
     ]
 )
 

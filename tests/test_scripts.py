@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+import dcgan_color
 import dcgan_fashion
 import mlp_gan_keras
 import wgan_gp
@@ -511,3 +512,22 @@ def test_a_run_trained_in_float16_goes_on_in_float32(
     assert status == 0, stderr
     assert "goes on in float32" in stdout and "precision float32" in stdout and "Resuming" in stdout
     assert json.load(open(info_path))["precision"] == "float32"
+
+
+@pytest.mark.parametrize("script", [*SCRIPTS, dcgan_color], ids=[*ids, "dcgan_color"])
+def test_a_message_prints_a_long_path_whole_on_one_line(script, tmp_path, capsys):
+    """The user copies the path out of the message: a line may not cut it, however long the
+    temporary folder's name is (and a hyphen in it is no place to break either)."""
+    from common import cli
+
+    out = os.path.join(tmp_path, "a-run-folder", *["with_a_name_longer_than_most"] * 4)
+    assert len(out) > 88  # longer than a line of a message
+    try:
+        cli.run(script.main, ["sample", "--out-dir", out])
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 2 and any(line.startswith("error: ") for line in lines)
+    assert any(out in line for line in lines), "\n".join(lines)
+    assert all(len(line) <= 88 or out in line for line in lines)  # only the path may overflow

@@ -5,6 +5,7 @@ that outlives its time stops them with SIGKILL: TensorFlow catches SIGTERM)."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -105,13 +106,37 @@ def test_a_worker_whose_partners_never_start_stops_with_a_message(tmp_path):
     ports = workers.free_ports(2)
     env = dict(os.environ, TF_CONFIG=workers.tf_config(ports, 0))
     result = subprocess.run(
-        [sys.executable, "-c", "from common import devices; devices.several_machines(0, 2, 1)"],
+        [sys.executable, "dcgan_fashion.py", "train", "--worker-wait", "1",
+         "--out-dir", str(tmp_path / "run")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     message = " ".join(result.stderr.split())
-    assert result.returncode == -signal.SIGKILL
+    assert result.returncode == 2, result.stderr[-3000:]  # as every message; not a SIGKILL's 137
     assert f"worker 0 of 2 waited 1 s for the other workers (127.0.0.1:{ports[1]})" in message
-    assert "--worker-wait" in message
+    assert "--worker-wait" in message and "Traceback" not in result.stderr
+
+
+def test_a_worker_meets_a_partner_that_starts_later(tmp_path):
+    """`meet` waits for the other worker's port to answer, returns once it does, and frees its
+    own port for TensorFlow's server; a partner that never answers is reported missing."""
+    import threading
+
+    ports = workers.free_ports(2)
+    addresses = [f"127.0.0.1:{port}" for port in ports]
+    partner = socket.socket()
+    partner.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+    def start_partner():  # worker 1 reaches its own `meet` a second after worker 0
+        partner.bind(("127.0.0.1", ports[1]))
+        partner.listen()
+
+    threading.Timer(1.0, start_partner).start()
+    try:
+        assert devices.meet(0, addresses, wait=30) == []
+    finally:
+        partner.close()
+    socket.create_server(("", ports[0])).close()  # worker 0's port is free again for TensorFlow
+    assert devices.meet(0, addresses, wait=0.5) == [addresses[1]]
 
 
 def test_the_launcher_stops_the_others_when_one_worker_fails(monkeypatch, capsys):
