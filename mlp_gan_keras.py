@@ -18,7 +18,7 @@ Usage:
     python mlp_gan_keras.py --help                         # every setting, from Settings below
 """
 
-import common  # first: quiets TensorFlow's C++ log, and answers a mistyped command at once
+import common  # first: answers a mistyped command at once; quiets TensorFlow's C++ log after start-up
 import dataclasses
 import typing
 
@@ -84,18 +84,21 @@ def load_real_images(dataset, data_dir, batch_size, seed=None):
 # ----------------------------------------------------------------------------------------------
 def build_generator():
     """Three widening Dense layers, each LeakyReLU(0.2) then BatchNormalization(momentum=0.8)."""
+    # synchronized=True: with --devices N, batch norm's mean and variance span the images of
+    # all devices, as one device's would; on one device it changes nothing.
+    norm = dict(momentum=0.8, synchronized=True)
     return keras.Sequential(
         [
             keras.Input(shape=(NOISE_DIM,)),
             layers.Dense(256),  # (B, 256)
             layers.LeakyReLU(negative_slope=0.2),
-            layers.BatchNormalization(momentum=0.8),
+            layers.BatchNormalization(**norm),
             layers.Dense(512),  # (B, 512)
             layers.LeakyReLU(negative_slope=0.2),
-            layers.BatchNormalization(momentum=0.8),
+            layers.BatchNormalization(**norm),
             layers.Dense(1024),  # (B, 1024)
             layers.LeakyReLU(negative_slope=0.2),
-            layers.BatchNormalization(momentum=0.8),
+            layers.BatchNormalization(**norm),
             layers.Dense(28 * 28, activation="tanh", dtype="float32"),  # (B, 784) in [-1, 1]
             layers.Reshape((28, 28, 1)),  # (B, 28, 28, 1)
         ],

@@ -19,7 +19,7 @@ Usage:
     python wgan_gp.py --help                         # every setting, from Settings below
 """
 
-import common  # first: quiets TensorFlow's C++ log, and answers a mistyped command at once
+import common  # first: answers a mistyped command at once; quiets TensorFlow's C++ log after start-up
 import dataclasses
 import typing
 

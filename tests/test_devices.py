@@ -219,3 +219,16 @@ def test_a_run_moves_between_two_devices_and_one(
     assert [row["epoch"] for row in read_log(os.path.join(out, "log.csv"))] == [1, 2, 3, 4]
     status, stdout, _ = run_main(dcgan_fashion, ["sample", "--out-dir", out, "--n", "4"], capsys)
     assert status == 0 and "epoch 4" in stdout
+
+
+def test_every_lessons_batch_norm_spans_all_devices():
+    """The one line a lesson keeps for --devices N: each batch norm is synchronized=True."""
+    import mlp_gan_keras
+
+    networks = [
+        mlp_gan_keras.build_generator(), dcgan_fashion.build_generator(),
+        dcgan_color.build_generator(64, 8), dcgan_color.build_discriminator(64, 8),
+    ]
+    norms = [layer for network in networks for layer in network.layers
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 3 + 3 + 4 + 3 and all(norm.synchronized for norm in norms)
