@@ -20,7 +20,7 @@ Usage:
     python dcgan_color.py --help                                    # every setting, from Settings
 """
 
-import common  # first: answers a mistyped command at once; quiets TensorFlow's C++ log after start-up
+import common  # first: answers a mistyped command before TensorFlow's 15 s of loading
 import dataclasses
 import typing
 

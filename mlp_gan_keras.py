@@ -18,7 +18,7 @@ Usage:
     python mlp_gan_keras.py --help                         # every setting, from Settings below
 """
 
-import common  # first: answers a mistyped command at once; quiets TensorFlow's C++ log after start-up
+import common  # first: answers a mistyped command before TensorFlow's 15 s of loading
 import dataclasses
 import typing
 

@@ -1,7 +1,18 @@
-"""Plot the same log columns of several runs on shared axes, for the README's comparisons.
+"""Plot the same log columns of several runs on shared axes: the lessons' comparisons.
+
+Reproduces docs/lessons.md's two comparison plots, from the runs that page's commands train:
+mlp_losses.png ("The MLP GAN: two generator losses") and wgan_curves.png ("WGAN and
+WGAN-GP"). Takes seconds; the runs behind them take a few minutes (MLP) and about 20
+minutes (WGAN) each on a 2-core CPU.
 
     python benchmarks/compare_runs.py runs/mlp_gan runs/mlp_gan_minimax \
-        --labels non-saturating minimax --columns g_loss "D(G(z))" --output docs/mlp_losses.png
+        --labels non-saturating minimax --columns g_loss "D(G(z))" d_loss \
+        --title "MLP GAN on Fashion-MNIST: the two generator losses" --output docs/mlp_losses.png
+    python benchmarks/compare_runs.py runs/wgan_gp runs/wgan --labels WGAN-GP WGAN \
+        --columns wasserstein g_loss --output docs/wgan_curves.png
+
+It draws what the runs' log.csv files hold and measures nothing, so it prints no machine;
+the times in each log are those of the machine that trained the run.
 """
 
 import argparse

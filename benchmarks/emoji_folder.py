@@ -8,7 +8,11 @@
 The font NotoColorEmoji.ttf keeps each emoji as a PNG of 136x128 pixels in its CBDT table,
 which fonttools reads. Each is painted on white (the emoji's own background is transparent,
 and a folder of pictures has no transparency) and written as emoji_NNNN.png. Nothing written
-here is committed: each user makes the folder from the package.
+here is committed: each user makes the folder from the package. Takes under a minute.
+
+The folder behind the README's "Your own pictures in an hour" and docs/colour.md's emoji
+figures ("A score for a folder", "Few pictures", "An hour on a laptop"): 500 emoji drawn with
+the default --seed 0, or all 3,926. It measures nothing, so it prints no machine.
 """
 
 import argparse

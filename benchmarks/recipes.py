@@ -1,7 +1,12 @@
-"""How soon does each DCGAN recipe draw good clothes? FCD against wall-clock minutes.
+"""How soon does each DCGAN recipe draw good clothes? FCD against minutes of training.
 
-    python benchmarks/recipes.py                 # the plot: article vs fast, 2 seeds, 10 epochs
-    python benchmarks/recipes.py --recipes fast paper-adam --epochs 2   # a screening
+Reproduces docs/results.md, "What it buys, measured": the plot recipes_fcd.png, the table
+"FCD (classes with at least 5% of the samples) and minutes of training" and the grids
+recipes_fcd_grids.png; the README's "0.17 to 0.20 of the time" comes from its report. With
+`--recipes article --epochs 5 --article-precision mixed_bfloat16 --out runs/recipes_bf16`,
+the DCGAN's bfloat16 quality in docs/performance.md ("bfloat16 by default").
+
+    python benchmarks/recipes.py                 # article and fast, 2 seeds, 10 epochs each
     python benchmarks/recipes.py --report-only   # redraw the plot and table from the runs on disk
 
 Each (recipe, seed) trains `python dcgan_fashion.py train --recipe R --seed S` in its own
@@ -9,18 +14,13 @@ process, into runs/recipes/R-seedS/, scoring the generator on 10,000 samples aft
 epoch (--eval-every 1 --eval-samples 10000, the method of `evaluate`). A folder that already
 holds a run is resumed up to --epochs, so the command can be stopped and run again.
 
+On a 2-core CPU the four runs train for about an hour, plus start-up and 40 scorings.
 The minutes are the training time the program logs per epoch (the `seconds` column: the
 steps of the epoch), summed; the scoring after each epoch is left out, as is start-up.
-The article's recipe runs in float32, as the article does (--article-precision); the others
-run at --precision (default: auto, which is bfloat16 on CPUs with bfloat16 instructions;
-the scripts' own default is float32).
-
-Besides the two recipes of dcgan_fashion.py, this file defines the variants that were tried
-on the way to `fast` and not kept, so that the screening can be repeated:
-paper-adam (fast without the averaged generator) and fast-batch128 / fast-batch64 (smaller
-batches: more, cheaper steps per epoch). Two more were screened and not kept, one-sided label
-smoothing and two time-scale learning rates (docs/results.md); the knobs they needed left the
-lesson in issue 23, so they run only from the commits before it.
+The article's recipe runs in float32, as the article does (--article-precision); the fast one
+at --precision (default: auto, dcgan_fashion.py's default, bfloat16 on CPUs with bfloat16
+instructions). The variants screened on the way to `fast` (paper-adam, smaller batches) ran
+from this file until commit aeb37ab (`git show aeb37ab:benchmarks/recipes.py`).
 No test asserts these numbers: GAN scores swing from seed to seed; read the two seeds.
 """
 
@@ -40,12 +40,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 from common import precision  # noqa: E402
 from common.runs import grid_paths, read_log  # noqa: E402
 
-# Variants of the fast recipe: (changes to RECIPES["fast"], extra train flags).
-VARIANTS = {
-    "paper-adam": (dict(average_decay=None), []),
-    "fast-batch128": ({}, ["--batch-size", "128"]),
-    "fast-batch64": ({}, ["--batch-size", "64"]),
-}
 MILESTONES = (1, 2, 3, 5, 10)
 
 
@@ -53,36 +47,16 @@ def run_folder(out, recipe, seed):
     return os.path.join(out, f"{recipe}-seed{seed}")
 
 
-def train(recipe, seed, epochs, precision, out, eval_samples):
+def train(recipe, seed, epochs, policy, out, eval_samples):
     """Train (or resume) one run in a fresh process, as a user would."""
-    changes, flags = VARIANTS.get(recipe, ({}, []))
-    base = "fast" if recipe in VARIANTS else recipe
-    argv = [
-        "train",
-        "--recipe",
-        recipe,
-        "--seed",
-        str(seed),
-        "--epochs",
-        str(epochs),
-        "--precision",
-        precision,
-        "--out-dir",
-        run_folder(out, recipe, seed),
-        "--eval-every",
-        "1",
-        "--eval-samples",
-        str(eval_samples),
-        *flags,
+    command = [
+        sys.executable, "dcgan_fashion.py", "train", "--recipe", recipe, "--seed", str(seed),
+        "--epochs", str(epochs), "--precision", policy,
+        "--out-dir", run_folder(out, recipe, seed),
+        "--eval-every", "1", "--eval-samples", str(eval_samples),
     ]
-    program = (
-        f"import dcgan_fashion as d\n"
-        f"d.RECIPES[{recipe!r}] = dict(d.RECIPES[{base!r}], **{changes!r})\n"
-        f"from common import cli\n"
-        f"cli.run(d.main, {argv!r})\n"
-    )
-    print(f"\n=== {recipe}, seed {seed}: {' '.join(argv)}", flush=True)
-    subprocess.run([sys.executable, "-c", program], cwd=ROOT, check=True)
+    print(f"\n=== {recipe}, seed {seed}: {' '.join(command[1:])}", flush=True)
+    subprocess.run(command, cwd=ROOT, check=True)
 
 
 def curve(run):
@@ -93,6 +67,11 @@ def curve(run):
         if "fcd" in row:
             points.append((minutes, row["fcd"], int(row["classes_covered"]), int(row["epoch"])))
     return points
+
+
+def mean_at(runs, epoch, field):
+    """The mean over runs of one field of their points at `epoch` (0: minutes, 1: FCD)."""
+    return sum(next(p[field] for p in points if p[3] == epoch) for points in runs) / len(runs)
 
 
 def report(recipes, seeds, out, plot_path, grid_minutes):
@@ -110,11 +89,7 @@ def report(recipes, seeds, out, plot_path, grid_minutes):
     for (recipe, seed), points in curves.items():
         by_epoch = {point[3]: point for point in points}
         cells = [
-            (
-                f"{by_epoch[e][1]:7.2f} ({by_epoch[e][2]:>2}) [{by_epoch[e][0]:5.1f}]"
-                if e in by_epoch
-                else "-"
-            )
+            "{1:7.2f} ({2:>2}) [{0:5.1f}]".format(*by_epoch[e]) if e in by_epoch else "-"
             for e in shown
         ]
         print(f"{recipe + ' seed ' + str(seed):<26}" + "".join(f"{cell:>22}" for cell in cells))
@@ -122,49 +97,31 @@ def report(recipes, seeds, out, plot_path, grid_minutes):
         runs = [curves[(recipe, seed)] for seed in seeds if (recipe, seed) in curves]
         common = set.intersection(*({p[3] for p in points} for points in runs)) if runs else set()
         for epoch in sorted(common & set(MILESTONES)):
-            fcd = sum(next(p[1] for p in points if p[3] == epoch) for points in runs) / len(runs)
-            minutes = sum(next(p[0] for p in points if p[3] == epoch) for points in runs) / len(
-                runs
-            )
-            print(
-                f"  {recipe}: mean of {len(runs)} seeds at epoch {epoch}: FCD {fcd:.2f} after "
-                f"{minutes:.1f} min"
-            )
+            print(f"  {recipe}: mean of {len(runs)} seeds at epoch {epoch}: FCD "
+                  f"{mean_at(runs, epoch, 1):.2f} after {mean_at(runs, epoch, 0):.1f} min")
+    # The README's figure: when each run first scores as well as the article's recipe after
+    # 10 epochs, as a share of the article's time to get there.
     target = None
-    target_runs = [curves[("article", seed)] for seed in seeds if ("article", seed) in curves]
-    if target_runs and all(points and points[-1][3] >= 10 for points in target_runs):
-        target = sum(next(p[1] for p in points if p[3] == 10) for points in target_runs) / len(
-            target_runs
-        )
-        budget = sum(next(p[0] for p in points if p[3] == 10) for points in target_runs) / len(
-            target_runs
-        )
-        print(
-            f"\nThe article's recipe after 10 epochs: FCD {target:.2f} (mean of seeds) in "
-            f"{budget:.1f} min."
-        )
+    article = [curves[("article", seed)] for seed in seeds if ("article", seed) in curves]
+    if article and all(points and points[-1][3] >= 10 for points in article):
+        target, budget = mean_at(article, 10, 1), mean_at(article, 10, 0)
+        print(f"\nThe article's recipe after 10 epochs: FCD {target:.2f} (mean of seeds) in "
+              f"{budget:.1f} min.")
         for (recipe, seed), points in curves.items():
             reached = next((p for p in points if p[1] <= target), None)
-            when = (
-                f"reached at epoch {reached[3]}, {reached[0]:.1f} min = "
-                f"{reached[0] / budget:.2f} of the article's time"
-                if reached
-                else "not reached"
-            )
-            print(f"  {recipe} seed {seed}: {when}")
+            if reached:
+                print(f"  {recipe} seed {seed}: reached at epoch {reached[3]}, {reached[0]:.1f} "
+                      f"min = {reached[0] / budget:.2f} of the article's time")
+            else:
+                print(f"  {recipe} seed {seed}: not reached")
 
     figure, axis = plt.subplots(figsize=(6.4, 3.8))
     colours = dict(zip(recipes, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for (recipe, seed), points in curves.items():
         if points:
-            axis.plot(
-                [p[0] for p in points],
-                [p[1] for p in points],
-                marker=".",
-                color=colours[recipe],
-                linestyle="-" if seed == seeds[0] else "--",
-                label=f"{recipe}, seed {seed}",
-            )
+            axis.plot([p[0] for p in points], [p[1] for p in points], marker=".",
+                      color=colours[recipe], linestyle="-" if seed == seeds[0] else "--",
+                      label=f"{recipe}, seed {seed}")
     if target:
         axis.axhline(target, color="grey", linestyle=":", label="article after 10 epochs (mean)")
     axis.set_yscale("log")
@@ -214,23 +171,18 @@ def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--recipes", nargs="+", default=["article", "fast"])
+    parser.add_argument("--recipes", nargs="+", default=["article", "fast"],
+                        choices=["article", "fast"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument(
-        "--precision", default="auto", help="for every recipe but the article's (default: auto)"
-    )
+    parser.add_argument("--precision", default="auto",
+                        help="for every recipe but the article's (default: auto)")
     parser.add_argument("--article-precision", default="float32")
     parser.add_argument("--eval-samples", type=int, default=10000)
     parser.add_argument("--out", default=os.path.join(ROOT, "runs", "recipes"))
     parser.add_argument("--plot", default=os.path.join(ROOT, "docs", "recipes_fcd.png"))
-    parser.add_argument(
-        "--grid-minutes",
-        type=float,
-        nargs="*",
-        default=[3, 15],
-        help="also draw each recipe's grid at these minutes (default: 3 15)",
-    )
+    parser.add_argument("--grid-minutes", type=float, nargs="*", default=[3, 15],
+                        help="also draw each recipe's grid at these minutes (default: 3 15)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     print(f"Machine: {precision.describe_cpu()}")

@@ -1,4 +1,9 @@
-"""Write a folder of pictures to try `--dataset folder` and dcgan_color.py on.
+"""Write a folder of drawn pictures to try `--dataset folder` and dcgan_color.py on.
+
+Reproduces the pictures trained on in docs/lessons.md, "Train on your own pictures"
+(shapes_real.png; the grids beside it come from the `train` command below) and in
+docs/colour.md, "A real run on colour shapes" (color_real.png: the folder that section's
+figures were measured on). Takes seconds.
 
     python benchmarks/shapes_folder.py runs/shapes            # 4,000 pictures
     python dcgan_fashion.py train --dataset folder --data-dir runs/shapes --recipe fast \
@@ -14,12 +19,12 @@ One broken file is added on purpose, to show that they are skipped and counted.
 With --colour, for dcgan_color.py: each picture is one of five shapes (a disc, a ring, a
 square, a triangle, a cross) in a saturated colour of any hue, with a darker outline, on a
 background that fades from one muted colour to another, at 64 to 256 pixels a side: the
-colour, the shape and the background all vary, and each must be learned.
+colour, the shape and the background all vary, and each must be learned. The pictures depend
+only on --seed, so this prints no machine: it measures nothing.
 """
 
-import colorsys
-
 import argparse
+import colorsys
 import os
 
 import numpy as np
@@ -53,19 +58,14 @@ def draw(rng):
 
 def draw_colour(rng):
     side = int(rng.integers(64, 257))
-    width, height = side, int(
-        side * rng.uniform(1.0, 1.3)
-    )  # some pictures not square: the centre is kept
-    top, bottom = (
-        rng.uniform(0.1, 0.7, size=3) * 255 for _ in range(2)
-    )  # muted background colours
+    width, height = side, int(side * rng.uniform(1.0, 1.3))  # not square: the centre is kept
+    top, bottom = (rng.uniform(0.1, 0.7, size=3) * 255 for _ in range(2))  # muted colours
     fade = np.linspace(0, 1, height)[:, np.newaxis, np.newaxis]
     background = (top * (1 - fade) + bottom * fade) * np.ones((1, width, 1))
     picture = Image.fromarray(background.astype(np.uint8), "RGB")
     pen = ImageDraw.Draw(picture)
-    red, green, blue = colorsys.hsv_to_rgb(
-        rng.uniform(), rng.uniform(0.7, 1.0), rng.uniform(0.8, 1.0)
-    )
+    hue, saturation, value = rng.uniform(), rng.uniform(0.7, 1.0), rng.uniform(0.8, 1.0)
+    red, green, blue = colorsys.hsv_to_rgb(hue, saturation, value)
     colour = tuple(int(255 * value) for value in (red, green, blue))
     outline = tuple(value // 3 for value in colour)
     size = side * rng.uniform(0.4, 0.75)
@@ -81,9 +81,8 @@ def draw_colour(rng):
     elif kind == 2:
         pen.rectangle(box, fill=colour, outline=outline, width=line)
     elif kind == 3:
-        pen.polygon(
-            [(cx, box[1]), (box[2], box[3]), (box[0], box[3])], fill=colour, outline=outline
-        )
+        corners = [(cx, box[1]), (box[2], box[3]), (box[0], box[3])]
+        pen.polygon(corners, fill=colour, outline=outline)
     else:
         bar = max(3, int(size / 4))
         pen.line([(box[0], cy), (box[2], cy)], fill=colour, width=bar)
@@ -96,12 +95,8 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("folder")
-    parser.add_argument(
-        "--count", type=int, default=None, help="pictures (default: 4,000; with --colour 5,000)"
-    )
-    parser.add_argument(
-        "--colour", action="store_true", help="the colour shapes for dcgan_color.py"
-    )
+    parser.add_argument("--count", type=int, help="pictures (default: 4,000; --colour 5,000)")
+    parser.add_argument("--colour", action="store_true", help="the colour shapes, for dcgan_color")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     args.count = args.count or (5000 if args.colour else 4000)
@@ -117,9 +112,7 @@ def main():
     with open(os.path.join(args.folder, "broken.jpg"), "wb") as file:
         file.write(b"\xff\xd8\xff not a whole JPEG")
     with open(os.path.join(args.folder, "README.txt"), "w") as file:
-        file.write(
-            "Pictures drawn by benchmarks/shapes_folder.py; not a picture itself, so ignored.\n"
-        )
+        file.write("Pictures drawn by benchmarks/shapes_folder.py; not a picture, so ignored.\n")
     print(f"Wrote {args.count} pictures and 1 broken file under {args.folder}/")
 
 

@@ -18,8 +18,11 @@ What does teach, and is shared because all four use it the same way:
 - metrics:     FCD, KID and class coverage: how good the samples are.
 - latent:      walks through the noise space along great circles (slerp).
 
-Importing `common` first in a script hides TensorFlow's C++ log lines (the variable is read
-when TensorFlow loads) and answers a mistyped command before TensorFlow's 15 s of loading.
+Importing `common` first in a script answers a mistyped command before TensorFlow's 15 s of
+loading, and sets TF_CPP_MIN_LOG_LEVEL (read when TensorFlow loads), which quiets the C++ log
+lines of a run (the CPU's instruction sets, gRPC's between workers). It cannot quiet the six
+lines TensorFlow prints while it loads ("oneDNN custom operations are on", "Could not find cuda
+drivers", each twice): its C++ core writes them before it reads any setting.
 """
 
 import os
