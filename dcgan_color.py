@@ -39,8 +39,10 @@ MODEL_NAME = "dcgan_color"  # its runs go to runs/dcgan_color
 @dataclasses.dataclass
 class Settings(cli.RunSettings):
     """This lesson's settings, each a flag of `train` (`image_size` -> `--image-size`); the run's
-    own (--data-dir, --out-dir, --seed, --devices, ...) are in common/cli.py's RunSettings."""
+    own (--out-dir, --seed, --devices, ...) are in common/cli.py's RunSettings."""
 
+    data_dir: typing.Optional[str] = None
+    """the folder of your pictures: PNG, JPEG, BMP or GIF files, sub-folders included (needed)"""
     epochs: int = 250
     """epochs of the run in all, resumed ones included (the article: 250)"""
     batch_size: int = 64
@@ -345,7 +347,7 @@ def train(settings):
     finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
-        shown_generator=shown_generator))  # what `sample` and `walk` restore
+        shown_generator=shown_generator))  # what `sample`, `walk`, `evaluate` use
     if finished == 0:
         run.save_grid(0, shown_generator(fixed_noise, training=False))  # the untrained generator
 

@@ -3,9 +3,11 @@
 The generator turns 100 random numbers into a 28x28 image; the discriminator scores an image as
 real (a Fashion-MNIST photo) or fake. Each step trains the discriminator to tell them apart and
 the generator to fool it. Follows the TensorFlow DCGAN tutorial as the article "TensorFlow 1 to
-2 (12): GANs and image generation" runs it on Fashion-MNIST (docs/articles.md); the networks are
-Radford et al. 2015's DCGAN (arXiv 1511.06434). Where this departs from the article: the end of
-docs/articles.md's DCGAN section.
+2 (12): GANs and image generation" runs it on Fashion-MNIST (docs/articles.md). The networks are
+the tutorial's, after Radford et al. 2015's DCGAN (arXiv 1511.06434): transposed convolutions
+and batch norm in the generator as the paper, but LeakyReLU where the paper's generator has ReLU,
+and dropout with no batch norm in the discriminator. Where this departs from the article: the
+end of docs/articles.md's DCGAN section.
 
 Usage:
     python dcgan_fashion.py train                 # 100 epochs as the article; resumes if stopped

@@ -205,7 +205,7 @@ def make_optimizers():
 # ----------------------------------------------------------------------------------------------
 def train(settings):
     """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
-    run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed and the precision
+    run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed, precision and devices
     real_images, batches, source = load_real_images(settings.dataset, settings.data_dir,
                                                     settings.batch_size, settings.seed)
     generator, discriminator = build_generator(), build_discriminator()

@@ -1,13 +1,16 @@
 """WGAN-GP: a critic estimates the Wasserstein distance, and its loss shows training progress.
 
 The original GAN's discriminator saturates: once it separates real from fake perfectly, the
-generator's gradient vanishes. A Wasserstein GAN replaces it with a critic that scores images
-(no sigmoid) and estimates the earth-mover distance between the real and the fake images; the
-generator lowers that distance. The estimate needs a 1-Lipschitz critic: WGAN clips the critic's
-weights, WGAN-GP penalises its gradient norm instead. Follows the article "GAN collection (4):
-WGAN and WGAN-GP" (docs/articles.md); Gulrajani et al. 2017, "Improved Training of Wasserstein
-GANs" (arXiv 1704.00028) and its MNIST code; Arjovsky et al. 2017 (arXiv 1701.07875) for
-`--mode wgan`. Where this departs from the paper's code: docs/articles.md, its WGAN-GP section.
+Jensen-Shannon divergence it estimates is stuck at log 2 and tells the generator nothing about
+which way is closer (with the minimax loss the generator's gradient vanishes; the non-saturating
+loss of the other lessons keeps one, but it need not point towards the data). A Wasserstein GAN
+replaces it with a critic that scores images (no sigmoid) and estimates the earth-mover distance
+between the real and the fake images; the generator lowers that distance. The estimate needs a
+1-Lipschitz critic: WGAN clips the critic's weights, WGAN-GP penalises its gradient norm instead.
+Follows the article "GAN collection (4): WGAN and WGAN-GP" (docs/articles.md); Gulrajani et al.
+2017, "Improved Training of Wasserstein GANs" (arXiv 1704.00028) and its MNIST code; Arjovsky et
+al. 2017 (arXiv 1701.07875) for `--mode wgan`. Where this departs from the paper's code:
+docs/articles.md, its WGAN-GP section.
 
 Usage:
     python wgan_gp.py train                          # WGAN-GP on MNIST (downloaded by Keras)
@@ -241,7 +244,7 @@ def make_optimizers(mode):
 # ----------------------------------------------------------------------------------------------
 def train(settings):
     """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
-    run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed and the precision
+    run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed, precision and devices
     images_per_step = settings.batch_size * settings.critic_steps  # a batch for each critic step
     real_images, batches, source = load_real_images(settings.dataset, settings.data_dir,
                                                     images_per_step, settings.seed)

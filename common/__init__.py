@@ -4,7 +4,8 @@ The machinery (nothing here teaches GANs):
 - cli:         the command line, built from a script's Settings; errors as messages.
 - training:    the verbs around a lesson's loop: start, banner, resume, progress, epoch's end.
 - commands:    sample, evaluate and walk, written once for every script.
-- devices:     --devices N: the lesson's step on several devices (tf.distribute).
+- devices:     --devices N and TF_CONFIG: the lesson's step on several devices or machines.
+- workers:     `python -m common.workers N -- COMMAND`: N workers of one command on one computer.
 - precision:   float32 or bfloat16, where the hardware pays.
 - datasets:    MNIST and Fashion-MNIST offline, and folders of your own pictures (cached).
 - images:      image grids, the loss plot, the training GIF, sample files.
@@ -13,10 +14,12 @@ The machinery (nothing here teaches GANs):
 - progress:    the banner, the progress bar with running means, the NaN guard.
 - board:       TensorBoard summaries of each epoch's log row and grid.
 - files:       writing a file so that a kill never leaves half of it.
-- errors:      the exceptions that reach the user as a message.
-What does teach, and is shared because all four use it the same way:
-- metrics:     FCD, KID and class coverage: how good the samples are.
-- latent:      walks through the noise space along great circles (slerp).
+- errors:      the exceptions that reach the user as a message, and its layout.
+Not GAN code either, but worth a read after the lessons (the README's "How good are the
+samples?"):
+- metrics:       FCD, KID and class coverage, for the labelled datasets (MNIST, Fashion-MNIST).
+- folder_scores: SWD and the memorisation figure, for a folder of your own pictures.
+- latent:        walks through the noise space along great circles (slerp).
 
 Importing `common` first in a script answers a mistyped command before TensorFlow's 15 s of
 loading, and sets TF_CPP_MIN_LOG_LEVEL (read when TensorFlow loads), which quiets the C++ log

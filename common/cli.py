@@ -118,7 +118,8 @@ def add_settings(parser, settings_class, model_name="MODEL_NAME"):
             kind = type(options["choices"][0])
         if kind is int:
             options["type"] = whole_number(0 if field.name in settings_class.AT_LEAST_ZERO else 1)
-            options["metavar"] = "N"
+            if "choices" not in options:  # else the choices show: --image-size {64,128}
+                options["metavar"] = "N"
         elif kind is float:
             options["type"] = float
         elif kind is bool:  # --augment, or --no-augment to turn it off again

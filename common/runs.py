@@ -11,7 +11,10 @@
     OUT_DIR/generator.keras        the generator in float32, written at the end of `train`
     OUT_DIR/samples.png            `sample`'s pictures (or --output)
     OUT_DIR/walk.gif, walk.png     `walk`'s frames as an animation and as a strip (or --output)
-    OUT_DIR/pictures_*px_*.npy     dcgan_color.py's decoded pictures, and their .json key
+    OUT_DIR/nearest.png            a folder run's scoring: samples beside their nearest folder
+                                   pictures (common/folder_scores.py)
+    OUT_DIR/pictures_*px_*.npy     a folder's decoded pictures and their .json key, kept by
+                                   dcgan_color.py's training and by any folder run's scoring
                                    (common/datasets.py's picture cache)
     OUT_DIR/.lock                  locked by the `train` running in the folder (only_writer)
 
