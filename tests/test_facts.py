@@ -371,7 +371,8 @@ def test_the_dcgan_loss_is_binary_cross_entropy_on_logits(script):
 # ----- sizes and defaults ------------------------------------------------------------------
 SETTINGS = [
     # script, noise, batch, epochs, dataset
-    # Article 000: latent_dim = 100, MNIST; "GAN in practice": batch 128; 30 epochs: ours (README).
+    # Article 000's code (the Keras GAN collection): latent_dim = 100, MNIST; article 002: batch
+    # 128; 30 epochs: ours (docs/articles.md; why 30: docs/lessons.md).
     (mlp_gan_keras, 100, 128, 30, "mnist"),
     # Article 003: noise 100, BATCH_SIZE = 256, EPOCHS = 100, Fashion-MNIST; 16 fixed noise vectors.
     (dcgan_fashion, 100, 256, 100, "fashion_mnist"),
