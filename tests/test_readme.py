@@ -39,3 +39,9 @@ def test_the_readme_links_each_lessons_sections_by_their_lines():
         shown = [(int(first), int(last)) for first, last, *_ in links]
         assert all(a == c and b == d for a, b, c, d in links), f"{script}: text and link differ"
         assert shown == expected, f"{script}: the README shows {shown}, the sections are {expected}"
+
+
+def test_the_readme_reads_in_one_sitting():
+    """A learner's path, not a manual: measurements and details live on docs/ pages."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
+        assert len(file.read()) <= 16_000
