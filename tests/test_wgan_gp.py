@@ -156,8 +156,9 @@ def test_mixed_precision_keeps_penalty_and_losses_in_float32(eagerly):
 
 def test_the_penalty_and_its_double_backward_pass_in_bfloat16_match_float32():
     """The same critic weights, images and interpolation weights in both precisions.
-    benchmarks/penalty_bfloat16.py measured on Fashion-MNIST: GP within 0.35%, the gradient of
-    GP with respect to the critic's weights at cosine 0.9998 or more; the bounds here are looser."""
+    On Fashion-MNIST (docs/performance.md; benchmarks/penalty_bfloat16.py, removed after commit
+    aeb37ab): GP within 0.35%, the gradient of GP with respect to the critic's weights at cosine
+    0.9998 or more; the bounds here are looser."""
     rng = np.random.default_rng(0)
     real = tf.constant(rng.uniform(-1, 1, (16, 28, 28, 1)), tf.float32)
     fake = tf.constant(rng.uniform(-1, 1, (16, 28, 28, 1)), tf.float32)
