@@ -25,18 +25,26 @@ says what difference is real. (`evaluate` scores folders with common/folder_scor
 multi-scale SWD that came later; this script keeps the measure its table was made with.)
 """
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from _shared import ROOT, parser, print_machine
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import imageio.v3 as imageio  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import dcgan_color  # noqa: E402
+from common import datasets, images, runs  # noqa: E402
+from common.checkpoints import saved_setting  # noqa: E402
+
+SAMPLES = 2000  # real and generated pictures scored
+DOCS = os.path.join(ROOT, "docs")  # where --pictures go
 
 
 def sliced_wasserstein(first, second, directions=256, seed=0):
@@ -56,103 +64,78 @@ def views(pictures, rng, patches_per_picture=16, patch=7):
     small = pictures.reshape(count, 16, factor, 16, factor, 3).mean(axis=(2, 4)).reshape(count, -1)
     rows = rng.integers(0, size - patch + 1, size=(count, patches_per_picture))
     cols = rng.integers(0, size - patch + 1, size=(count, patches_per_picture))
-    cut = np.stack(
-        [
-            pictures[index, r : r + patch, c : c + patch]
-            for index in range(count)
-            for r, c in zip(rows[index], cols[index])
-        ]
-    ).reshape(-1, patch * patch * 3)
+    cut = np.stack([pictures[index, r : r + patch, c : c + patch]
+                    for index in range(count) for r, c in zip(rows[index], cols[index])])
+    cut = cut.reshape(-1, patch * patch * 3)
     return small, cut - cut.mean(axis=1, keepdims=True)
 
 
 def scores(real, fake):
     rng = np.random.default_rng(0)
-    real_small, real_patches = views(real, rng)
-    fake_small, fake_patches = views(fake, rng)
-    return dict(
-        swd_small=1000 * sliced_wasserstein(real_small, fake_small),
-        swd_patches=1000 * sliced_wasserstein(real_patches, fake_patches),
-    )
+    (real_small, real_patches), (fake_small, fake_patches) = views(real, rng), views(fake, rng)
+    return dict(swd_small=1000 * sliced_wasserstein(real_small, fake_small),
+                swd_patches=1000 * sliced_wasserstein(real_patches, fake_patches))
 
 
 def restore_generators(run):
     """The trained generator, its running average and the fixed noise of run's newest checkpoint."""
-    import tensorflow as tf
-
-    import dcgan_color
-    from common.checkpoints import saved_setting
-
     size, width = saved_setting(run, "image_size", 64), saved_setting(run, "width", 64)
-    trained = dcgan_color.build_generator(size, width)
-    averaged = dcgan_color.build_generator(size, width)
+    trained, averaged = (dcgan_color.build_generator(size, width) for _ in range(2))
     fixed_noise = tf.Variable(tf.zeros([dcgan_color.NUM_FIXED, dcgan_color.NOISE_DIM]))
-    checkpoint = tf.train.Checkpoint(
-        generator=trained, shown_generator=averaged, fixed_noise=fixed_noise
-    )
+    checkpoint = tf.train.Checkpoint(generator=trained, shown_generator=averaged,
+                                     fixed_noise=fixed_noise)
     newest = tf.train.latest_checkpoint(os.path.join(run, "checkpoints"))
     checkpoint.restore(newest).expect_partial()
     return trained, averaged, fixed_noise
 
 
-def score_epoch(out_dir, real, count):
-    """Both generators' scores against `real`, from the same `count` noise vectors."""
-    import tensorflow as tf
+def real_pictures(data_dir, size, count, cache_dir, in_order=True):
+    """`count` of the folder's pictures (or all it has), chosen with seed 0, in [-1, 1]: in
+    the folder's order, or in the order drawn."""
+    real, _ = datasets.load_folder(data_dir, size, colour=True, cache_dir=cache_dir)
+    picked = np.random.default_rng(0).choice(len(real), min(count, len(real)), replace=False)
+    return real[np.sort(picked) if in_order else picked].astype(np.float32) / 127.5 - 1.0
 
-    import dcgan_color
 
+def score_epoch(out_dir, real):
+    """Both generators' scores against `real`, from as many noise vectors as real pictures."""
     trained, averaged, _ = restore_generators(out_dir)
-    noise = tf.random.Generator.from_seed(0).normal([count, dcgan_color.NOISE_DIM])
+    noise = tf.random.Generator.from_seed(0).normal([len(real), dcgan_color.NOISE_DIM])
     result = {}
     for name, generator in (("trained", trained), ("averaged", averaged)):
-        fake = np.concatenate(
-            [generator(noise[i : i + 250], training=False).numpy() for i in range(0, count, 250)]
-        )
+        fake = np.concatenate([generator(noise[i : i + 250], training=False).numpy()
+                               for i in range(0, len(real), 250)])
         result.update({f"{name} {key}": value for key, value in scores(real, fake).items()})
     return result
 
 
 def floor(data_dir, size, count):
     """SWD between two disjoint sets of real pictures: the best a generator can hope for."""
-    from common import datasets
-
     real, _ = datasets.load_folder(data_dir, size, colour=True)
     order = np.random.default_rng(5).permutation(len(real))
     count = min(count, len(real) // 2)
-    first, second = (
-        real[np.sort(order[i * count : (i + 1) * count])].astype(np.float32) / 127.5 - 1.0
-        for i in range(2)
-    )
+    first, second = (real[np.sort(order[i * count : (i + 1) * count])].astype(np.float32)
+                     / 127.5 - 1.0 for i in range(2))
     return scores(first, second)
 
 
-def report(results, real_floor=None):
+def report(results, real_floor):
     print("SWD x1000, lower is better (small: 16x16 thumbnails; patches: 7x7 patches)")
-    if real_floor:
-        print(
-            f"floor, real against real: small {real_floor['swd_small']:.1f}, patches "
-            f"{real_floor['swd_patches']:.1f}"
-        )
+    print(f"floor, real against real: small {real_floor['swd_small']:.1f}, patches "
+          f"{real_floor['swd_patches']:.1f}")
     print("| seed | epoch | trained small | averaged small | trained patches | averaged patches |")
     print("|---|---|---|---|---|---|")
     for seed, rows in sorted(results.items()):
         for row in rows:
-            print(
-                f"| {seed} | {row['epoch']} | {row['trained swd_small']:.1f} | "
-                f"{row['averaged swd_small']:.1f} | "
-                f"{row['trained swd_patches']:.1f} | {row['averaged swd_patches']:.1f} |"
-            )
+            print(f"| {seed} | {row['epoch']} | {row['trained swd_small']:.1f} | "
+                  f"{row['averaged swd_small']:.1f} | "
+                  f"{row['trained swd_patches']:.1f} | {row['averaged swd_patches']:.1f} |")
 
 
 def train_and_score(seed, args, rows, save):
     """Train seed's run one epoch further at a time, scoring both generators after each."""
-    from common import datasets
-
     out_dir = os.path.join(args.out, f"seed_{seed}")
-    done = {row["epoch"] for row in rows}
-    for epoch in range(1, args.epochs + 1):
-        if epoch in done:
-            continue
+    for epoch in sorted(set(range(1, args.epochs + 1)) - {row["epoch"] for row in rows}):
         command = [sys.executable, os.path.join(ROOT, "dcgan_color.py"), "train", "--recipe",
                    "fast", "--data-dir", args.data_dir, "--out-dir", out_dir,
                    "--epochs", str(epoch), "--seed", str(seed), *args.extra]
@@ -161,69 +144,47 @@ def train_and_score(seed, args, rows, save):
             sys.exit(finished.stderr[-2000:])
         print(finished.stdout.strip().splitlines()[-2])  # the epoch's line
         size = json.load(open(os.path.join(out_dir, "checkpoints", "run.json")))["image_size"]
-        real, _ = datasets.load_folder(args.data_dir, size, colour=True, cache_dir=out_dir)
-        picked = np.random.default_rng(0).choice(
-            len(real), min(args.samples, len(real)), replace=False
-        )
-        real = real[np.sort(picked)].astype(np.float32) / 127.5 - 1.0
-        row = dict(epoch=epoch, **score_epoch(out_dir, real, len(real)))
-        rows.append(row)
+        real = real_pictures(args.data_dir, size, SAMPLES, cache_dir=out_dir)
+        rows.append(dict(epoch=epoch, **score_epoch(out_dir, real)))
         save()
-        print({key: round(value, 1) for key, value in row.items()})
+        print({key: round(value, 1) for key, value in rows[-1].items()})
 
 
-def draw_pictures(run, data_dir, docs):
+def draw_pictures(run, data_dir):
     """docs/colour.md's pictures and the README's GIF, from one run: 16 training pictures as
     the script sees them, the fixed noise drawn by the trained generator and by its average
     (newest checkpoint), the run's curves, and its epoch grids as a GIF of 400 pixels."""
-    import imageio.v3 as imageio
-    from PIL import Image
-
-    from common import datasets, images, runs
-    from common.checkpoints import saved_setting
-
     trained, averaged, fixed_noise = restore_generators(run)
     size = saved_setting(run, "image_size", 64)
-    real, _ = datasets.load_folder(data_dir, size, colour=True, cache_dir=run)
-    picked = real[np.random.default_rng(0).choice(len(real), 16, replace=False)]
-    images.save_grid(picked.astype(np.float32) / 127.5 - 1.0, os.path.join(docs, "color_real.png"))
+    images.save_grid(real_pictures(data_dir, size, 16, cache_dir=run, in_order=False),
+                     os.path.join(DOCS, "color_real.png"))
     left = images.grid(trained(fixed_noise, training=False))
     right = images.grid(averaged(fixed_noise, training=False))
     gap = np.full((left.shape[0], 24, 3), 255, np.uint8)
-    imageio.imwrite(
-        os.path.join(docs, "color_trained_vs_averaged.png"), np.concatenate([left, gap, right], 1)
-    )
-    shutil.copyfile(os.path.join(run, "losses.png"), os.path.join(docs, "color_losses.png"))
-    frames = [
-        np.asarray(Image.open(path).convert("RGB").resize((400, 400), Image.Resampling.LANCZOS))
-        for path in runs.grid_paths(run).values()
-    ]
+    imageio.imwrite(os.path.join(DOCS, "color_trained_vs_averaged.png"),
+                    np.concatenate([left, gap, right], 1))
+    shutil.copyfile(os.path.join(run, "losses.png"), os.path.join(DOCS, "color_losses.png"))
+    frames = [np.asarray(Image.open(path).convert("RGB").resize((400, 400), Image.LANCZOS))
+              for path in runs.grid_paths(run).values()]
     durations = [300] * (len(frames) - 1) + [1500]
-    imageio.imwrite(os.path.join(docs, "training.gif"), frames, duration=durations, loop=0)
+    imageio.imwrite(os.path.join(DOCS, "training.gif"), frames, duration=durations, loop=0)
     print(f"Wrote color_real.png, color_trained_vs_averaged.png, color_losses.png and "
-          f"training.gif in {docs}/, from {run}")
+          f"training.gif in {DOCS}/, from {run}")
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data-dir", default=os.path.join("runs", "shapes_color"))
-    parser.add_argument("--out", default=os.path.join("runs", "color_average"))
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--samples", type=int, default=2000)
-    parser.add_argument("--report-only", action="store_true", help="no training: the table")
-    parser.add_argument("--pictures", action="store_true",
-                        help="also draw docs/'s pictures from the first seed's run")
-    parser.add_argument("--docs", default=os.path.join(ROOT, "docs"), help="where --pictures go")
-    parser.add_argument("extra", nargs="*",
-                        help="more train flags after --, e.g. -- --precision mixed_bfloat16")
-    args = parser.parse_args()
-
-    from common import precision
-
-    print(f"Machine: {precision.describe_cpu()}")
+    options = parser(__doc__)
+    options.add_argument("--data-dir", default=os.path.join("runs", "shapes_color"))
+    options.add_argument("--out", default=os.path.join("runs", "color_average"))
+    options.add_argument("--epochs", type=int, default=12)
+    options.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    options.add_argument("--report-only", action="store_true", help="no training: the table")
+    options.add_argument("--pictures", action="store_true",
+                         help="also draw docs/'s pictures from the first seed's run")
+    options.add_argument("extra", nargs="*",
+                         help="more train flags after --, e.g. -- --precision mixed_bfloat16")
+    args = options.parse_args()
+    print_machine()
     results_path = os.path.join(args.out, "results.json")
     results = json.load(open(results_path)) if os.path.exists(results_path) else {}
 
@@ -232,12 +193,11 @@ def main():
         with open(results_path, "w") as file:
             json.dump(results, file, indent=1)
 
-    if not args.report_only:
-        for seed in args.seeds:
-            train_and_score(seed, args, results.setdefault(str(seed), []), save)
-    report(results, floor(args.data_dir, 64, args.samples))
+    for seed in [] if args.report_only else args.seeds:
+        train_and_score(seed, args, results.setdefault(str(seed), []), save)
+    report(results, floor(args.data_dir, 64, SAMPLES))
     if args.pictures:
-        draw_pictures(os.path.join(args.out, f"seed_{args.seeds[0]}"), args.data_dir, args.docs)
+        draw_pictures(os.path.join(args.out, f"seed_{args.seeds[0]}"), args.data_dir)
 
 
 if __name__ == "__main__":

@@ -15,36 +15,26 @@ It draws what the runs' log.csv files hold and measures nothing, so it prints no
 the times in each log are those of the machine that trained the run.
 """
 
-import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _shared import parser, pyplot, save_figure
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-
-from common.runs import read_log  # noqa: E402
+from common.runs import read_log
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("runs", nargs="+", help="run folders holding log.csv")
-    parser.add_argument("--labels", nargs="+", help="one label per run (default: folder names)")
-    parser.add_argument("--columns", nargs="+", required=True, help="log columns, one panel each")
-    parser.add_argument("--title", default="")
-    parser.add_argument("--output", required=True)
-    args = parser.parse_args()
+    options = parser(__doc__)
+    options.add_argument("runs", nargs="+", help="run folders holding log.csv")
+    options.add_argument("--labels", nargs="+", help="one label per run (default: folder names)")
+    options.add_argument("--columns", nargs="+", required=True, help="log columns, one panel each")
+    options.add_argument("--title", default="")
+    options.add_argument("--output", required=True)
+    args = options.parse_args()
     labels = args.labels or [os.path.basename(run.rstrip("/")) for run in args.runs]
     logs = [read_log(os.path.join(run, "log.csv")) for run in args.runs]
-    figure, axes = plt.subplots(
-        1, len(args.columns), figsize=(4.2 * len(args.columns), 3.2), squeeze=False
-    )
+    plt = pyplot()
+    figure, axes = plt.subplots(1, len(args.columns), figsize=(4.2 * len(args.columns), 3.2),
+                                squeeze=False)
     for axis, column in zip(axes[0], args.columns):
         for label, log in zip(labels, logs):
             points = [(row["epoch"], row[column]) for row in log if column in row]
@@ -52,14 +42,12 @@ def main():
                 axis.plot(*zip(*points), marker=".", label=label)
         axis.set_title(column)
         axis.set_xlabel("epoch")
-        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        axis.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     if args.title:
         figure.suptitle(args.title)
-    figure.tight_layout()
-    figure.savefig(args.output, dpi=80)
-    print(f"Wrote {args.output}")
+    save_figure(figure, args.output, 80)
 
 
 if __name__ == "__main__":

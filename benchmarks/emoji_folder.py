@@ -30,16 +30,14 @@ def emoji_pngs(font_path=FONT):
     """{glyph name: PNG bytes} of every colour bitmap in the font, in the font's order."""
     from fontTools.ttLib import TTFont  # fonttools, in requirements.txt
 
-    font = TTFont(font_path, lazy=True)
-    strikes = font["CBDT"].strikeData  # one strike (one size) in Noto's font
-    return {name: glyph.imageData for name, glyph in strikes[0].items()}
+    strike = TTFont(font_path, lazy=True)["CBDT"].strikeData[0]  # Noto's font has one size
+    return {name: glyph.imageData for name, glyph in strike.items()}
 
 
 def on_white(png_bytes):
     """The emoji as an RGB picture, its transparent parts white."""
     picture = Image.open(io.BytesIO(png_bytes)).convert("RGBA")
-    white = Image.new("RGBA", picture.size, (255, 255, 255, 255))
-    return Image.alpha_composite(white, picture).convert("RGB")
+    return Image.alpha_composite(Image.new("RGBA", picture.size, "white"), picture).convert("RGB")
 
 
 def write_folder(out, count=None, seed=0, font_path=FONT):
@@ -61,11 +59,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="which ones, with --count")
     args = parser.parse_args(argv)
     if not os.path.exists(FONT):
-        sys.exit(
-            f"No {FONT}: install Debian's package fonts-noto-color-emoji "
-            "(sudo apt-get install fonts-noto-color-emoji; as root, without sudo), then run "
-            "this again."
-        )
+        sys.exit(f"No {FONT}: install Debian's package fonts-noto-color-emoji (sudo apt-get "
+                 "install fonts-noto-color-emoji; as root, without sudo), then run this again.")
     written = write_folder(args.out, args.count, args.seed)
     print(f"Wrote {written:,} emoji pictures (136x128, on white) to {args.out}")
 

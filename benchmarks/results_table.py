@@ -13,76 +13,64 @@ Prints the machine and the table; writes the table to benchmarks/results.md and 
 last grid to docs/results_<model>.png.
 """
 
-import argparse
-import csv
-import json
 import os
 import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from _shared import ROOT, last_score, parser, print_machine
 
-from common import precision  # noqa: E402
+from common import precision
+from common.runs import read_log
 
-# model name -> (script, extra training flags, default epochs for the table)
+OUTPUT = os.path.join(ROOT, "benchmarks", "results.md")
+SAMPLES = 10000  # images scored per model
+# model name -> (script, extra training flags, default epochs for the table, passes per epoch)
 MODELS = {
-    "dcgan_fashion": ("dcgan_fashion.py", [], 5),
-    "mlp_gan": ("mlp_gan_keras.py", [], 10),
-    # 16 short "epochs" of 25 generator steps: 400 generator steps, 2,000 critic steps,
-    # 2.1 passes of the critic over the data, with 16 points on the curves.
-    "wgan_gp": ("wgan_gp.py", ["--steps-per-epoch", "25"], 16),
+    "dcgan_fashion": ("dcgan_fashion.py", [], 5, 1),
+    "mlp_gan": ("mlp_gan_keras.py", [], 10, 1),
+    # 16 short "epochs" of 25 generator steps: 400 generator steps, 2,000 critic steps of 64
+    # images, 2.1 passes of the critic over the data, with 16 points on the curves.
+    "wgan_gp": ("wgan_gp.py", ["--steps-per-epoch", "25"], 16, 25 * 5 * 64 / 60000),
 }
 
 
-def run(command):
+def run(*command):
     print("$", " ".join(command), flush=True)
     subprocess.run(command, check=True, cwd=ROOT)
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs-dir", default=os.path.join(ROOT, "runs", "benchmark"))
-    parser.add_argument("--epochs", nargs="*", default=[], metavar="MODEL=N",
-                        help="override the epoch count of a model")
-    parser.add_argument("--samples", type=int, default=10000, help="images scored per model")
-    parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "results.md"))
-    args = parser.parse_args()
-    epochs = {name: value for name, (_, _, value) in MODELS.items()}
+    options = parser(__doc__)
+    options.add_argument("--runs-dir", default=os.path.join(ROOT, "runs", "benchmark"))
+    options.add_argument("--epochs", nargs="*", default=[], metavar="MODEL=N",
+                         help="override the epoch count of a model")
+    options.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    args = options.parse_args()
+    epochs = {name: model[2] for name, model in MODELS.items()}
     epochs.update({item.split("=")[0]: int(item.split("=")[1]) for item in args.epochs})
-    machine = precision.describe_cpu()
-    print(f"Machine: {machine}", flush=True)
+    print_machine()
 
     rows = []
     for name in args.models:
-        script, extra, _ = MODELS[name]
+        script, extra, _, passes_per_epoch = MODELS[name]
         out = os.path.join(args.runs_dir, name)
-        run([sys.executable, script, "train", "--dataset", "fashion_mnist", "--seed", "0",
-             "--epochs", str(epochs[name]), "--out-dir", out, *extra])
-        run([sys.executable, script, "evaluate", "--out-dir", out, "--n", str(args.samples)])
-        with open(os.path.join(out, "metrics.jsonl")) as file:
-            score = [json.loads(line) for line in file][-1]
-        with open(os.path.join(out, "log.csv")) as file:
-            log = list(csv.DictReader(file))
-        seconds = sum(float(row["seconds"]) for row in log)
-        steps_per_epoch = {"wgan_gp": 25}.get(name)
-        passes = len(log) * (steps_per_epoch * 320 / 60000 if steps_per_epoch else 1)
+        run(sys.executable, script, "train", "--dataset", "fashion_mnist", "--seed", "0",
+            "--epochs", str(epochs[name]), "--out-dir", out, *extra)
+        run(sys.executable, script, "evaluate", "--out-dir", out, "--n", str(SAMPLES))
+        log = read_log(os.path.join(out, "log.csv"))
+        seconds = sum(row["seconds"] for row in log)
+        passes = len(log) * passes_per_epoch
         grid = os.path.join(ROOT, "docs", f"results_{name}.png")
         shutil.copy(os.path.join(out, "images", f"epoch_{len(log):04d}.png"), grid)
-        relative_grid = os.path.relpath(grid, os.path.dirname(args.output))
-        rows.append(dict(model=name, passes=passes, minutes=seconds / 60,
-                         per_pass=seconds / passes, grid=relative_grid, **score))
+        rows.append(dict(model=name, passes=passes, minutes=seconds / 60, per_pass=seconds / passes,
+                         grid=os.path.relpath(grid, os.path.dirname(OUTPUT)), **last_score(out)))
 
     floor = rows[0]["floor"]
     lines = [
-        "Fashion-MNIST, seed 0, each script's default model and hyperparameters for the "
-        "passes shown; "
-        f"{args.samples:,} samples scored against the 10,000 test images (classifier test "
-        f"accuracy {rows[0]['classifier_test_accuracy']:.1%}); on {machine}.",
+        "Fashion-MNIST, seed 0, each script's default model and hyperparameters for the passes "
+        f"shown; {SAMPLES:,} samples scored against the 10,000 test images (classifier test "
+        f"accuracy {rows[0]['classifier_test_accuracy']:.1%}); on {precision.describe_cpu()}.",
         "",
         "| model | passes over the data | training time | time per pass | FCD | KID | classes "
         ">= 5% | class entropy | samples |",
@@ -91,16 +79,13 @@ def main():
     for row in rows:
         lines.append(
             f"| {row['model']} | {row['passes']:.1f} | {row['minutes']:.0f} min | "
-            f"{row['per_pass']:.0f} s "
-            f"| {row['fcd']:.2f} | {row['kid']:.3f} | {row['classes_covered']}/10 "
-            f"| {row['class_entropy']:.3f} | ![]({row['grid']}) |"
-        )
+            f"{row['per_pass']:.0f} s | {row['fcd']:.2f} | {row['kid']:.3f} | "
+            f"{row['classes_covered']}/10 | {row['class_entropy']:.3f} | ![]({row['grid']}) |")
     lines.append(
         f"| real training images (floor) | | | | {floor['fcd']:.2f} | {floor['kid']:.3f} "
-        f"| {floor['classes_covered']}/10 | {floor['class_entropy']:.3f} | |"
-    )
+        f"| {floor['classes_covered']}/10 | {floor['class_entropy']:.3f} | |")
     table = "\n".join(lines) + "\n"
-    with open(args.output, "w") as file:
+    with open(OUTPUT, "w") as file:
         file.write(table)
     print(table)
 

@@ -23,12 +23,13 @@ colour, the shape and the background all vary, and each must be learned. The pic
 only on --seed, so this prints no machine: it measures nothing.
 """
 
-import argparse
 import colorsys
 import os
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from _shared import parser
 
 
 def draw(rng):
@@ -65,9 +66,8 @@ def draw_colour(rng):
     picture = Image.fromarray(background.astype(np.uint8), "RGB")
     pen = ImageDraw.Draw(picture)
     hue, saturation, value = rng.uniform(), rng.uniform(0.7, 1.0), rng.uniform(0.8, 1.0)
-    red, green, blue = colorsys.hsv_to_rgb(hue, saturation, value)
-    colour = tuple(int(255 * value) for value in (red, green, blue))
-    outline = tuple(value // 3 for value in colour)
+    colour = tuple(int(255 * v) for v in colorsys.hsv_to_rgb(hue, saturation, value))
+    outline = tuple(v // 3 for v in colour)
     size = side * rng.uniform(0.4, 0.75)
     cx = width / 2 + rng.uniform(-0.1, 0.1) * side
     cy = height / 2 + rng.uniform(-0.1, 0.1) * side
@@ -91,14 +91,12 @@ def draw_colour(rng):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("folder")
-    parser.add_argument("--count", type=int, help="pictures (default: 4,000; --colour 5,000)")
-    parser.add_argument("--colour", action="store_true", help="the colour shapes, for dcgan_color")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    options = parser(__doc__)
+    options.add_argument("folder")
+    options.add_argument("--count", type=int, help="pictures (default: 4,000; --colour 5,000)")
+    options.add_argument("--colour", action="store_true", help="the colour shapes, for dcgan_color")
+    options.add_argument("--seed", type=int, default=0)
+    args = options.parse_args()
     args.count = args.count or (5000 if args.colour else 4000)
     rng = np.random.default_rng(args.seed)
     formats = [("png", "PNG"), ("jpg", "JPEG"), ("bmp", "BMP"), ("gif", "GIF")]
@@ -106,9 +104,8 @@ def main():
         extension, kind = formats[index % len(formats)]
         folder = os.path.join(args.folder, f"batch_{index // 1000}")
         os.makedirs(folder, exist_ok=True)
-        (draw_colour if args.colour else draw)(rng).save(
-            os.path.join(folder, f"shape_{index:05d}.{extension}"), kind
-        )
+        picture = (draw_colour if args.colour else draw)(rng)
+        picture.save(os.path.join(folder, f"shape_{index:05d}.{extension}"), kind)
     with open(os.path.join(args.folder, "broken.jpg"), "wb") as file:
         file.write(b"\xff\xd8\xff not a whole JPEG")
     with open(os.path.join(args.folder, "README.txt"), "w") as file:

@@ -19,19 +19,15 @@ round so that a busy machine slows both alike:
 It prints the machine, both rates and their ratio, and how close the article's step comes
 to the machine's float32 matrix-multiply speed, counted from the layer shapes. The images
 are random numbers: a step's speed does not depend on what they show. No test asserts these
-numbers. performance.md's whole-program table (`train` against the article's loop) came from
-`--tables commands`, removed with benchmarks/article_loop.py and benchmarks/step_clock.py
-after commit aeb37ab (`git show aeb37ab:benchmarks/throughput.py`).
+numbers. performance.md's whole-program table came from `--tables commands`, removed after
+commit aeb37ab (`git show aeb37ab:benchmarks/throughput.py`).
 """
 
-import argparse
 import os
 import statistics
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from _shared import parser
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
@@ -44,8 +40,10 @@ import mlp_gan_keras  # noqa: E402
 import wgan_gp  # noqa: E402
 from common import datasets, precision  # noqa: E402
 
+SCRIPTS = {"dcgan": dcgan_fashion, "mlp": mlp_gan_keras, "wgan": wgan_gp, "color": dcgan_color}
+DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64, "color": dcgan_color.Settings.batch_size}
 
-# ----- arithmetic per step, from the layer shapes ------------------------------------------
+
 def forward_flops(model):
     """Multiply-adds x 2 of one image's forward pass through Dense and (transposed) convs."""
     total = 0
@@ -92,43 +90,40 @@ def matmul_gflops(size=2048, repeats=10):
     return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
 
 
-# ----- the two ways to train ----------------------------------------------------------------
-def build(name, policy, batch_size):
-    """Models, optimizers and the script's own train step under a dtype policy."""
+def build(name, policy):
+    """The script's models and its own train step, with its optimizers, under a dtype policy."""
     keras.mixed_precision.set_global_policy(policy)
-    if name == "dcgan":
-        generator = dcgan_fashion.build_generator()
-        discriminator = dcgan_fashion.build_discriminator()
-        optimizers = [keras.optimizers.Adam(1e-4) for _ in range(2)]
-        step = dcgan_fashion.make_train_step(generator, discriminator, *optimizers)
-        real_per_step = batch_size
-    elif name == "mlp":
-        generator = mlp_gan_keras.build_generator()
-        discriminator = mlp_gan_keras.build_discriminator()
-        optimizers = [keras.optimizers.Adam(2e-4, beta_1=0.5) for _ in range(2)]
-        step = mlp_gan_keras.make_train_step(
-            generator, discriminator, *optimizers, mlp_gan_keras.generator_loss_non_saturating
-        )
-        real_per_step = batch_size
-    elif name == "color":
-        generator, discriminator = dcgan_color.build_generator(), dcgan_color.build_discriminator()
-        optimizers = dcgan_color.make_optimizers()
-        step = dcgan_color.make_train_step(generator, discriminator, *optimizers)
-        real_per_step = batch_size
+    script = SCRIPTS[name]
+    generator = script.build_generator()
+    if name == "wgan":
+        discriminator = wgan_gp.build_critic()
+        step = wgan_gp.make_train_step(generator, discriminator, *wgan_gp.make_optimizers(
+            "wgan-gp"), "wgan-gp", wgan_gp.Settings.critic_steps)
     else:
-        generator, discriminator = wgan_gp.build_generator(), wgan_gp.build_critic()
-        optimizers = wgan_gp.make_optimizers("wgan-gp")
-        step = wgan_gp.make_train_step(
-            generator, discriminator, *optimizers, "wgan-gp", wgan_gp.Settings.critic_steps
-        )
-        real_per_step = batch_size * wgan_gp.Settings.critic_steps
+        discriminator = script.build_discriminator()
+        optimizers = (dcgan_fashion.make_optimizers(dcgan_fashion.RECIPES["article"])
+                      if name == "dcgan" else script.make_optimizers())
+        loss = [mlp_gan_keras.generator_loss_non_saturating] if name == "mlp" else []
+        step = script.make_train_step(generator, discriminator, *optimizers, *loss)
     keras.mixed_precision.set_global_policy("float32")
-    return step, generator, discriminator, real_per_step
+    return step, generator, discriminator
 
 
-def article_pipeline(images, real_per_step):
-    """As the articles: shuffle(60000), batch with a ragged last batch, no prefetch."""
-    return tf.data.Dataset.from_tensor_slices(images).shuffle(60000).batch(real_per_step)
+def pipelines(name, real_per_step, images):
+    """(article, project) iterators of random batches, each the way the docstring above says
+    (the scripts' load_real_images: full batches, prefetched). dcgan_color.py at 64 px: the
+    article's, 1,000 float32 pictures already scaled (60,000 would be 2.9 GB); the script's,
+    uint8 batches scaled in the pipeline."""
+    if name != "color":
+        article = tf.data.Dataset.from_tensor_slices(images).shuffle(60000).batch(real_per_step)
+        project = datasets.shuffled_batches(images, real_per_step, 0)
+    else:
+        pictures = np.random.default_rng(0).integers(0, 256, (1000, 64, 64, 3), dtype=np.uint8)
+        scaled = (pictures.astype(np.float32) - 127.5) / 127.5
+        article = tf.data.Dataset.from_tensor_slices(scaled).shuffle(1000).batch(real_per_step)
+        project = datasets.shuffled_batches(pictures, real_per_step, 0,
+                                            prepare=dcgan_color.scale)
+    return iter(article.repeat()), iter(project.repeat())
 
 
 def time_steps(step, iterator, count):
@@ -139,51 +134,21 @@ def time_steps(step, iterator, count):
     return time.perf_counter() - started
 
 
-def project_pipeline(images, real_per_step):
-    """As the scripts' load_real_images: full batches, prefetched."""
-    return datasets.shuffled_batches(images, real_per_step, 0)
-
-
-def colour_pipelines(real_per_step):
-    """dcgan_color.py at 64 px: the article's way, a float32 tf.data pipeline of scaled pictures
-    (1,000 of them: 60,000 would be 2.9 GB); the script's way, uint8 batches scaled in the pipeline.
-    """
-    pictures = np.random.default_rng(0).integers(0, 256, (1000, 64, 64, 3), dtype=np.uint8)
-    scaled = (pictures.astype(np.float32) - 127.5) / 127.5
-    article = tf.data.Dataset.from_tensor_slices(scaled).shuffle(1000).batch(real_per_step).repeat()
-
-    project = datasets.shuffled_batches(pictures, real_per_step, 0, prepare=dcgan_color.scale)
-    return iter(article), iter(project.repeat())
-
-
-DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64, "color": dcgan_color.Settings.batch_size}
-SCRIPT_DEFAULTS = {  # each script's Settings, for its default precision
-    "dcgan": dcgan_fashion.Settings,
-    "mlp": mlp_gan_keras.Settings,
-    "wgan": wgan_gp.Settings,
-    "color": dcgan_color.Settings,
-}
-
-
 def step_rows(args, peak):
+    print(f"{'script':<16}{'batch':>6}{'article img/s':>15}{'project img/s':>15}{'ratio':>8}"
+          f"{'GFLOP/step':>12}{'of peak':>9}  project path")
     images = np.random.default_rng(0).uniform(-1, 1, (60000, 28, 28, 1)).astype(np.float32)
-    header = (f"{'script':<16}{'batch':>6}{'article img/s':>15}{'project img/s':>15}{'ratio':>8}"
-              f"{'GFLOP/step':>12}{'of peak':>9}  project path")
-    print(header)
     for name in args.models:
         batch = DEFAULT_BATCH[name]
-        policy = precision.choose(args.precision or SCRIPT_DEFAULTS[name].precision)
-        article_step, generator, discriminator, per_step = build(name, "float32", batch)
+        # Real images a step consumes: a WGAN-GP step takes a batch per critic step.
+        per_step = batch * (wgan_gp.Settings.critic_steps if name == "wgan" else 1)
+        policy = precision.choose(args.precision or SCRIPTS[name].Settings.precision)
+        article_step, generator, discriminator = build(name, "float32")
         # The article's step: the same Python function, compiled by plain tf.function (no XLA).
         article_step = tf.function(article_step.python_function)
-        project_step, *_ = build(name, policy, batch)
-        if name == "color":
-            article_data, project_data = colour_pipelines(per_step)
-        else:
-            article_data = iter(article_pipeline(images, per_step).repeat())
-            project_data = iter(project_pipeline(images, per_step).repeat())
-        # Warm up: trace and compile each step, fill each pipeline.
-        for _ in range(2):
+        project_step = build(name, policy)[0]
+        article_data, project_data = pipelines(name, per_step, images)
+        for _ in range(2):  # trace and compile each step, fill each pipeline
             time_steps(article_step, article_data, 1)
             time_steps(project_step, project_data, 1)
         count = args.steps or max(2, int(5 / max(time_steps(article_step, article_data, 1), 1e-3)))
@@ -191,43 +156,31 @@ def step_rows(args, peak):
         for _ in range(args.rounds):
             article_times.append(time_steps(article_step, article_data, count))
             project_times.append(time_steps(project_step, project_data, count))
-        # Real images consumed per second (a WGAN-GP step takes 5 batches, one per critic step).
         article_rate = count * per_step / statistics.median(article_times)
         project_rate = count * per_step / statistics.median(project_times)
         flops = step_flops(name, generator, discriminator, batch)
         xla = ", XLA" if getattr(project_step, "_jit_compile", False) else ""
         achieved = flops * article_rate / per_step / 1e9
-        print(
-            f"{name:<16}{batch:>6}{article_rate:>15.0f}{project_rate:>15.0f}"
-            f"{project_rate / article_rate:>8.2f}"
-            f"{flops / 1e9:>12.1f}{achieved / peak:>9.0%}  {policy}, the scripts' pipeline{xla}",
-            flush=True,
-        )
-    print(
-        "\n'of peak': the article path's FLOP/s (counted from layer shapes) over the matmul "
-        "speed above."
-    )
+        print(f"{name:<16}{batch:>6}{article_rate:>15.0f}{project_rate:>15.0f}"
+              f"{project_rate / article_rate:>8.2f}{flops / 1e9:>12.1f}{achieved / peak:>9.0%}"
+              f"  {policy}, the scripts' pipeline{xla}", flush=True)
+    print("\n'of peak': the article path's FLOP/s (counted from layer shapes) over the matmul "
+          "speed above.")
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--models", nargs="+", default=list(DEFAULT_BATCH),
-                        choices=list(DEFAULT_BATCH), help="color: dcgan_color.py at 64 px")
-    parser.add_argument("--steps", type=int, default=0,
-                        help="timed steps per round (default: about 5 s of work)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="interleaved rounds; the median is reported")
-    parser.add_argument("--precision", default=None,
-                        help="the project side's policy (default: each script's)")
-    args = parser.parse_args()
-
-    print(
-        f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras "
-        f"{keras.__version__}; "
-        f"GPU: {', '.join(g.name for g in tf.config.list_physical_devices('GPU')) or 'none'}"
-    )
+    options = parser(__doc__)
+    options.add_argument("--models", nargs="+", default=list(DEFAULT_BATCH),
+                         choices=list(DEFAULT_BATCH), help="color: dcgan_color.py at 64 px")
+    options.add_argument("--steps", type=int, default=0,
+                         help="timed steps per round (default: about 5 s of work)")
+    options.add_argument("--rounds", type=int, default=3,
+                         help="interleaved rounds; the median is reported")
+    options.add_argument("--precision", help="the project side's policy (default: each script's)")
+    args = options.parse_args()
+    gpus = ", ".join(gpu.name for gpu in tf.config.list_physical_devices("GPU")) or "none"
+    print(f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras "
+          f"{keras.__version__}; GPU: {gpus}")
     peak = matmul_gflops()
     print(f"float32 2048x2048 matmul: {peak:.0f} GFLOP/s (the practical peak for comparison)\n")
     print("The bare train step, in one process:")
