@@ -28,7 +28,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, progress, training
+from common import cli, datasets, images, precision, progress, training
 
 MODEL_NAME = "dcgan_color"  # its runs go to runs/dcgan_color
 
@@ -99,15 +99,28 @@ PLOT_PANELS = [
 # ----------------------------------------------------------------------------------------------
 # Data: your pictures, kept as uint8, scaled to [-1, 1] one batch at a time
 # ----------------------------------------------------------------------------------------------
-def load_pictures(data_dir, image_size, out_dir, batch_size, seed=None):
+def load_pictures(data_dir, image_size, out_dir):
     """Every picture under data_dir as uint8 (N, size, size, 3): RGB, the centre square,
-    resized; their batches, scaled to [-1, 1]; and where they came from, for the banner.
-
-    The decoded pictures are cached in out_dir, and stay uint8 until a batch is taken: 50,000
-    pictures of 64x64 take 0.6 GB, where float32 would take 2.4 GB.
-    """
+    resized; and what and where they are, for the banner. The decoded pictures are cached in
+    out_dir, and stay uint8 until a batch is taken: 50,000 pictures of 64x64 take 0.6 GB,
+    where float32 would take 2.4 GB."""
     pictures, source = datasets.load_folder(data_dir, image_size, colour=True, cache_dir=out_dir)
-    return pictures, datasets.shuffled_batches(pictures, batch_size, seed, prepare=scale), source
+    return pictures, f"{len(pictures):,} pictures, {source}"
+
+
+def make_batches(pictures, batch_size, seed=None):
+    """The input pipeline: the pictures in a new random order every epoch, in full batches,
+    each scaled to [-1, 1] as it is taken."""
+    # On several machines (TF_CONFIG) each worker takes its own 1/N of the pictures and batch.
+    pictures, batch_size = datasets.worker_share(pictures, batch_size)
+    return (
+        tf.data.Dataset.from_tensor_slices(pictures)
+        .shuffle(len(pictures), seed=seed)
+        .batch(batch_size, drop_remainder=True)  # full batches: one shape, one trace of the step
+        .map(scale)
+        .prefetch(1)  # the next batch made ready while a step runs
+        .with_options(datasets.untuned())  # tf.data's tuning made epochs end late (datasets.py)
+    )
 
 
 def scale(batch):
@@ -327,38 +340,44 @@ def update_average(averaged_generator, generator, decay, step):
 # ----------------------------------------------------------------------------------------------
 def train(settings):
     """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
-    run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed, precision and devices
+    out_dir = training.start(settings)  # the seed, the number format, the devices; the folder
     size, width = settings.image_size, settings.width
     decay = RECIPES[settings.recipe]["average_decay"]
-    pictures, batches, source = load_pictures(settings.data_dir, size, settings.out_dir,
-                                              settings.batch_size, settings.seed)
+    pictures, source = load_pictures(settings.data_dir, size, settings.out_dir)
+    batches = make_batches(pictures, settings.batch_size, settings.seed)
     generator, discriminator = build_generator(size, width), build_discriminator(size, width)
     generator_optimizer, discriminator_optimizer = make_optimizers()
     averaged_generator = build_averaged_generator(generator, size, width) if decay else None
-    # What the grids and `sample` draw: the average where the recipe keeps one.
-    shown_generator = averaged_generator or generator
-    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of pictures.
-    fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)
-    # The step as written, on one device; with --devices N, on each with a share of the batch.
-    train_step = run.on_devices(make_train_step(generator, discriminator, generator_optimizer,
-                                                discriminator_optimizer, settings.generator_steps,
-                                                settings.augment))
-    run.print_banner([generator, discriminator], batches, f"{len(pictures):,} pictures, {source}")
-    finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
+    shown_generator = averaged_generator or generator  # what the grids and `sample` draw
+    fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)  # the same in every grid
+    train_step = training.on_devices(  # as written; with --devices N, a share on each device
+        make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
+                        settings.generator_steps, settings.augment),
+        [generator_optimizer, discriminator_optimizer])
+    # What a resumed run needs, saved after every epoch; the manager keeps the last three.
+    checkpoint = tf.train.Checkpoint(
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
-        discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
-        shown_generator=shown_generator))  # what `sample`, `walk`, `evaluate` use
-    if finished == 0:
-        run.save_grid(0, shown_generator(fixed_noise, training=False))  # the untrained generator
+        discriminator_optimizer=discriminator_optimizer, shown_generator=shown_generator,
+        fixed_noise=fixed_noise, epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
+    manager = tf.train.CheckpointManager(checkpoint, f"{out_dir}/checkpoints", max_to_keep=3)
+    training.banner(settings, MODEL_NAME, [generator, discriminator], batches, source)
+    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)  # 0: a new run
+    grid_path = f"{out_dir}/images/epoch_{{:04d}}.png"  # the grid of the fixed noise's pictures
+    if finished == 0:  # the untrained generator's
+        images.save_grid(shown_generator(fixed_noise, training=False), grid_path.format(0))
 
     for epoch in range(finished + 1, settings.epochs + 1):
         means = progress.RunningMeans()  # of each number the step returns; stops on a NaN
-        for real_batch in run.progress_bar(batches, epoch, means):
+        for real_batch in training.epoch_batches(batches, epoch, means, settings):
             means.add(train_step(real_batch))
             if averaged_generator:
                 update_average(averaged_generator, generator, decay, generator_optimizer.iterations)
-        run.save_epoch(epoch, means, shown_generator(fixed_noise, training=False), shown_generator)
-    run.write_gif_and_generator(shown_generator, build_generator)
+        images.save_grid(shown_generator(fixed_noise, training=False), grid_path.format(epoch))
+        training.log_epoch(out_dir, epoch, means, shown_generator, settings, PLOT_PANELS)
+        checkpoint.epoch.assign(epoch)
+        manager.save(checkpoint_number=epoch)  # last: a run stopped before it redoes the epoch
+    images.write_gif(f"{out_dir}/images", f"{out_dir}/training.gif")
+    precision.save_float32(shown_generator, f"{out_dir}/generator.keras")
 
 
 # ----------------------------------------------------------------------------------------------

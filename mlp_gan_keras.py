@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, progress, training
+from common import cli, datasets, images, precision, progress, training
 
 MODEL_NAME = "mlp_gan"  # its runs go to runs/mlp_gan
 
@@ -70,13 +70,26 @@ PLOT_PANELS = [("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"])
 # ----------------------------------------------------------------------------------------------
 # Data: MNIST or Fashion-MNIST scaled to [-1, 1], in shuffled full batches
 # ----------------------------------------------------------------------------------------------
-def load_real_images(dataset, data_dir, batch_size, seed=None):
-    """The training images as float32 (N, 28, 28, 1) in [-1, 1], their batches, their source."""
+def load_real_images(dataset, data_dir):
+    """The training images as float32 (N, 28, 28, 1) in [-1, 1], and what and where they are."""
     pixels, source = datasets.load(dataset, "train", data_dir)  # uint8 (N, 28, 28), 0 = black
     # [0, 255] -> [-1, 1]: the generator ends in tanh, so real and fake images share a range.
     real_images = (pixels.astype(np.float32) - 127.5) / 127.5
-    real_images = real_images[..., np.newaxis]  # (N, 28, 28, 1): one colour channel
-    return real_images, datasets.shuffled_batches(real_images, batch_size, seed), source
+    # (N, 28, 28, 1): one colour channel.
+    return real_images[..., np.newaxis], f"{len(real_images):,} images, {source}"
+
+
+def make_batches(real_images, batch_size, seed=None):
+    """The input pipeline: the images in a new random order every epoch, in full batches."""
+    # On several machines (TF_CONFIG) each worker takes its own 1/N of the images and the batch.
+    real_images, batch_size = datasets.worker_share(real_images, batch_size)
+    return (
+        tf.data.Dataset.from_tensor_slices(real_images)
+        .shuffle(len(real_images), seed=seed)
+        .batch(batch_size, drop_remainder=True)  # full batches: one shape, one trace of the step
+        .prefetch(1)  # the next batch made ready while a step runs
+        .with_options(datasets.untuned())  # tf.data's tuning made epochs end late (datasets.py)
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -205,31 +218,40 @@ def make_optimizers():
 # ----------------------------------------------------------------------------------------------
 def train(settings):
     """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
-    run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed, precision and devices
-    real_images, batches, source = load_real_images(settings.dataset, settings.data_dir,
-                                                    settings.batch_size, settings.seed)
+    out_dir = training.start(settings)  # the seed, the number format, the devices; the folder
+    real_images, source = load_real_images(settings.dataset, settings.data_dir)
+    batches = make_batches(real_images, settings.batch_size, settings.seed)
     generator, discriminator = build_generator(), build_discriminator()
     generator_optimizer, discriminator_optimizer = make_optimizers()
-    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of digits.
+    # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     generator_loss = GENERATOR_LOSSES[settings.loss]
-    # The step as written, on one device; with --devices N, on each with a share of the batch.
-    train_step = run.on_devices(make_train_step(generator, discriminator, generator_optimizer,
-                                                discriminator_optimizer, generator_loss))
-    run.print_banner([generator, discriminator], batches, f"{len(real_images):,} images, {source}")
-    finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
+    train_step = training.on_devices(  # as written; with --devices N, a share on each device
+        make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
+                        generator_loss), [generator_optimizer, discriminator_optimizer])
+    # What a resumed run needs, saved after every epoch; the manager keeps the last three.
+    checkpoint = tf.train.Checkpoint(
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
-        shown_generator=generator))  # what `sample`, `evaluate` and `walk` restore
-    if finished == 0:
-        run.save_grid(0, generator(fixed_noise, training=False))  # the untrained generator
+        shown_generator=generator,  # what `sample`, `evaluate` and `walk` restore
+        epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
+    manager = tf.train.CheckpointManager(checkpoint, f"{out_dir}/checkpoints", max_to_keep=3)
+    training.banner(settings, MODEL_NAME, [generator, discriminator], batches, source)
+    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)  # 0: a new run
+    grid_path = f"{out_dir}/images/epoch_{{:04d}}.png"  # the grid of the fixed noise's images
+    if finished == 0:  # the untrained generator's
+        images.save_grid(generator(fixed_noise, training=False), grid_path.format(0))
 
     for epoch in range(finished + 1, settings.epochs + 1):
         means = progress.RunningMeans()  # of each number the step returns; stops on a NaN
-        for real_batch in run.progress_bar(batches, epoch, means):
+        for real_batch in training.epoch_batches(batches, epoch, means, settings):
             means.add(train_step(real_batch))
-        run.save_epoch(epoch, means, generator(fixed_noise, training=False), generator)
-    run.write_gif_and_generator(generator, build_generator)
+        images.save_grid(generator(fixed_noise, training=False), grid_path.format(epoch))
+        training.log_epoch(out_dir, epoch, means, generator, settings, PLOT_PANELS)
+        checkpoint.epoch.assign(epoch)
+        manager.save(checkpoint_number=epoch)  # last: a run stopped before it redoes the epoch
+    images.write_gif(f"{out_dir}/images", f"{out_dir}/training.gif")
+    precision.save_float32(generator, f"{out_dir}/generator.keras")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from common import cli, datasets, progress, training
+from common import cli, datasets, images, precision, progress, training
 
 MODEL_NAME = "wgan_gp"  # its runs go to runs/wgan_gp
 
@@ -80,18 +80,29 @@ PLOT_PANELS = [("Wasserstein estimate", ["wasserstein"]), ("loss", ["critic_loss
 # ----------------------------------------------------------------------------------------------
 # Data: MNIST or Fashion-MNIST scaled to [-1, 1], in shuffled full batches
 # ----------------------------------------------------------------------------------------------
-def load_real_images(dataset, data_dir, images_per_step, seed=None):
-    """The training images as float32 (N, 28, 28, 1) in [-1, 1], their batches, their source.
-
-    One train step takes critic_steps batches at once, so that each critic step sees images
-    of its own: an epoch is one pass of the critic over the data (60,000 / 320 = 187 steps).
-    """
+def load_real_images(dataset, data_dir):
+    """The training images as float32 (N, 28, 28, 1) in [-1, 1], and what and where they are."""
     pixels, source = datasets.load(dataset, "train", data_dir)  # uint8 (N, 28, 28), 0 = black
     # [0, 255] -> [-1, 1]: the generator ends in tanh, so real and fake images share a range
     # (the paper's MNIST code uses [0, 1] and a sigmoid; here all four scripts share one range).
     real_images = (pixels.astype(np.float32) - 127.5) / 127.5
-    real_images = real_images[..., np.newaxis]  # (N, 28, 28, 1): one colour channel
-    return real_images, datasets.shuffled_batches(real_images, images_per_step, seed), source
+    # (N, 28, 28, 1): one colour channel.
+    return real_images[..., np.newaxis], f"{len(real_images):,} images, {source}"
+
+
+def make_batches(real_images, batch_size, critic_steps, seed=None):
+    """The input pipeline: the images in a new random order every epoch, critic_steps batches
+    at a time. One train step takes them at once, so that each critic step sees images of its
+    own: an epoch is one pass of the critic over the data (60,000 / 320 = 187 steps)."""
+    # On several machines (TF_CONFIG) each worker takes its own 1/N of the images and the batch.
+    real_images, images_per_step = datasets.worker_share(real_images, batch_size * critic_steps)
+    return (
+        tf.data.Dataset.from_tensor_slices(real_images)
+        .shuffle(len(real_images), seed=seed)
+        .batch(images_per_step, drop_remainder=True)  # full: one shape, one trace of the step
+        .prefetch(1)  # the next batch made ready while a step runs
+        .with_options(datasets.untuned())  # tf.data's tuning made epochs end late (datasets.py)
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -244,31 +255,40 @@ def make_optimizers(mode):
 # ----------------------------------------------------------------------------------------------
 def train(settings):
     """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
-    run = training.start(settings, MODEL_NAME, PLOT_PANELS)  # the seed, precision and devices
-    images_per_step = settings.batch_size * settings.critic_steps  # a batch for each critic step
-    real_images, batches, source = load_real_images(settings.dataset, settings.data_dir,
-                                                    images_per_step, settings.seed)
+    out_dir = training.start(settings)  # the seed, the number format, the devices; the folder
+    real_images, source = load_real_images(settings.dataset, settings.data_dir)
+    batches = make_batches(real_images, settings.batch_size, settings.critic_steps, settings.seed)
     generator, critic = build_generator(), build_critic()
     generator_optimizer, critic_optimizer = make_optimizers(settings.mode)
     # The same 16 noise vectors every epoch, so the grids and the GIF show one set of images.
     fixed_noise = tf.Variable(tf.random.normal([NUM_FIXED, NOISE_DIM]), trainable=False)
     step = make_train_step(generator, critic, generator_optimizer, critic_optimizer, settings.mode,
                            settings.critic_steps)
-    train_step = run.on_devices(step)  # as written; --devices N: on each device, a share each
-    run.print_banner([generator, critic], batches, f"{len(real_images):,} images, {source}")
-    finished = run.rewind_to_checkpoint(dict(  # the last finished epoch: 0 for a new run
+    # As written; with --devices N, a share of the batch on each device.
+    train_step = training.on_devices(step, [generator_optimizer, critic_optimizer])
+    # What a resumed run needs, saved after every epoch; the manager keeps the last three.
+    checkpoint = tf.train.Checkpoint(
         generator=generator, critic=critic, generator_optimizer=generator_optimizer,
         critic_optimizer=critic_optimizer, fixed_noise=fixed_noise,
-        shown_generator=generator))  # what `sample`, `evaluate` and `walk` restore
-    if finished == 0:
-        run.save_grid(0, generator(fixed_noise, training=False))  # the untrained generator
+        shown_generator=generator,  # what `sample`, `evaluate` and `walk` restore
+        epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
+    manager = tf.train.CheckpointManager(checkpoint, f"{out_dir}/checkpoints", max_to_keep=3)
+    training.banner(settings, MODEL_NAME, [generator, critic], batches, source)
+    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)  # 0: a new run
+    grid_path = f"{out_dir}/images/epoch_{{:04d}}.png"  # the grid of the fixed noise's images
+    if finished == 0:  # the untrained generator's
+        images.save_grid(generator(fixed_noise, training=False), grid_path.format(0))
 
     for epoch in range(finished + 1, settings.epochs + 1):
         means = progress.RunningMeans()  # of each number the step returns; stops on a NaN
-        for real_batches in run.progress_bar(batches, epoch, means):
+        for real_batches in training.epoch_batches(batches, epoch, means, settings):
             means.add(train_step(real_batches))
-        run.save_epoch(epoch, means, generator(fixed_noise, training=False), generator)
-    run.write_gif_and_generator(generator, build_generator)
+        images.save_grid(generator(fixed_noise, training=False), grid_path.format(epoch))
+        training.log_epoch(out_dir, epoch, means, generator, settings, PLOT_PANELS)
+        checkpoint.epoch.assign(epoch)
+        manager.save(checkpoint_number=epoch)  # last: a run stopped before it redoes the epoch
+    images.write_gif(f"{out_dir}/images", f"{out_dir}/training.gif")
+    precision.save_float32(generator, f"{out_dir}/generator.keras")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
-"""Checkpoints that resume a run where it stopped, survive damaged files, refuse others' folders.
+"""Restoring the lessons' checkpoints: past damaged files, and never another script's.
 
-A checkpoint holds what a script hands it: both networks, both optimizers (their moment
-estimates and step counts), the fixed noise of the epoch grids, plus the epoch counter, so
-a resumed run continues the same story. (The random streams are not saved: a resumed run
-draws new noise and a new shuffle, which changes nothing that matters to a GAN.) Beside the
-checkpoints, `run.json` records which
-script and which settings wrote them, so a folder of another model gets a clear message
-instead of a shape error deep inside TensorFlow.
+A lesson saves its own `tf.train.Checkpoint` (both networks, both optimizers with their moment
+estimates and step counts, the fixed noise of the epoch grids, the epoch counter) with a
+`tf.train.CheckpointManager` after every epoch, so a resumed run continues the same story.
+(The random streams are not saved: a resumed run draws new noise and a new shuffle, which
+changes nothing that matters to a GAN.) Beside the checkpoints, `run.json` records which script
+and which settings wrote them, so a folder of another model gets a clear message instead of a
+shape error deep inside TensorFlow.
 
 TensorFlow writes a checkpoint as `ckpt-N.index` and `ckpt-N.data-...` files. When the
 newest one does not restore (a disk that filled up, a copy cut short), the next older one
@@ -16,10 +16,6 @@ is used and the message says so: a damaged file costs the epochs after the last 
 import json
 import os
 import re
-import shutil
-import tempfile
-
-import tensorflow as tf
 
 from common.errors import UserError
 from common.files import write_text
@@ -84,139 +80,109 @@ def saved_setting(run_dir, key, default):
 NOT_CHECKED = ("data_dir",)
 
 
-class Checkpoints:
-    """Saves and restores one run's state under `run_dir/checkpoints/`.
+def folder_of(run_dir):
+    return os.path.join(run_dir, "checkpoints")
 
-    run_dir:  the run's output folder.
-    identity: the settings that must match to resume: "model" and the script's others
-              (dataset, recipe, loss, mode, critic_steps, precision, image_size, width,
-              generator_steps); sampling checks only "model". A setting that an older
-              run.json does not hold is not checked: that run predates it. (It ran with
-              the default of its day; a resume uses today's, which for precision may differ.)
-    script:   the command that trains this model, for messages ("python x.py").
-    tracked:  the objects to save: models, optimizers, variables (by name).
-    Optimizers must be built (`optimizer.build(model.trainable_variables)`) before a
-    restore, so that their slots exist to receive the saved values.
-    """
 
-    def __init__(self, run_dir, identity, script, keep=3, **tracked):
-        self.folder = os.path.join(run_dir, "checkpoints")
-        self.info_path = os.path.join(self.folder, "run.json")
-        self.identity = identity
-        self.script = script
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **tracked)
-        # Made now, not at the first save: on several machines every worker must make each
-        # variable at the same point, and only the chief's first save would make this one.
-        self.checkpoint.save_counter  # noqa: B018
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self.folder, max_to_keep=keep)
+def write_identity(run_dir, identity):
+    """Record in run.json which script and settings write the checkpoints of run_dir."""
+    os.makedirs(folder_of(run_dir), exist_ok=True)
+    write_text(os.path.join(folder_of(run_dir), "run.json"), json.dumps(identity, indent=2))
 
-    def saved(self):
-        """The checkpoints on disk as {epoch: path prefix}, newest first (see saved_in)."""
-        return saved_in(self.folder)
 
-    def _without_index(self, newest):
-        """Checkpoints newer than `newest` that left data files but no index (newest first)."""
-        names = os.listdir(self.folder)
-        numbers = {
-            int(match.group(1))
-            for name in names
-            if (match := re.fullmatch(r"ckpt-(\d+)\.data-.*", name))
-        }
-        return [
-            os.path.join(self.folder, f"ckpt-{number}")
-            for number in sorted(numbers, reverse=True)
-            if number > newest
-        ]
-
-    def saved_identity(self):
-        """The settings in run.json, as the run that wrote the checkpoints recorded them."""
-        try:
-            return read_settings(self.info_path)
-        except FileNotFoundError:
-            raise UserError(
-                f"{self.folder} holds checkpoints but no run.json, so they were not written "
-                f"by this collection's {self.identity['model']} script. Use another --out-dir "
-                "or remove that folder."
-            ) from None
-        except (OSError, ValueError) as error:
-            raise UserError(
-                f"{self.info_path} is damaged ({error}), so it cannot say which model and "
-                f"settings wrote these checkpoints. If they are this run's, write it again as "
-                f"{json.dumps(self.identity)}; otherwise choose another --out-dir."
-            ) from None
-
-    def _check_identity(self, keys):
-        saved = settings_in_force(self.saved_identity())
-        if saved.get("model") != self.identity.get("model"):
-            refuse_other_model(self.folder, saved.get("model"), self.identity.get("model"))
-        for key in keys:
-            if key in NOT_CHECKED:
-                continue
-            if (key in saved or key == "model") and saved.get(key) != self.identity.get(key):
-                raise UserError(
-                    f"The checkpoint in {self.folder} was written with {key}="
-                    f"{saved.get(key)!r}, but this run asks for {key}="
-                    f"{self.identity.get(key)!r}. Pass the same settings to continue that "
-                    "run, or choose another --out-dir for a new one."
-                )
-
-    def restore_newest(self, for_training=True):
-        """Restore the newest checkpoint that restores; return its epoch, or 0 if there is none."""
-        saved = self.saved()
-        if not saved:
-            return 0
-        self._check_identity(self.identity if for_training else ["model"])
-        failures = [
-            (path, "its .index file is missing") for path in self._without_index(next(iter(saved)))
-        ]
-        for number, path in saved.items():
-            try:
-                status = self.checkpoint.restore(path)
-                status.assert_existing_objects_matched()  # everything asked for is in the file
-                if not for_training:
-                    status.expect_partial()  # sampling needs no optimizer state
-            except Exception as error:  # damaged files fail in many ways: IndexError, OpError, ...
-                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-                failures.append((path, first_line))
-                continue
-            for damaged, reason in failures:
-                print(f"Checkpoint {damaged} does not restore ({reason}); using {path} instead.")
-            return int(self.epoch.numpy())
+def saved_identity(folder, identity):
+    """The settings in `folder`'s run.json, as the run that wrote the checkpoints recorded them."""
+    info_path = os.path.join(folder, "run.json")
+    try:
+        return read_settings(info_path)
+    except FileNotFoundError:
         raise UserError(
-            f"None of the {len(saved)} checkpoint(s) in {self.folder} restores; the newest, "
-            f"{failures[0][0]}, says: {failures[0][1]}. They do not fit this model or their "
-            f"files are damaged. Nothing was deleted. Choose another --out-dir, or move "
-            f"{self.folder} away to start over."
-        )
+            f"{folder} holds checkpoints but no run.json, so they were not written by this "
+            f"collection's {identity['model']} script. Use another --out-dir or remove that "
+            "folder."
+        ) from None
+    except (OSError, ValueError) as error:
+        raise UserError(
+            f"{info_path} is damaged ({error}), so it cannot say which model and settings wrote "
+            f"these checkpoints. If they are this run's, write it again as "
+            f"{json.dumps(identity)}; otherwise choose another --out-dir."
+        ) from None
 
-    def restore_for_sampling(self):
-        """Restore the newest good checkpoint for `sample` or `evaluate`, or say to train first."""
-        epoch = self.restore_newest(for_training=False)
-        if epoch == 0:
+
+def check_identity(folder, identity, keys):
+    """Refuse, with a message, checkpoints of another model, or written with other `keys`.
+
+    A setting that an older run.json does not hold is not checked: that run predates it. (It
+    ran with the default of its day; a resume uses today's, which for precision may differ.)
+    """
+    saved = settings_in_force(saved_identity(folder, identity))
+    if saved.get("model") != identity.get("model"):
+        refuse_other_model(folder, saved.get("model"), identity.get("model"))
+    for key in keys:
+        if key in NOT_CHECKED:
+            continue
+        if (key in saved or key == "model") and saved.get(key) != identity.get(key):
             raise UserError(
-                f"No checkpoint in {self.folder}: train first with `{self.script} train` "
-                "(or point --out-dir at a folder that holds a trained run)."
+                f"The checkpoint in {folder} was written with {key}={saved.get(key)!r}, but "
+                f"this run asks for {key}={identity.get(key)!r}. Pass the same settings to "
+                "continue that run, or choose another --out-dir for a new one."
             )
-        return epoch
 
-    def save(self, epoch):
-        """Save the state as of the end of `epoch`; returns the checkpoint path."""
-        os.makedirs(self.folder, exist_ok=True)
-        write_text(self.info_path, json.dumps(self.identity, indent=2))
-        self.epoch.assign(epoch)
-        return self.manager.save(checkpoint_number=epoch)
 
-    def save_elsewhere(self, epoch):
-        """Save as `save` does, into a temporary folder, then remove it: on several machines the
-        workers other than the chief must take part in every save, and keep nothing."""
-        folder = tempfile.mkdtemp(prefix="gan-worker-checkpoint-")
+def without_index(folder, newest):
+    """Checkpoints newer than `newest` that left data files but no index (newest first)."""
+    numbers = {int(match.group(1)) for name in os.listdir(folder)
+               if (match := re.fullmatch(r"ckpt-(\d+)\.data-.*", name))}
+    return [os.path.join(folder, f"ckpt-{number}")
+            for number in sorted(numbers, reverse=True) if number > newest]
+
+
+def restore_newest(checkpoint, run_dir, identity, for_training=True):
+    """Restore into `checkpoint` (a tf.train.Checkpoint with an `epoch` variable) the newest
+    checkpoint of run_dir that restores; return its epoch, 0 if there is none.
+
+    A checkpoint that does not restore (a disk that filled up, a copy cut short) is passed
+    over for the next older one, and the message says so: a damaged file costs the epochs
+    after the last good one. identity: the settings that must match run.json ("model" and the
+    script's KEPT_ON_RESUME); for sampling only "model" is checked. Optimizers must be built
+    (`optimizer.build(model.trainable_variables)`) before, so that their slots exist to
+    receive the saved values.
+    """
+    folder = folder_of(run_dir)
+    saved = saved_in(folder)
+    if not saved:
+        return 0
+    check_identity(folder, identity, identity if for_training else ["model"])
+    failures = [(path, "its .index file is missing")
+                for path in without_index(folder, next(iter(saved)))]
+    for path in saved.values():
         try:
-            self.epoch.assign(epoch)
-            self.checkpoint.write(os.path.join(folder, "ckpt"))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            status = checkpoint.restore(path)
+            status.assert_existing_objects_matched()  # everything asked for is in the file
+            if not for_training:
+                status.expect_partial()  # sampling needs no optimizer state
+        except Exception as error:  # damaged files fail in many ways: IndexError, OpError, ...
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+            failures.append((path, first_line))
+            continue
+        for damaged, reason in failures:
+            print(f"Checkpoint {damaged} does not restore ({reason}); using {path} instead.")
+        return int(checkpoint.epoch.numpy())
+    raise UserError(
+        f"None of the {len(saved)} checkpoint(s) in {folder} restores; the newest, "
+        f"{failures[0][0]}, says: {failures[0][1]}. They do not fit this model or their files "
+        f"are damaged. Nothing was deleted. Choose another --out-dir, or move {folder} away to "
+        "start over."
+    )
 
-    def newest_epoch(self):
-        """The epoch of the newest checkpoint on disk (0 if none): where `train` would resume."""
-        return next(iter(self.saved()), 0)
+
+def restore_for_sampling(checkpoint, run_dir, model_name, script):
+    """Restore the newest good checkpoint for `sample`, `evaluate` or `walk`, or say to train
+    first; returns its epoch."""
+    epoch = restore_newest(checkpoint, run_dir, dict(model=model_name), for_training=False)
+    if epoch == 0:
+        raise UserError(
+            f"No checkpoint in {folder_of(run_dir)}: train first with `{script} train` (or "
+            "point --out-dir at a folder that holds a trained run)."
+        )
+    return epoch

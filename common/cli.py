@@ -242,9 +242,12 @@ def check_command_word(argv=None):
 
 
 def saved_settings(out_dir):
-    """The settings in OUT_DIR/checkpoints/run.json, or {} where there is no readable one."""
+    """The settings in OUT_DIR/checkpoints/run.json, or {} where there is no readable one, or
+    no checkpoint beside it (a run stopped before its first epoch's end keeps nothing)."""
     from common.checkpoints import read_settings
 
+    if not newest_checkpoint(out_dir):
+        return {}
     try:
         return read_settings(os.path.join(out_dir, "checkpoints", "run.json"))
     except (OSError, ValueError):
@@ -386,6 +389,8 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
             with runs.only_writer(settings.out_dir) if chief else contextlib.nullcontext():
                 try:  # one `train` at a time in a folder
                     train(settings)
+                    if chief:
+                        print(done_message(settings))
                     devices.finish()  # several machines: the last meeting, then exit
                 except devices.LOST_WORKER as error:
                     newest = newest_checkpoint(settings.out_dir)
@@ -410,6 +415,8 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
                 args, model_name, script, build_generator, run_settings, judge
             )
     finally:
+        if "common.training" in sys.modules:  # a worker's temporary folder (several machines)
+            sys.modules["common.training"].cleanup()
         # `train` sets Keras's number format and, with --devices, a distribution strategy; a
         # caller that goes on in the same process (the tests, a notebook) gets the defaults back.
         if "keras" in sys.modules:
@@ -417,6 +424,13 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
             from common import devices
 
             devices.release()
+
+
+def done_message(settings):
+    epochs = settings.epochs
+    return (f"Done: {epochs} epoch{'s' if epochs > 1 else ''}. In {settings.out_dir}/: "
+            "training.gif, log.csv, losses.png, generator.keras (load it with "
+            "keras.models.load_model) and the grids in images/.")
 
 
 def newest_checkpoint(out_dir):

@@ -10,8 +10,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
-from common import images, latent, metrics
-from common.checkpoints import Checkpoints, saved_in
+from common import checkpoints, images, latent, metrics
+from common.checkpoints import saved_in
 from common.datasets import FOLDER
 from common.training import build, sampler
 
@@ -33,8 +33,8 @@ def restore(out_dir, model_name, script, models):
                 ("generator" if name == "shown_generator" else name): model
                 for name, model in models.items()
             }
-    checkpoints = Checkpoints(out_dir, dict(model=model_name), f"python {script}", **models)
-    return checkpoints.restore_for_sampling()
+    checkpoint = tf.train.Checkpoint(epoch=tf.Variable(0, dtype=tf.int64), **models)
+    return checkpoints.restore_for_sampling(checkpoint, out_dir, model_name, f"python {script}")
 
 
 def saved_names(path):

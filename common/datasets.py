@@ -233,16 +233,31 @@ def shuffled_batches(images, batch_size, seed=None, prepare=None):
     return prefetched(batches)
 
 
+def worker_share(images, batch_size):
+    """This machine's images and batch: all of them on one machine; on several (TF_CONFIG),
+    every Nth image and 1/N of the batch (common/devices.py). A batch larger than the images
+    is refused with a message."""
+    check_batch_size(len(images), batch_size)
+    from common import devices
+
+    return devices.worker_share(images, batch_size)
+
+
+def untuned():
+    """tf.data.Options with tf.data's tuning off (see `prefetched`)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
+
+
 def prefetched(dataset):
     """`dataset` with one batch made ready while a step runs, and tf.data's tuning off: its
     thread sleeps up to a minute between rounds, and the end of an epoch (its iterator's end)
     waited for that thread to wake, 20 s or more some epochs (docs/performance.md, sixth
     session)."""
-    import tensorflow as tf
-
-    untuned = tf.data.Options()
-    untuned.autotune.enabled = False
-    return dataset.prefetch(1).with_options(untuned)
+    return dataset.prefetch(1).with_options(untuned())
 
 
 # ----- a folder of your own pictures ------------------------------------------------------

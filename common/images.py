@@ -6,6 +6,7 @@ written leaves the previous picture, never half of one.
 
 import math
 import os
+import re
 
 import imageio.v3 as imageio
 import numpy as np
@@ -17,6 +18,7 @@ from common.files import replacing
 # pixels: 28x28 images at 4x, 64x64 at 2x, 128x128 as they are.
 DRAWN_SIZE = 128
 PADDING = 2
+GRID_NAME = re.compile(r"epoch_(\d+)\.png")  # a run's epoch grids, in OUT_DIR/images/
 
 
 def to_uint8(images):
@@ -53,13 +55,22 @@ def save_grid(images, path, columns=None):
     return path
 
 
-def write_gif(frame_paths, path, seconds_per_frame=0.15, hold_last=1.5):
-    """Join PNG pictures, in the order given, into one looping GIF; returns the path."""
-    frames = [imageio.imread(frame) for frame in frame_paths]
+def write_gif(frames, path, seconds_per_frame=0.15, hold_last=1.5):
+    """Join PNG pictures into one looping GIF; returns the path. frames: their paths in order,
+    or a folder of epoch grids (epoch_0000.png, epoch_0001.png, ...), taken in epoch order."""
+    if isinstance(frames, str):
+        names = os.listdir(frames) if os.path.isdir(frames) else []
+        numbers = {int(match.group(1)): name for name in names
+                   if (match := GRID_NAME.fullmatch(name))}
+        frames = [os.path.join(frames, numbers[number]) for number in sorted(numbers)]
+    frames = [imageio.imread(frame) for frame in frames]
+    if not frames:  # a worker of several machines that trained no epoch of its own
+        return None
     durations = [int(seconds_per_frame * 1000)] * len(frames)
     durations[-1] = int(hold_last * 1000)  # linger on the final result before looping
     with replacing(path) as temporary:
-        imageio.imwrite(temporary, frames, duration=durations, loop=0)
+        imageio.imwrite(temporary, frames, duration=durations if len(frames) > 1 else durations[0],
+                        loop=0)
     return path
 
 

@@ -84,21 +84,30 @@ def set_policy(name):
     return chosen
 
 
-def float32_copy(model, build):
-    """The model's weights in a new model from `build()`, made under the float32 policy.
+def float32_copy(model):
+    """A copy of the model, weights and all, whose every layer computes in float32.
 
     For generator.keras: a generator trained under a mixed policy would otherwise be saved with
     it, and compute in bfloat16 wherever it is loaded (ten times slower on a CPU without
     bfloat16 instructions, and not what `sample` draws). The copy computes in float32, as the
     generator that `sample` restores from the checkpoint does, so the two draw the same
-    pictures (tests/test_scripts.py: within 1e-5). It is also a one-device model, whatever
-    --devices trained the original.
+    pictures (tests/test_scripts.py: within 1e-5).
     """
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        copy = build()
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
+
+    def in_float32(layer):
+        return layer.__class__.from_config(dict(layer.get_config(), dtype="float32"))
+
+    copy = keras.models.clone_model(model, clone_function=in_float32)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def save_float32(generator, path):
+    """Save the generator as `path` (generator.keras) in float32, whatever the training
+    precision (see float32_copy), in a file that keras.models.load_model reads without this
+    code; written under a temporary name first, so a kill never leaves half a file."""
+    from common import devices, files
+
+    with files.replacing(path) as temporary, devices.this_worker_only():
+        float32_copy(generator).save(temporary)
+    return path

@@ -4,6 +4,7 @@ running mean of each number the train step returns, and one line per finished ep
 import math
 import signal
 import sys
+import time
 
 from tqdm import tqdm
 
@@ -11,10 +12,15 @@ from common.errors import UserError
 
 
 class RunningMeans:
-    """The mean of each number a train step returns, over the steps of one epoch so far."""
+    """The mean of each number a train step returns, over the steps of one epoch so far, and
+    the seconds since the epoch began (when this was made)."""
 
     def __init__(self):
         self.totals, self.count = {}, 0
+        self.started = time.perf_counter()
+
+    def seconds(self):
+        return time.perf_counter() - self.started
 
     def add(self, step_outputs):
         """Add one step's outputs (a dict of scalar tensors); a NaN or inf stops with a message."""

@@ -38,8 +38,8 @@ except ImportError:
 
 from common.errors import UserError
 from common.files import PARTIAL_NAME, write_text
+from common.images import GRID_NAME
 
-GRID_NAME = re.compile(r"epoch_(\d+)\.png")
 
 
 def ensure_writable(folder):

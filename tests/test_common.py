@@ -10,8 +10,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from common import cli, datasets, images, progress, runs
-from common.checkpoints import Checkpoints
+from common import checkpoints, cli, datasets, images, progress, runs
 from common.errors import UserError
 from conftest import toy_images, write_idx
 
@@ -83,21 +82,26 @@ def test_a_batch_larger_than_the_data_is_refused():
 
 
 # ----- pictures ---------------------------------------------------------------------------
-def test_the_batches_tune_nothing():
-    """No tf.data tuning in the training pipeline: the end of each epoch's iterator waited for
+def test_the_lessons_batches_tune_nothing():
+    """No tf.data tuning in a lesson's pipeline: the end of each epoch's iterator waited for
     the tuning thread, which sleeps up to a minute (docs/performance.md, sixth session)."""
-    dataset = datasets.shuffled_batches(
-        np.zeros((100, 28, 28, 1), np.float32), 10, prepare=lambda batch: batch * 2
-    )
-    assert dataset.options().autotune.enabled is False
-    sizes = []
-    while dataset is not None:
-        for name in ("_buffer_size", "_num_parallel_calls"):
-            if getattr(dataset, name, None) is not None:
-                sizes.append(int(getattr(dataset, name)))
-        dataset = getattr(dataset, "_input_dataset", None)
-    assert 1 in sizes  # the prefetch of one batch (and the shuffle's 100) were seen
-    assert tf.data.AUTOTUNE not in sizes
+    import dcgan_color
+    import dcgan_fashion
+    import mlp_gan_keras
+    import wgan_gp
+
+    grey, colour = np.zeros((100, 28, 28, 1), np.float32), np.zeros((100, 8, 8, 3), np.uint8)
+    for dataset in (mlp_gan_keras.make_batches(grey, 10), dcgan_fashion.make_batches(grey, 10),
+                    wgan_gp.make_batches(grey, 5, 2), dcgan_color.make_batches(colour, 10)):
+        assert dataset.options().autotune.enabled is False
+        sizes = []
+        while dataset is not None:
+            for name in ("_buffer_size", "_num_parallel_calls"):
+                if getattr(dataset, name, None) is not None:
+                    sizes.append(int(getattr(dataset, name)))
+            dataset = getattr(dataset, "_input_dataset", None)
+        assert 1 in sizes  # the prefetch of one batch (and the shuffle's 100) were seen
+        assert tf.data.AUTOTUNE not in sizes
 
 
 def test_grid_layout_and_grey_levels(tmp_path):
@@ -183,44 +187,51 @@ def test_positive_int_rejects(value, message):
 
 
 # ----- checkpoints ------------------------------------------------------------------------
-def small_state(tmp_path, model="toy"):
+def small_state(tmp_path):
+    """A toy model and optimizer in a tf.train.Checkpoint and its manager, as a lesson has."""
     import keras
 
-    model_ = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="toy")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="toy")
     optimizer = keras.optimizers.Adam(0.1)
-    optimizer.build(model_.trainable_variables)
-    checkpoints = Checkpoints(
-        str(tmp_path),
-        dict(model=model, dataset="mnist"),
-        "python toy.py",
-        model=model_,
-        optimizer=optimizer,
-    )
-    return model_, optimizer, checkpoints
+    optimizer.build(model.trainable_variables)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer,
+                                     epoch=tf.Variable(0, dtype=tf.int64))
+    manager = tf.train.CheckpointManager(checkpoint, str(tmp_path / "checkpoints"), 3)
+    return model, checkpoint, manager
+
+
+def save(checkpoint, manager, epoch, tmp_path, model="toy"):
+    checkpoints.write_identity(str(tmp_path), dict(model=model, dataset="mnist"))
+    checkpoint.epoch.assign(epoch)
+    manager.save(checkpoint_number=epoch)
 
 
 def test_checkpoint_round_trip_and_foreign_folder(tmp_path):
-    model, optimizer, checkpoints = small_state(tmp_path)
-    assert checkpoints.restore_newest() == 0
+    identity = dict(model="toy", dataset="mnist")
+    model, checkpoint, manager = small_state(tmp_path)
+    assert checkpoints.restore_newest(checkpoint, str(tmp_path), identity) == 0
     model.layers[0].kernel.assign(np.ones((3, 2)))
-    checkpoints.save(7)
-    restored_model, _, restored = small_state(tmp_path)
-    assert restored.restore_newest() == 7 and restored.newest_epoch() == 7
+    save(checkpoint, manager, 7, tmp_path)
+    restored_model, restored, _ = small_state(tmp_path)
+    assert checkpoints.restore_newest(restored, str(tmp_path), identity) == 7
     np.testing.assert_array_equal(restored_model.layers[0].kernel.numpy(), np.ones((3, 2)))
-    _, _, other = small_state(tmp_path, model="wgan_gp")
     with pytest.raises(UserError, match="model 'toy'"):
-        other.restore_newest()
+        checkpoints.restore_newest(restored, str(tmp_path), dict(identity, model="wgan_gp"))
+    with pytest.raises(UserError, match="dataset='mnist'"):
+        checkpoints.restore_newest(restored, str(tmp_path), dict(identity, dataset="fashion"))
 
 
 def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, capsys):
-    model, _, checkpoints = small_state(tmp_path)
+    model, checkpoint, manager = small_state(tmp_path)
     for epoch in (1, 2):
         model.layers[0].kernel.assign(np.full((3, 2), float(epoch)))
-        checkpoints.save(epoch)
-    data = next(name for name in os.listdir(checkpoints.folder) if name.startswith("ckpt-2.data"))
-    with open(os.path.join(checkpoints.folder, data), "r+b") as file:
+        save(checkpoint, manager, epoch, tmp_path)
+    folder = str(tmp_path / "checkpoints")
+    data = next(name for name in os.listdir(folder) if name.startswith("ckpt-2.data"))
+    with open(os.path.join(folder, data), "r+b") as file:
         file.truncate(10)  # a copy cut short
-    restored_model, _, restored = small_state(tmp_path)
-    assert restored.restore_newest() == 1
+    restored_model, restored, _ = small_state(tmp_path)
+    identity = dict(model="toy", dataset="mnist")
+    assert checkpoints.restore_newest(restored, str(tmp_path), identity) == 1
     assert "ckpt-2 does not restore" in capsys.readouterr().out
     np.testing.assert_array_equal(restored_model.layers[0].kernel.numpy(), np.ones((3, 2)))

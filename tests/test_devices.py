@@ -13,8 +13,7 @@ import tensorflow as tf
 
 import dcgan_color
 import dcgan_fashion
-from common import devices
-from common.checkpoints import Checkpoints
+from common import checkpoints, devices
 from common.runs import read_log
 from conftest import TRAINED_FLAGS, built, copy_run, run_main
 
@@ -204,12 +203,9 @@ def test_a_run_moves_between_two_devices_and_one(
 
     # The checkpoint of two replicas restores on one device, as `sample` does, to the same weights.
     generator = dcgan_fashion.build_generator()
-    assert (
-        Checkpoints(
-            out, dict(model="dcgan_fashion"), "", shown_generator=generator
-        ).restore_for_sampling()
-        == 3
-    )
+    epoch = tf.Variable(0, dtype=tf.int64)
+    checkpoint = tf.train.Checkpoint(shown_generator=generator, epoch=epoch)
+    assert checkpoints.restore_for_sampling(checkpoint, out, "dcgan_fashion", "") == 3
     for saved, restored in zip(trained, generator.get_weights()):
         np.testing.assert_array_equal(restored, saved)
 

@@ -18,7 +18,7 @@ import dcgan_color
 import dcgan_fashion
 import mlp_gan_keras
 import wgan_gp
-from common import images, precision, runs, training
+from common import checkpoints, images, precision, runs, training
 from conftest import ROOT, TRAINED_FLAGS, built, copy_run, run_main, toy_images
 
 SCRIPTS = [dcgan_fashion, mlp_gan_keras, wgan_gp]
@@ -68,7 +68,9 @@ GENERATOR_STAGES = {
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=ids)
 def test_real_images_are_scaled_to_the_range_of_tanh(script, idx_dir):
-    real_images, batches, _ = script.load_real_images("fashion_mnist", idx_dir, 16, seed=0)
+    real_images, _ = script.load_real_images("fashion_mnist", idx_dir)
+    batches = (script.make_batches(real_images, 8, 2, seed=0) if script is wgan_gp
+               else script.make_batches(real_images, 16, seed=0))  # WGAN-GP: 2 critic steps
     raw, _ = toy_images(200, 1)
     assert real_images.shape == (200, 28, 28, 1) and real_images.dtype == np.float32
     np.testing.assert_allclose(
@@ -420,7 +422,7 @@ def test_a_resumed_run_keeps_its_precision_and_refuses_another(
         keras.mixed_precision.set_global_policy("float32")
 
 
-# Every script exports through the same Run.write_gif_and_generator (common/training.py); the
+# Every script exports through the same precision.save_float32 (common/precision.py); the
 # DCGAN stands for all four (in bfloat16 on a CPU without bfloat16 instructions, WGAN-GP's
 # step alone took 22 s of the suite's time).
 @pytest.mark.parametrize("script", [dcgan_fashion], ids=["dcgan_fashion"])
@@ -468,8 +470,6 @@ def test_a_generator_trained_in_bfloat16_is_exported_in_float32_and_draws_what_s
 def test_a_run_saved_before_the_shown_generator_key_still_samples(tmp_path, capsys):
     """Until the lessons shared one sample command, mlp_gan_keras.py and wgan_gp.py saved their
     generator only as `generator`, not also as `shown_generator`: such runs still sample."""
-    from common.checkpoints import Checkpoints
-
     out = str(tmp_path / "run")
     keras.utils.set_random_seed(5)
     generator, critic = wgan_gp.build_generator(), wgan_gp.build_critic()
@@ -478,8 +478,12 @@ def test_a_run_saved_before_the_shown_generator_key_still_samples(tmp_path, caps
     critic_optimizer.build(critic.trainable_variables)
     identity = dict(model="wgan_gp", dataset="mnist", mode="wgan-gp", critic_steps=5,
                     precision="float32")
-    Checkpoints(out, identity, "", generator=generator, critic=critic,
-                generator_optimizer=generator_optimizer, critic_optimizer=critic_optimizer).save(1)
+    checkpoint = tf.train.Checkpoint(generator=generator, critic=critic,
+                                     generator_optimizer=generator_optimizer,
+                                     critic_optimizer=critic_optimizer,
+                                     epoch=tf.Variable(1, dtype=tf.int64))
+    checkpoints.write_identity(out, identity)
+    tf.train.CheckpointManager(checkpoint, f"{out}/checkpoints", 3).save(checkpoint_number=1)
     samples = str(tmp_path / "samples.npy")
     argv = ["sample", "--out-dir", out, "--n", "2", "--seed", "3", "--output", samples]
     status, stdout, stderr = run_main(wgan_gp, argv, capsys)
