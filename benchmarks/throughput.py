@@ -38,7 +38,7 @@ import dcgan_color  # noqa: E402
 import dcgan_fashion  # noqa: E402
 import mlp_gan_keras  # noqa: E402
 import wgan_gp  # noqa: E402
-from common import datasets, precision  # noqa: E402
+from common import precision  # noqa: E402
 
 SCRIPTS = {"dcgan": dcgan_fashion, "mlp": mlp_gan_keras, "wgan": wgan_gp, "color": dcgan_color}
 DEFAULT_BATCH = {"dcgan": 256, "mlp": 128, "wgan": 64, "color": dcgan_color.Settings.batch_size}
@@ -111,18 +111,17 @@ def build(name, policy):
 
 def pipelines(name, real_per_step, images):
     """(article, project) iterators of random batches, each the way the docstring above says
-    (the scripts' load_real_images: full batches, prefetched). dcgan_color.py at 64 px: the
+    (the scripts' make_batches: full batches, prefetched). dcgan_color.py at 64 px: the
     article's, 1,000 float32 pictures already scaled (60,000 would be 2.9 GB); the script's,
     uint8 batches scaled in the pipeline."""
     if name != "color":
         article = tf.data.Dataset.from_tensor_slices(images).shuffle(60000).batch(real_per_step)
-        project = datasets.shuffled_batches(images, real_per_step, 0)
+        project = dcgan_fashion.make_batches(images, real_per_step, 0)
     else:
         pictures = np.random.default_rng(0).integers(0, 256, (1000, 64, 64, 3), dtype=np.uint8)
         scaled = (pictures.astype(np.float32) - 127.5) / 127.5
         article = tf.data.Dataset.from_tensor_slices(scaled).shuffle(1000).batch(real_per_step)
-        project = datasets.shuffled_batches(pictures, real_per_step, 0,
-                                            prepare=dcgan_color.scale)
+        project = dcgan_color.make_batches(pictures, real_per_step, 0)
     return iter(article.repeat()), iter(project.repeat())
 
 

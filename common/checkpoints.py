@@ -38,10 +38,16 @@ def settings_in_force(saved):
     return saved
 
 
+SCRIPTS = {
+    "mlp_gan": "mlp_gan_keras.py",
+    "dcgan_fashion": "dcgan_fashion.py",
+    "wgan_gp": "wgan_gp.py",
+    "dcgan_color": "dcgan_color.py",
+}  # model name -> script
+
+
 def refuse_other_model(folder, saved_model, model_name):
     """Say, as a UserError, that the run in `folder` belongs to another script, and which."""
-    from common.cli import SCRIPTS
-
     other = SCRIPTS.get(saved_model)
     this = SCRIPTS.get(model_name, model_name)
     go_on = f", or go on with that run with its own script: `python {other} ...`" if other else ""

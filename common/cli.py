@@ -22,14 +22,9 @@ import sys
 import textwrap
 import typing
 
+from common.checkpoints import SCRIPTS
 from common.errors import Interrupted, UserError, paragraph
 
-SCRIPTS = {
-    "mlp_gan": "mlp_gan_keras.py",
-    "dcgan_fashion": "dcgan_fashion.py",
-    "wgan_gp": "wgan_gp.py",
-    "dcgan_color": "dcgan_color.py",
-}  # model name -> script
 COMMANDS = ("train", "sample", "gif", "evaluate", "walk")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 # A walk of --points x --steps frames is one GIF at 0.12 s a frame (common/images.save_walk),

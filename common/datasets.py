@@ -212,27 +212,6 @@ def check_batch_size(image_count, images_per_step):
         )
 
 
-def shuffled_batches(images, batch_size, seed=None, prepare=None):
-    """`images` as a tf.data.Dataset of full batches in a new random order every epoch (the
-    last, smaller batch of each epoch left out: one shape, one trace of the train step), the
-    next batch made ready while a step runs. prepare(batch), if given, maps every batch."""
-    import tensorflow as tf
-
-    check_batch_size(len(images), batch_size)
-    # On several machines (TF_CONFIG): this worker's own 1/N of the images, in batches of 1/N.
-    from common import devices
-
-    images, batch_size = devices.worker_share(images, batch_size)
-    batches = (
-        tf.data.Dataset.from_tensor_slices(images)
-        .shuffle(len(images), seed=seed)
-        .batch(batch_size, drop_remainder=True)
-    )
-    if prepare is not None:
-        batches = batches.map(prepare)
-    return prefetched(batches)
-
-
 def worker_share(images, batch_size):
     """This machine's images and batch: all of them on one machine; on several (TF_CONFIG),
     every Nth image and 1/N of the batch (common/devices.py). A batch larger than the images

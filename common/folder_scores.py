@@ -21,7 +21,7 @@ import os
 import numpy as np
 from scipy import ndimage
 
-from common import datasets, images, metrics, runs
+from common import datasets, images, runs
 from common.errors import UserError
 
 SMALLEST_LEVEL = 16  # the pyramid goes down to 16 pixels, as the paper's
@@ -212,7 +212,7 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
     check_picture_count(count, f"a folder of {len(pictures):,} pictures")
     halves = np.random.default_rng(seed).permutation(len(pictures))
     half_a, half_b = pictures[halves[:count]], pictures[halves[count : 2 * count]]
-    samples = metrics.generate(draw_images, count)
+    samples = images.generate(draw_images, count)
     scores, floor = swd(samples, half_a, seed), swd(half_b, half_a, seed)
     ratio, indices, distances = copying(samples, pictures)
     floor_ratio, _, _ = copying(half_b, half_a)

@@ -47,6 +47,12 @@ def grid(images, columns=None):
     return canvas[..., 0] if channels == 1 else canvas
 
 
+def generate(draw_images, count, batch=500):
+    """`count` images from draw_images(n), asked for in batches so memory stays small."""
+    parts = [np.asarray(draw_images(min(batch, count - start))) for start in range(0, count, batch)]
+    return np.concatenate(parts)
+
+
 def save_grid(images, path, columns=None):
     """Write images (N, H, W, 1 or 3) in [-1, 1] as one PNG grid; returns the path."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import linalg
 
-from common import datasets, runs
+from common import datasets, images, runs
 from common.errors import UserError
 from common.files import replacing, write_text
 
@@ -307,12 +307,6 @@ def check_sample_count(count, flag=None):
     )
 
 
-def generate(draw_images, count, batch=500):
-    """`count` images from draw_images(n), asked for in batches so memory stays small."""
-    parts = [np.asarray(draw_images(min(batch, count - start))) for start in range(0, count, batch)]
-    return np.concatenate(parts)
-
-
 _SCORERS = {}
 
 
@@ -332,7 +326,7 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
     which has no labels, gets the scores of common/folder_scores.py instead.
     """
     if dataset == datasets.FOLDER:
-        from common import folder_scores  # which draws its samples with `generate`, below
+        from common import folder_scores
 
         if not data_dir:
             raise UserError(f"The run in {run_dir} names no folder of pictures: pass the one it "
@@ -347,7 +341,7 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
         count
     )  # common/cli.py checks the flags before training; this guards other callers
     scorer = scorer_for(dataset, data_dir)
-    scores = scorer.score(generate(draw_images, count), seed)
+    scores = scorer.score(images.generate(draw_images, count), seed)
     floor = scorer.floor(count, seed)
     print(table(scores, floor, count, dataset, epoch, scorer.info.get("test_accuracy")))
     record = dict(

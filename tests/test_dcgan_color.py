@@ -278,7 +278,7 @@ def test_colour_survives_the_folder_loader_and_the_batches(pictures):
     np.testing.assert_array_equal(loaded[0, 32, 32], [255, 0, 0])  # plain_00: red stays red
     np.testing.assert_array_equal(loaded[1, 10, 50], [0, 255, 0])  # plain_01 (a BMP): green
     np.testing.assert_array_equal(loaded[2, 60, 3], [0, 0, 255])  # plain_02: blue
-    batch = next(iter(datasets.shuffled_batches(loaded[:3], 3, 0, prepare=color.scale))).numpy()
+    batch = next(iter(color.make_batches(loaded[:3], 3, 0))).numpy()
     assert batch.dtype == np.float32 and batch.shape == (3, 64, 64, 3)
     corners = sorted(map(tuple, batch[:, 5, 5]))  # in the shuffled order: sorted to compare
     np.testing.assert_allclose(corners, [(-1, -1, 1), (-1, 1, -1), (1, -1, -1)])  # blue, green, red
@@ -301,7 +301,7 @@ def test_transparency_lies_on_black_and_the_centre_square_is_kept(tmp_path):
 def test_every_batch_is_full_and_every_picture_comes_once_per_epoch():
     pictures = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1) * np.ones((1, 2, 2, 3), np.uint8)
     epoch = [
-        batch.numpy() for batch in datasets.shuffled_batches(pictures, 3, 0, prepare=color.scale)
+        batch.numpy() for batch in color.make_batches(pictures, 3, 0)
     ]
     assert [len(batch) for batch in epoch] == [3, 3, 3]
     seen = np.concatenate([batch[:, 0, 0, 0] for batch in epoch]) * 127.5 + 127.5
@@ -311,7 +311,7 @@ def test_every_batch_is_full_and_every_picture_comes_once_per_epoch():
     again = np.concatenate(
         [
             batch.numpy()[:, 0, 0, 0]
-            for batch in datasets.shuffled_batches(pictures, 3, 1, prepare=color.scale)
+            for batch in color.make_batches(pictures, 3, 1)
         ]
     )
     assert not np.array_equal(seen, again * 127.5 + 127.5)  # another seed, another order
