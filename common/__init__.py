@@ -2,7 +2,7 @@
 
 The machinery (nothing here teaches GANs):
 - cli:         the command line, built from a script's Settings; errors as messages.
-- training:    the verbs around a lesson's loop: start, banner, resume, progress, epoch's end.
+- training:    functions around a lesson's loop: start, banner, resume, progress, the log.
 - commands:    sample, evaluate and walk, written once for every script.
 - devices:     --devices N and TF_CONFIG: the lesson's step on several devices or machines.
 - workers:     `python -m common.workers N -- COMMAND`: N workers of one command on one computer.
@@ -10,7 +10,7 @@ The machinery (nothing here teaches GANs):
 - datasets:    MNIST and Fashion-MNIST offline, and folders of your own pictures (cached).
 - images:      image grids, the loss plot, the training GIF, sample files.
 - runs:        the run folder: where each file goes, the per-epoch log, resuming.
-- checkpoints: saving and restoring a run's state, with the settings that wrote it.
+- checkpoints: restoring a lesson's tf.train.Checkpoint past damaged files; run.json.
 - progress:    the banner, the progress bar with running means, the NaN guard.
 - board:       TensorBoard summaries of each epoch's log row and grid.
 - files:       writing a file so that a kill never leaves half of it.
