@@ -16,7 +16,7 @@ Usage:
     python dcgan_fashion.py                       # 16 samples from the latest checkpoint
     python dcgan_fashion.py evaluate              # FCD, KID and class coverage of the samples
     python dcgan_fashion.py walk --seed 3         # a walk through the noise space: walk.gif
-    python dcgan_fashion.py --help                # every setting, from Settings below
+    python dcgan_fashion.py train --help          # every setting, from Settings below
 """
 
 import common  # first: answers a mistyped command before TensorFlow's 15 s of loading
@@ -260,19 +260,20 @@ def train(settings):
     generator_optimizer, discriminator_optimizer = make_optimizers(recipe)
     averaged_generator = build_averaged_generator(generator) if recipe["average_decay"] else None
     shown_generator = averaged_generator or generator  # what the grids and `sample` draw
-    fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)  # the same in every grid
+    fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)  # in the checkpoint too
     train_step = training.on_devices(  # as written; with --devices N, a share on each device
         make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer),
         [generator_optimizer, discriminator_optimizer])
-    # What a resumed run needs, saved after every epoch; the manager keeps the last three.
+    # What a resumed run needs (and `sample`: shown_generator), saved every epoch; 3 are kept.
     checkpoint = tf.train.Checkpoint(
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, shown_generator=shown_generator,
         fixed_noise=fixed_noise, epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
     manager = tf.train.CheckpointManager(checkpoint, f"{out_dir}/checkpoints", max_to_keep=3)
     training.banner(settings, MODEL_NAME, [generator, discriminator], batches, source)
-    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)  # 0: a new run
-    grid_path = f"{out_dir}/images/epoch_{{:04d}}.png"  # the grid of the fixed noise's images
+    # Restore the newest good checkpoint; forget grids and log rows after it; 0: a new run.
+    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)
+    grid_path = out_dir + "/images/epoch_{:04d}.png"  # the grid of the fixed noise's images
     if finished == 0:  # the untrained generator's
         images.save_grid(shown_generator(fixed_noise, training=False), grid_path.format(0))
 
@@ -284,7 +285,7 @@ def train(settings):
                 update_average(averaged_generator, generator, recipe["average_decay"],
                                generator_optimizer.iterations)
         images.save_grid(shown_generator(fixed_noise, training=False), grid_path.format(epoch))
-        training.log_epoch(out_dir, epoch, means, shown_generator, settings, PLOT_PANELS)
+        training.log_epoch(out_dir, epoch, means, shown_generator, settings, PLOT_PANELS)  # log.csv
         checkpoint.epoch.assign(epoch)
         manager.save(checkpoint_number=epoch)  # last: a run stopped before it redoes the epoch
     images.write_gif(f"{out_dir}/images", f"{out_dir}/training.gif")
