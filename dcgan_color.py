@@ -17,7 +17,7 @@ Usage:
     python dcgan_color.py                                           # 16 samples, newest checkpoint
     python dcgan_color.py evaluate                                  # SWD score, and is it copying?
     python dcgan_color.py walk --seed 3                             # a walk through the noise space
-    python dcgan_color.py --help                                    # every setting, from Settings
+    python dcgan_color.py train --help                              # every setting, from Settings
 """
 
 import common  # first: answers a mistyped command before TensorFlow's 15 s of loading
@@ -65,6 +65,7 @@ class Settings(cli.RunSettings):
     """number format of the layers (float32, not 'auto': in bfloat16 the averaged generator's
     pictures scored worse at every epoch measured, though faster: docs/performance.md)"""
 
+    # A resumed run goes on with its own values of these (the networks' shapes among them).
     KEPT_ON_RESUME = ("image_size", "width", "generator_steps", "recipe", "precision")
 
 
@@ -132,42 +133,47 @@ def scale(batch):
 # ----------------------------------------------------------------------------------------------
 # Generator: noise (100) -> picture (size, size, 3) in [-1, 1]
 # ----------------------------------------------------------------------------------------------
-def normal_init():
-    """The DCGAN paper: "All weights were initialized from a zero-centered Normal distribution
-    with standard deviation 0.02." A new initializer for each layer, made once --seed is set: one
-    shared initializer would give layers of the same shape the same numbers (G's and D's 5x5
-    kernels), from a seed drawn when this file is imported, whatever --seed says."""
+def dcgan_init():
+    """A layer's starting weights as the DCGAN paper draws them: "All weights were initialized
+    from a zero-centered Normal distribution with standard deviation 0.02." A new initializer for
+    each layer, made once --seed is set: one shared initializer would give layers of the same
+    shape the same numbers (G's and D's 5x5 kernels), from a seed drawn when this file is
+    imported, whatever --seed says."""
     return dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
 
 
 def build_generator(image_size=64, width=64):
     """One linear layer to a small stack of feature maps, then four transposed convolutions,
-    each doubling the side: 4 -> 64 pixels (8 -> 128). Batch norm on every layer but the last.
+    each doubling the side: size/16 -> size (4 -> 64 pixels, or 8 -> 128). Batch norm on every
+    layer but the last.
 
-    Shapes are given for 64 pixels and width 64; at 128 pixels each side is twice as long.
+    In the shape comments B is the batch, size is --image-size and width is --width. At the
+    defaults (64 pixels, width 64) the maps go from 4x4 with 512 channels to 32x32 with 64, then
+    the 64x64 picture's 3; at 128 pixels each side is twice as long, with the same channels.
     """
-    start = image_size // 16  # four doublings reach the picture's side: 4 for 64, 8 for 128
+    first_side = image_size // 16  # four doublings reach the picture's side: 4 for 64, 8 for 128
     # 5x5 kernels, each doubling the side; no bias where batch norm follows (it would cancel it).
     up = dict(kernel_size=5, strides=2, padding="same", use_bias=False)
     return keras.Sequential(
         [
             keras.Input(shape=(NOISE_DIM,)),
-            layers.Dense(start * start * width * 8, use_bias=False, **normal_init()),  # (B, 8192)
-            layers.Reshape((start, start, width * 8)),  # (B, 4, 4, 512)
+            # (B, size/16 * size/16 * width*8): 8,192 numbers at the defaults
+            layers.Dense(first_side * first_side * width * 8, use_bias=False, **dcgan_init()),
+            layers.Reshape((first_side, first_side, width * 8)),  # (B, size/16, size/16, width*8)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),  # the DCGAN paper: ReLU in the generator, tanh at its output
-            layers.Conv2DTranspose(width * 4, **up, **normal_init()),  # (B, 8, 8, 256)
+            layers.Conv2DTranspose(width * 4, **up, **dcgan_init()),  # (B, size/8, size/8, width*4)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),
-            layers.Conv2DTranspose(width * 2, **up, **normal_init()),  # (B, 16, 16, 128)
+            layers.Conv2DTranspose(width * 2, **up, **dcgan_init()),  # (B, size/4, size/4, width*2)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),
-            layers.Conv2DTranspose(width, **up, **normal_init()),  # (B, 32, 32, 64)
+            layers.Conv2DTranspose(width, **up, **dcgan_init()),  # (B, size/2, size/2, width)
             layers.BatchNormalization(**BATCH_NORM),
             layers.ReLU(),
             # tanh matches the data's [-1, 1]; in float32 even under --precision mixed_bfloat16.
             layers.Conv2DTranspose(CHANNELS, 5, strides=2, padding="same", activation="tanh",
-                                   dtype="float32", **normal_init()),  # (B, 64, 64, 3)
+                                   dtype="float32", **dcgan_init()),  # (B, size, size, 3)
         ],
         name="generator",
     )
@@ -178,24 +184,29 @@ def build_generator(image_size=64, width=64):
 # ----------------------------------------------------------------------------------------------
 def build_discriminator(image_size=64, width=64):
     """Four strided convolutions, each halving the side, with LeakyReLU, then one linear output.
-    Batch norm on all but the first (the DCGAN paper leaves it off D's input layer)."""
+    Batch norm on all but the first (the DCGAN paper leaves it off D's input layer).
+
+    The shapes mirror the generator's (B the batch, size --image-size, width --width): at the
+    defaults, 64x64 pictures with 3 channels to 32x32 with 64, then to 4x4 with 512.
+    """
     down = dict(kernel_size=5, strides=2, padding="same", use_bias=False)  # halves the side
     return keras.Sequential(
         [
             keras.Input(shape=(image_size, image_size, CHANNELS)),
-            layers.Conv2D(width, 5, strides=2, padding="same", **normal_init()),  # (B, 32, 32, 64)
+            # (B, size/2, size/2, width); with a bias, as no batch norm follows
+            layers.Conv2D(width, 5, strides=2, padding="same", **dcgan_init()),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Conv2D(width * 2, **down, **normal_init()),  # (B, 16, 16, 128)
+            layers.Conv2D(width * 2, **down, **dcgan_init()),  # (B, size/4, size/4, width*2)
             layers.BatchNormalization(**BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Conv2D(width * 4, **down, **normal_init()),  # (B, 8, 8, 256)
+            layers.Conv2D(width * 4, **down, **dcgan_init()),  # (B, size/8, size/8, width*4)
             layers.BatchNormalization(**BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Conv2D(width * 8, **down, **normal_init()),  # (B, 4, 4, 512)
+            layers.Conv2D(width * 8, **down, **dcgan_init()),  # (B, size/16, size/16, width*8)
             layers.BatchNormalization(**BATCH_NORM),
             layers.LeakyReLU(negative_slope=LEAKY_SLOPE),
-            layers.Flatten(),  # (B, 8192)
-            layers.Dense(1, dtype="float32", **normal_init()),  # (B, 1) logits, in float32
+            layers.Flatten(),  # (B, size/16 * size/16 * width*8): 8,192 at the defaults
+            layers.Dense(1, dtype="float32", **dcgan_init()),  # (B, 1) logits, in float32
         ],
         name="discriminator",
     )
@@ -224,53 +235,6 @@ def generator_loss(fake_logits):
 
 
 # ----------------------------------------------------------------------------------------------
-# Augmentation (--augment): DiffAugment, for folders of a few hundred pictures
-# ----------------------------------------------------------------------------------------------
-def diff_augment(images):
-    """Random changes of colour, place and a cut-out square, made of differentiable operations so
-    that the generator's gradient passes through them (Zhao et al. 2020, arXiv 2006.10738).
-
-    With few pictures the discriminator learns them by heart (D(x) -> 1, D(G(z)) -> 0) and the
-    generator's gradient fades. A discriminator that sees each picture changed anew at every
-    step cannot. The changes are made to the fakes too, in both updates: augment only the real
-    pictures and the generator learns to draw the changes (shifted, cut-out pictures).
-    """
-    return cutout(translation(colour(images)))
-
-
-def colour(images):
-    """Per picture: brightness + [-0.5, 0.5], saturation x [0, 2], contrast x [0.5, 1.5]."""
-    shape = [tf.shape(images)[0], 1, 1, 1]  # one random number per picture
-    images = images + tf.random.uniform(shape, -0.5, 0.5)
-    grey = tf.reduce_mean(images, axis=3, keepdims=True)
-    images = (images - grey) * tf.random.uniform(shape, 0.0, 2.0) + grey
-    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
-    return (images - mean) * tf.random.uniform(shape, 0.5, 1.5) + mean
-
-
-def translation(images, ratio=1 / 8):
-    """Shift each picture by up to `ratio` of its side each way; what comes in is 0 (grey)."""
-    size, batch = images.shape[1], tf.shape(images)[0]
-    shift = round(size * ratio)
-    padded = tf.pad(images, [[0, 0], [shift, shift], [shift, shift], [0, 0]])
-    corners = tf.random.uniform([batch, 2], 0, 2 * shift + 1, dtype=tf.int32)
-    rows = corners[:, :1] + tf.range(size)  # (B, size): the rows of `padded` each picture keeps
-    columns = corners[:, 1:] + tf.range(size)
-    images = tf.gather(padded, rows, axis=1, batch_dims=1)
-    return tf.gather(images, columns, axis=2, batch_dims=1)
-
-
-def cutout(images, ratio=1 / 2):
-    """Set a square of `ratio` of the side, at a random place in each picture, to 0 (grey)."""
-    size, batch = images.shape[1], tf.shape(images)[0]
-    half = round(size * ratio) // 2
-    centres = tf.random.uniform([batch, 2, 1], 0, size, dtype=tf.int32)
-    inside = (tf.range(size) >= centres - half) & (tf.range(size) < centres + half)  # (B, 2, size)
-    square = inside[:, 0, :, None] & inside[:, 1, None, :]  # (B, size, size)
-    return images * (1.0 - tf.cast(square, images.dtype))[..., None]
-
-
-# ----------------------------------------------------------------------------------------------
 # Train step: one discriminator update, then `generator_steps` generator updates
 # ----------------------------------------------------------------------------------------------
 def draw_noise(count):
@@ -280,28 +244,40 @@ def draw_noise(count):
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
                     generator_steps=2, augment=False):
-    seen = diff_augment if augment else tf.identity  # what D sees of every picture, real or fake
+    # What the discriminator sees of every picture, real or fake: the picture itself, or with
+    # --augment a randomly changed copy (diff_augment, in the add-on section after the loop).
+    discriminator_view = diff_augment if augment else tf.identity
 
     @tf.function
     def train_step(real_images):
         batch_size = tf.shape(real_images)[0]
+        # A tape and an optimizer per network, as the cited code's two Adams with a var_list
+        # each; not `discriminator.trainable = False` in a combined model (the MLP article's):
+        # Keras 3 reads that flag when a model's train step is first built, so that
+        # discriminator would not learn in its own updates either (docs/articles.md).
+
         # The discriminator: real pictures against the generator's fakes from fresh noise.
-        with tf.GradientTape() as tape:
+        with tf.GradientTape() as discriminator_tape:
+            # The fakes are made inside this tape only so that the update reads as one forward
+            # pass: its gradient is taken for D's weights alone, so none reaches the generator,
+            # and fakes made before the tape would train D the same.
             fake_images = generator(draw_noise(batch_size), training=True)
-            real_logits = discriminator(seen(real_images), training=True)
-            fake_logits = discriminator(seen(fake_images), training=True)
+            real_logits = discriminator(discriminator_view(real_images), training=True)
+            fake_logits = discriminator(discriminator_view(fake_images), training=True)
             d_loss_real, d_loss_fake = discriminator_losses(real_logits, fake_logits)
             d_loss = d_loss_real + d_loss_fake
-        gradients = tape.gradient(d_loss, discriminator.trainable_variables)
+        gradients = discriminator_tape.gradient(d_loss, discriminator.trainable_variables)
         discriminator_optimizer.apply_gradients(zip(gradients, discriminator.trainable_variables))
         # The generator, twice (the article): each update draws new noise and faces the
         # discriminator just updated. (The D(G(z)) logged is from the fakes of D's update.)
         g_loss = 0.0
         for _ in range(generator_steps):  # a Python loop: traced once, the updates in order
-            with tf.GradientTape() as tape:
+            with tf.GradientTape() as generator_tape:
+                # Here the fakes must be made inside the tape: the gradient for G's weights runs
+                # back through D (and diff_augment) into the generator; D's are not asked for.
                 fake_images = generator(draw_noise(batch_size), training=True)
-                loss = generator_loss(discriminator(seen(fake_images), training=True))
-            gradients = tape.gradient(loss, generator.trainable_variables)
+                loss = generator_loss(discriminator(discriminator_view(fake_images), training=True))
+            gradients = generator_tape.gradient(loss, generator.trainable_variables)
             generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
             g_loss += loss / generator_steps  # the mean over the generator's updates
         return {"d_loss": d_loss, "d_loss_real": d_loss_real, "d_loss_fake": d_loss_fake,
@@ -341,28 +317,28 @@ def update_average(averaged_generator, generator, decay, step):
 def train(settings):
     """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
     out_dir = training.start(settings)  # the seed, the number format, the devices; the folder
-    size, width = settings.image_size, settings.width
-    decay = RECIPES[settings.recipe]["average_decay"]
+    size, width, recipe = settings.image_size, settings.width, RECIPES[settings.recipe]
     pictures, source = load_pictures(settings.data_dir, size, settings.out_dir)
     batches = make_batches(pictures, settings.batch_size, settings.seed)
     generator, discriminator = build_generator(size, width), build_discriminator(size, width)
     generator_optimizer, discriminator_optimizer = make_optimizers()
+    decay = recipe["average_decay"]  # of the averaged generator, when the recipe keeps one
     averaged_generator = build_averaged_generator(generator, size, width) if decay else None
     shown_generator = averaged_generator or generator  # what the grids and `sample` draw
-    fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)  # the same in every grid
-    train_step = training.on_devices(  # as written; with --devices N, a share on each device
-        make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                        settings.generator_steps, settings.augment),
-        [generator_optimizer, discriminator_optimizer])
-    # What a resumed run needs, saved after every epoch; the manager keeps the last three.
+    fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)  # in the checkpoint too
+    train_step = training.on_devices(make_train_step(  # as written; --devices N: a share on each
+        generator, discriminator, generator_optimizer, discriminator_optimizer,
+        settings.generator_steps, settings.augment), [generator_optimizer, discriminator_optimizer])
+    # What a resumed run needs (and `sample`: shown_generator), saved every epoch; 3 are kept.
     checkpoint = tf.train.Checkpoint(
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, shown_generator=shown_generator,
         fixed_noise=fixed_noise, epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
     manager = tf.train.CheckpointManager(checkpoint, f"{out_dir}/checkpoints", max_to_keep=3)
     training.banner(settings, MODEL_NAME, [generator, discriminator], batches, source)
-    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)  # 0: a new run
-    grid_path = f"{out_dir}/images/epoch_{{:04d}}.png"  # the grid of the fixed noise's pictures
+    # Restore the newest good checkpoint; forget grids and log rows after it; 0: a new run.
+    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)
+    grid_path = out_dir + "/images/epoch_{:04d}.png"  # the grid of the fixed noise's pictures
     if finished == 0:  # the untrained generator's
         images.save_grid(shown_generator(fixed_noise, training=False), grid_path.format(0))
 
@@ -378,6 +354,56 @@ def train(settings):
         manager.save(checkpoint_number=epoch)  # last: a run stopped before it redoes the epoch
     images.write_gif(f"{out_dir}/images", f"{out_dir}/training.gif")
     precision.save_float32(shown_generator, f"{out_dir}/generator.keras")
+
+
+# ----------------------------------------------------------------------------------------------
+# Add-on: DiffAugment (--augment), for folders of a few hundred pictures (the article has none);
+# the train step applies it through `discriminator_view`
+# ----------------------------------------------------------------------------------------------
+def diff_augment(images):
+    """Random changes of colour, place and a cut-out square, made of differentiable operations so
+    that the generator's gradient passes through them (Zhao et al. 2020, arXiv 2006.10738).
+
+    With few pictures the discriminator learns them by heart (D(x) -> 1, D(G(z)) -> 0) and the
+    generator's gradient fades. A discriminator that sees each picture changed anew at every
+    step cannot. The changes are made to the fakes too, in both updates: augment only the real
+    pictures and the generator learns to draw the changes (shifted, cut-out pictures).
+    """
+    return cutout(translation(colour(images)))
+
+
+def colour(images):
+    """Per picture: brightness + [-0.5, 0.5], saturation x [0, 2], contrast x [0.5, 1.5]."""
+    per_picture = [tf.shape(images)[0], 1, 1, 1]  # the shape of one random number per picture
+    images = images + tf.random.uniform(per_picture, -0.5, 0.5)
+    grey = tf.reduce_mean(images, axis=3, keepdims=True)  # each pixel's mean of red, green, blue
+    images = (images - grey) * tf.random.uniform(per_picture, 0.0, 2.0) + grey
+    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
+    return (images - mean) * tf.random.uniform(per_picture, 0.5, 1.5) + mean
+
+
+def translation(images, ratio=1 / 8):
+    """Shift each picture by up to `ratio` of its side each way; what comes in is 0 (grey)."""
+    size, batch_size = images.shape[1], tf.shape(images)[0]
+    max_shift = round(size * ratio)  # in pixels: 8 at 64 px
+    padded = tf.pad(images, [[0, 0], [max_shift, max_shift], [max_shift, max_shift], [0, 0]])
+    # Where each picture's window starts in `padded`, row and column (max_shift: not moved).
+    window_starts = tf.random.uniform([batch_size, 2], 0, 2 * max_shift + 1, dtype=tf.int32)
+    rows = window_starts[:, :1] + tf.range(size)  # (B, size): the rows of `padded` it keeps
+    columns = window_starts[:, 1:] + tf.range(size)
+    images = tf.gather(padded, rows, axis=1, batch_dims=1)
+    return tf.gather(images, columns, axis=2, batch_dims=1)
+
+
+def cutout(images, ratio=1 / 2):
+    """Set a square of `ratio` of the side, at a random place in each picture, to 0 (grey)."""
+    size, batch_size = images.shape[1], tf.shape(images)[0]
+    half_side = round(size * ratio) // 2  # of the square: 16 at 64 px
+    centres = tf.random.uniform([batch_size, 2, 1], 0, size, dtype=tf.int32)  # row, column
+    # (B, 2, size): which rows (0) and which columns (1) the square covers.
+    covered = (tf.range(size) >= centres - half_side) & (tf.range(size) < centres + half_side)
+    in_square = covered[:, 0, :, None] & covered[:, 1, None, :]  # (B, size, size)
+    return images * (1.0 - tf.cast(in_square, images.dtype))[..., None]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ Usage:
     python mlp_gan_keras.py                                # 16 samples from the latest checkpoint
     python mlp_gan_keras.py evaluate                       # FCD, KID and class coverage
     python mlp_gan_keras.py walk --seed 3                  # a walk through the noise space
-    python mlp_gan_keras.py --help                         # every setting, from Settings below
+    python mlp_gan_keras.py train --help                   # every setting, from Settings below
 """
 
 import common  # first: answers a mistyped command before TensorFlow's 15 s of loading
@@ -181,6 +181,10 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     @tf.function(jit_compile=True)
     def train_step(real_images):
         batch_size = tf.shape(real_images)[0]
+        # A tape and an optimizer per network, where the article freezes D with
+        # `discriminator.trainable = False` in a combined model: Keras 3 reads that flag when a
+        # model's train step is first built, so the article's discriminator would not learn in
+        # its own updates either (docs/articles.md). A tape's gradient names the weights it moves.
 
         # 1. The discriminator: real images should score 1, fresh fakes 0.
         noise = tf.random.normal([batch_size, NOISE_DIM])  # z ~ N(0, 1)
@@ -229,16 +233,17 @@ def train(settings):
     train_step = training.on_devices(  # as written; with --devices N, a share on each device
         make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
                         generator_loss), [generator_optimizer, discriminator_optimizer])
-    # What a resumed run needs, saved after every epoch; the manager keeps the last three.
+    # What a resumed run needs (and `sample`: shown_generator), saved every epoch; 3 are kept.
     checkpoint = tf.train.Checkpoint(
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
         discriminator_optimizer=discriminator_optimizer, fixed_noise=fixed_noise,
-        shown_generator=generator,  # what `sample`, `evaluate` and `walk` restore
+        shown_generator=generator,  # what `sample`, `evaluate`, `walk` restore
         epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
     manager = tf.train.CheckpointManager(checkpoint, f"{out_dir}/checkpoints", max_to_keep=3)
     training.banner(settings, MODEL_NAME, [generator, discriminator], batches, source)
-    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)  # 0: a new run
-    grid_path = f"{out_dir}/images/epoch_{{:04d}}.png"  # the grid of the fixed noise's images
+    # Restore the newest good checkpoint; forget grids and log rows after it; 0: a new run.
+    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)
+    grid_path = out_dir + "/images/epoch_{:04d}.png"  # the grid of the fixed noise's images
     if finished == 0:  # the untrained generator's
         images.save_grid(generator(fixed_noise, training=False), grid_path.format(0))
 

@@ -19,7 +19,7 @@ Usage:
     python wgan_gp.py                                # 16 samples from the latest checkpoint
     python wgan_gp.py evaluate                       # FCD, KID and class coverage
     python wgan_gp.py walk --seed 3                  # a walk through the noise space
-    python wgan_gp.py --help                         # every setting, from Settings below
+    python wgan_gp.py train --help                   # every setting, from Settings below
 """
 
 import common  # first: answers a mistyped command before TensorFlow's 15 s of loading
@@ -225,7 +225,9 @@ def make_train_step(generator, critic, generator_optimizer, critic_optimizer, mo
 
     @tf.function
     def train_step(real_images):
-        # real_images holds critic_steps batches: each critic step sees images of its own.
+        # One step takes critic_steps batches (make_batches hands it batch_size * critic_steps
+        # images) and gives each critic update a batch of its own: an epoch is one pass of the
+        # critic over the data, and the generator is updated once per critic_steps batches.
         real_batches = tf.split(real_images, critic_steps)
         losses, penalties, estimates = zip(*[critic_update(batch) for batch in real_batches])
         # Then one generator step, against the critic just trained.
@@ -266,16 +268,17 @@ def train(settings):
                            settings.critic_steps)
     # As written; with --devices N, a share of the batch on each device.
     train_step = training.on_devices(step, [generator_optimizer, critic_optimizer])
-    # What a resumed run needs, saved after every epoch; the manager keeps the last three.
+    # What a resumed run needs (and `sample`: shown_generator), saved every epoch; 3 are kept.
     checkpoint = tf.train.Checkpoint(
         generator=generator, critic=critic, generator_optimizer=generator_optimizer,
         critic_optimizer=critic_optimizer, fixed_noise=fixed_noise,
-        shown_generator=generator,  # what `sample`, `evaluate` and `walk` restore
+        shown_generator=generator,  # what `sample`, `evaluate`, `walk` restore
         epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
     manager = tf.train.CheckpointManager(checkpoint, f"{out_dir}/checkpoints", max_to_keep=3)
     training.banner(settings, MODEL_NAME, [generator, critic], batches, source)
-    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)  # 0: a new run
-    grid_path = f"{out_dir}/images/epoch_{{:04d}}.png"  # the grid of the fixed noise's images
+    # Restore the newest good checkpoint; forget grids and log rows after it; 0: a new run.
+    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)
+    grid_path = out_dir + "/images/epoch_{:04d}.png"  # the grid of the fixed noise's images
     if finished == 0:  # the untrained generator's
         images.save_grid(generator(fixed_noise, training=False), grid_path.format(0))
 
