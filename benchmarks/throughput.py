@@ -14,7 +14,7 @@ round so that a busy machine slows both alike:
 - article: float32, the article's input pipeline (a float32 tensor, shuffle(60000),
   batch with a ragged last batch, no prefetch), one @tf.function step per Python iteration;
 - project: what `python SCRIPT.py train` does by default (its --precision, its
-  load_real_images pipeline, and XLA where the script turns it on: the MLP GAN).
+  make_batches pipeline, and XLA where the script turns it on: the MLP GAN).
 
 It prints the machine, both rates and their ratio, and how close the article's step comes
 to the machine's float32 matrix-multiply speed, counted from the layer shapes. The images
