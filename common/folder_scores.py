@@ -171,17 +171,24 @@ def pairs(samples, folder_pictures, indices, distances, count=8):
     return np.stack(shown)
 
 
-def check_picture_count(count, where):
-    """Refuse to score with fewer than MIN_PICTURES pictures on each side, with what to do."""
-    if count < MIN_PICTURES:
-        raise UserError(
-            f"Too few pictures to score: {where} gives {count} on each side of the comparison, "
-            f"and the sliced Wasserstein distance needs at least {MIN_PICTURES} (the folder is "
-            f"split in two halves for the floor, so the folder needs {2 * MIN_PICTURES}). Below "
-            "that it moves more from one draw to the next than between a good and a bad "
-            "generator (docs/colour.md). Add pictures to the folder, or ask for more samples "
-            "with --n (evaluate) or --eval-samples (train)."
-        )
+def check_picture_count(asked, folder_count, flag):
+    """Refuse to score with fewer than MIN_PICTURES pictures on each side, saying what can help:
+    more pictures in the folder when the folder is what limits the count, else more samples."""
+    count = scored_count(asked, folder_count)
+    if count >= MIN_PICTURES:
+        return
+    if folder_count // 2 < MIN_PICTURES:  # more samples cannot help: the folder's halves are small
+        remedy = (f"The folder's half is what limits it: add pictures to the folder, "
+                  f"{2 * MIN_PICTURES} or more, or judge this run by its grids.")
+    else:
+        remedy = f"Ask for {MIN_PICTURES} samples or more with {flag}."
+    raise UserError(
+        f"Too few pictures to score: {flag} {asked} with a folder of {folder_count:,} pictures "
+        f"gives {count} on each side of the comparison, and the sliced Wasserstein distance "
+        f"needs at least {MIN_PICTURES} (the folder is split in two halves for the floor). Below "
+        "that it moves more from one draw to the next than between a good and a bad generator "
+        f"(docs/colour.md). {remedy}"
+    )
 
 
 # ----- what the scripts call ----------------------------------------------------------------
@@ -196,9 +203,7 @@ def check_folder(data_dir, asked, flag):
     (No folder, or a missing one: the loader says so, as without --eval-every.)"""
     if not data_dir or not os.path.isdir(data_dir):
         return
-    folder_count = len(datasets.find_pictures(data_dir))
-    count = scored_count(asked, folder_count)
-    check_picture_count(count, f"{flag} {asked} with a folder of {folder_count:,} pictures")
+    check_picture_count(asked, len(datasets.find_pictures(data_dir)), flag)
 
 
 def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
@@ -208,8 +213,9 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
     first = np.asarray(draw_images(1))  # the generator's picture size and colours
     side, colour = first.shape[1], first.shape[-1] == 3
     pictures, _ = datasets.load_folder(data_dir, side, colour=colour, cache_dir=run_dir)
+    # (`train --eval-every` checked its --eval-samples before training: this is `evaluate`'s.)
+    check_picture_count(count, len(pictures), "--n")
     count = scored_count(count, len(pictures))
-    check_picture_count(count, f"a folder of {len(pictures):,} pictures")
     halves = np.random.default_rng(seed).permutation(len(pictures))
     half_a, half_b = pictures[halves[:count]], pictures[halves[count : 2 * count]]
     samples = images.generate(draw_images, count)

@@ -90,7 +90,8 @@ def banner(settings, model_name, models, batches, data):
     full, steps = count_steps(batches, settings)
     strategy = tf.distribute.get_strategy()
     if not devices.is_chief():
-        print(f"{model_name}: {devices.describe(strategy)}; {steps} steps an epoch")
+        print(f"{model_name}: {devices.describe(strategy)}; {steps} steps an epoch; its own "
+              f"files go to {(WORKER_FOLDERS or [settings.out_dir])[-1]} (removed at the end)")
         return
     kept = ", ".join(f"{name} {value}" for name, value in identity(settings, model_name).items()
                      if name not in ("model", "precision", "dataset", "data_dir"))

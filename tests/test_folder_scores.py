@@ -134,3 +134,17 @@ def test_the_emoji_folder_holds_the_fonts_colour_pictures_on_white(tmp_path):
         assert picture.shape == (128, 136, 3)
         assert (picture[0, 0] == 255).all()  # the transparent corner painted white
         assert picture.std() > 10  # and a colourful emoji on it
+
+
+def test_a_too_small_count_suggests_only_what_can_help():
+    """More samples cannot make a small folder's halves bigger; more pictures can."""
+    from common.errors import UserError
+
+    for asked, pictures, helps, cannot in ((2000, 200, "add pictures", "Ask for"),
+                                           (16, 1000, "Ask for 128 samples", "add pictures")):
+        try:
+            folder_scores.check_picture_count(asked, pictures, "--eval-samples")
+            raise AssertionError("a count too small to score was let through")
+        except UserError as error:
+            assert helps in str(error) and cannot not in str(error)
+    folder_scores.check_picture_count(2000, 256, "--eval-samples")  # 128 a side: enough

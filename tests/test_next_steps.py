@@ -180,6 +180,7 @@ def test_every_script_trains_on_a_folder_and_scores_it_only_with_enough_pictures
     # 24 pictures: two halves of 12, too few for the sliced Wasserstein distance.
     status, _, stderr = run_main(script, ["evaluate", "--out-dir", out], capsys)
     assert status == 2 and "Too few pictures to score" in stderr
+    assert "add pictures to the folder" in stderr and "Ask for" not in stderr  # what can help
     # Asked for scores during training: refused before any training, not after an epoch.
     # (Epoch 2 would be the next: its progress bar writes "epoch 2/2" to stderr, the line that
     # closes it to stdout.)

@@ -53,6 +53,8 @@ def test_a_run_goes_from_one_process_to_two_workers_and_back(
     assert status == 0, output[-3000:]
     assert "[worker 0] Resuming" in output and "[worker 0] Done: 3 epochs" in output
     assert "2 workers (TF_CONFIG), 2 replicas in all; this is worker 1" in output
+    # Worker 1 writes its grids and checkpoints into a temporary folder, not into the run's.
+    assert f"its own files go to {tmp_path / 'tmp'}{os.sep}gan-worker-" in output
     assert "[worker 1] Done" not in output  # worker 1 writes and says nothing of the run folder
     left = [name for name in os.listdir(tmp_path / "tmp") if name.startswith("gan-worker")]
     assert left == []  # worker 1's checkpoints went to temporary folders it removed
