@@ -373,7 +373,10 @@ def main():
             for line in result.stdout.splitlines()
             if line.startswith("FAILED")
         ]
-        if result.returncode:
+        if result.returncode == 5:  # pytest's "no tests ran": the -k of the bug matches none
+            missed += 1
+            print(f"?       {name}: no test selected ({tests})")
+        elif result.returncode:
             caught += 1
             print(f"caught  {name}: {', '.join(failed) or result.stdout.strip().splitlines()[-1]}")
         else:
