@@ -14,7 +14,7 @@ Usage:
     python dcgan_fashion.py train --epochs 5      # a short run (an epoch: 1 to 8 min on 2 cores)
     python dcgan_fashion.py train --recipe fast   # good samples sooner (see RECIPES)
     python dcgan_fashion.py                       # 16 samples from the latest checkpoint
-    python dcgan_fashion.py evaluate              # how good: distances to real images (README)
+    python dcgan_fashion.py evaluate              # how good: distances to real images
     python dcgan_fashion.py walk --seed 3         # a walk through the noise space: walk.gif
     python dcgan_fashion.py train --help          # every setting, from Settings below
 """

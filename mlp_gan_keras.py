@@ -13,7 +13,7 @@ Usage:
     python mlp_gan_keras.py train --dataset fashion_mnist  # works offline with Debian's files
     python mlp_gan_keras.py train --loss minimax           # Goodfellow's minimax generator loss
     python mlp_gan_keras.py                                # 16 samples from the latest checkpoint
-    python mlp_gan_keras.py evaluate                       # FCD, KID and class coverage
+    python mlp_gan_keras.py evaluate                       # how good: distances to real images
     python mlp_gan_keras.py walk --seed 3                  # a walk through the noise space
     python mlp_gan_keras.py train --help                   # every setting, from Settings below
 """

@@ -17,7 +17,7 @@ Usage:
     python wgan_gp.py train --dataset fashion_mnist  # works offline with Debian's files
     python wgan_gp.py train --mode wgan              # the original WGAN: weight clipping
     python wgan_gp.py                                # 16 samples from the latest checkpoint
-    python wgan_gp.py evaluate                       # FCD, KID and class coverage
+    python wgan_gp.py evaluate                       # how good: distances to real images
     python wgan_gp.py walk --seed 3                  # a walk through the noise space
     python wgan_gp.py train --help                   # every setting, from Settings below
 """
