@@ -432,7 +432,7 @@ def newest_checkpoint(out_dir):
     """The epoch of the newest checkpoint in the run folder, 0 if none."""
     from common import checkpoints
 
-    return next(iter(checkpoints.saved_in(os.path.join(out_dir, "checkpoints"))), 0)
+    return next(iter(checkpoints.saved_in(checkpoints.folder_of(out_dir))), 0)
 
 
 def check_train_settings(settings):

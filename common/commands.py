@@ -22,7 +22,7 @@ def restore(out_dir, model_name, script, models):
     Runs written before the averaged generator existed in every script hold the shown
     generator as `generator` only: it is read from there.
     """
-    newest = saved_in(os.path.join(out_dir, "checkpoints"))
+    newest = saved_in(checkpoints.folder_of(out_dir))
     if newest and "shown_generator" in models:
         try:
             names = saved_names(next(iter(newest.values())))

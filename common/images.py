@@ -61,14 +61,20 @@ def save_grid(images, path, columns=None):
     return path
 
 
+def epoch_grids(folder):
+    """The epoch grids in `folder` (epoch_0000.png, epoch_0001.png, ...) as {epoch: path}, in
+    epoch order; {} where there is no such folder."""
+    names = os.listdir(folder) if os.path.isdir(folder) else []
+    found = {int(match.group(1)): os.path.join(folder, name)
+             for name in names if (match := GRID_NAME.fullmatch(name))}
+    return dict(sorted(found.items()))
+
+
 def write_gif(frames, path, seconds_per_frame=0.15, hold_last=1.5):
     """Join PNG pictures into one looping GIF; returns the path. frames: their paths in order,
-    or a folder of epoch grids (epoch_0000.png, epoch_0001.png, ...), taken in epoch order."""
+    or a folder of epoch grids, taken in epoch order (see epoch_grids)."""
     if isinstance(frames, str):
-        names = os.listdir(frames) if os.path.isdir(frames) else []
-        numbers = {int(match.group(1)): name for name in names
-                   if (match := GRID_NAME.fullmatch(name))}
-        frames = [os.path.join(frames, numbers[number]) for number in sorted(numbers)]
+        frames = epoch_grids(frames).values()
     frames = [imageio.imread(frame) for frame in frames]
     if not frames:  # a worker of several machines that trained no epoch of its own
         return None

@@ -29,7 +29,6 @@ import datetime
 import io
 import json
 import os
-import re
 
 try:
     import fcntl  # Linux and macOS; Windows has no flock, and runs there go unlocked
@@ -38,8 +37,7 @@ except ImportError:
 
 from common.errors import UserError
 from common.files import PARTIAL_NAME, write_text
-from common.images import GRID_NAME
-
+from common import images
 
 
 def ensure_writable(folder):
@@ -90,14 +88,7 @@ def grid_path(run_dir, epoch):
 
 def grid_paths(run_dir):
     """The run's epoch grids as {epoch: path}, in epoch order."""
-    folder = os.path.join(run_dir, "images")
-    names = os.listdir(folder) if os.path.isdir(folder) else []
-    found = {
-        int(match.group(1)): os.path.join(folder, name)
-        for name in names
-        if (match := GRID_NAME.fullmatch(name))
-    }
-    return dict(sorted(found.items()))
+    return images.epoch_grids(os.path.join(run_dir, "images"))
 
 
 def log_path(run_dir):
@@ -194,8 +185,6 @@ def resume(run_dir, finished, epochs):
 
 def rebuild_gif(run_dir):
     """The `gif` command: join the run's epoch grids into training.gif again."""
-    from common import images
-
     frames = list(grid_paths(run_dir).values())
     if not frames:
         raise UserError(f"No epoch grids in {run_dir}/images/: train first, or pass --out-dir.")

@@ -138,7 +138,7 @@ DISTRIBUTED = weakref.WeakKeyDictionary()  # batches -> the same, cut into one s
 def epoch_batches(batches, epoch, means, settings):
     """The epoch's batches (at most --steps-per-epoch) behind a progress bar that shows `means`
     as they grow; with --devices N, each batch cut into one share per device."""
-    full, steps = count_steps(batches, settings)
+    _, steps = count_steps(batches, settings)
     if batches not in DISTRIBUTED:
         DISTRIBUTED[batches] = devices.distribute(tf.distribute.get_strategy(),
                                                   batches.take(steps))
