@@ -41,7 +41,7 @@ from PIL import Image  # noqa: E402
 
 import dcgan_color  # noqa: E402
 from common import datasets, images, runs  # noqa: E402
-from common.checkpoints import saved_setting  # noqa: E402
+from common.checkpoints import run_settings  # noqa: E402
 
 SAMPLES = 2000  # real and generated pictures scored
 DOCS = os.path.join(ROOT, "docs")  # where --pictures go
@@ -79,7 +79,7 @@ def scores(real, fake):
 
 def restore_generators(run):
     """The trained generator, its running average and the fixed noise of run's newest checkpoint."""
-    size, width = saved_setting(run, "image_size", 64), saved_setting(run, "width", 64)
+    size, width = run_settings(run).get("image_size", 64), run_settings(run).get("width", 64)
     trained, averaged = (dcgan_color.build_generator(size, width) for _ in range(2))
     fixed_noise = tf.Variable(tf.zeros([dcgan_color.NUM_FIXED, dcgan_color.NOISE_DIM]))
     checkpoint = tf.train.Checkpoint(generator=trained, shown_generator=averaged,
@@ -155,7 +155,7 @@ def draw_pictures(run, data_dir):
     the script sees them, the fixed noise drawn by the trained generator and by its average
     (newest checkpoint), the run's curves, and its epoch grids as a GIF of 400 pixels."""
     trained, averaged, fixed_noise = restore_generators(run)
-    size = saved_setting(run, "image_size", 64)
+    size = run_settings(run).get("image_size", 64)
     images.save_grid(real_pictures(data_dir, size, 16, cache_dir=run, in_order=False),
                      os.path.join(DOCS, "color_real.png"))
     left = images.grid(trained(fixed_noise, training=False))

@@ -21,29 +21,49 @@ from common.errors import UserError
 from common.files import write_text
 
 
-def read_settings(info_path):
-    """The settings dict in a run.json; raises OSError or ValueError where there is none."""
-    with open(info_path) as file:
+SCRIPTS = {"mlp_gan": "mlp_gan_keras.py", "dcgan_fashion": "dcgan_fashion.py",
+           "wgan_gp": "wgan_gp.py", "dcgan_color": "dcgan_color.py"}  # model name -> script
+# Recorded in run.json for the commands after training, but a resumed run may differ: a folder
+# of pictures may move (`evaluate` on a folder run reads it from there unless given --data-dir).
+NOT_CHECKED = ("data_dir",)
+
+
+def folder_of(run_dir):
+    return os.path.join(run_dir, "checkpoints")
+
+
+def read_settings(run_dir):
+    """The settings in the run's run.json, as today's scripts read them; raises OSError or
+    ValueError where there is none. A run trained in mixed_float16, no longer offered, goes on
+    in float32, whose weights it shares (common/precision.py)."""
+    with open(os.path.join(folder_of(run_dir), "run.json")) as file:
         saved = json.load(file)
     if not isinstance(saved, dict):
         raise ValueError("not a JSON object")
-    return saved
+    if saved.get("precision") != "mixed_float16":
+        return saved
+    if run_dir not in FLOAT16_NOTED:
+        FLOAT16_NOTED.add(run_dir)
+        print("This run trained in mixed_float16, which these scripts no longer offer (it needs "
+              "loss scaling in every step); it goes on in float32, whose weights it shares.")
+    return dict(saved, precision="float32")
 
 
-def settings_in_force(saved):
-    """A run.json's settings as today's scripts read them: mixed_float16, no longer offered,
-    goes on in float32, whose weights it shares (common/precision.py)."""
-    if saved.get("precision") == "mixed_float16":
-        return dict(saved, precision="float32")
-    return saved
+FLOAT16_NOTED = set()  # the runs whose float16 read_settings has told of
 
 
-SCRIPTS = {
-    "mlp_gan": "mlp_gan_keras.py",
-    "dcgan_fashion": "dcgan_fashion.py",
-    "wgan_gp": "wgan_gp.py",
-    "dcgan_color": "dcgan_color.py",
-}  # model name -> script
+def run_settings(run_dir):
+    """The settings of the run in run_dir, or {} where it has no readable run.json or no
+    checkpoint beside it (a run stopped before its first epoch's end keeps nothing)."""
+    try:
+        return read_settings(run_dir) if saved_in(folder_of(run_dir)) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def newest_epoch(run_dir):
+    """The epoch of the newest checkpoint in the run folder, 0 if none."""
+    return next(iter(saved_in(folder_of(run_dir))), 0)
 
 
 def refuse_other_model(folder, saved_model, model_name):
@@ -70,26 +90,6 @@ def saved_in(folder):
             for number in sorted(numbers, reverse=True)}
 
 
-def saved_setting(run_dir, key, default):
-    """One setting from the run.json of the run in run_dir, or `default` (no run, or no such key).
-
-    A damaged run.json also gives the default here: the restore that follows reports it.
-    """
-    try:
-        return read_settings(os.path.join(run_dir, "checkpoints", "run.json")).get(key, default)
-    except (OSError, ValueError):
-        return default
-
-
-# Recorded in run.json for the commands after training, but a resumed run may differ: a folder
-# of pictures may move (`evaluate` on a folder run reads it from there unless given --data-dir).
-NOT_CHECKED = ("data_dir",)
-
-
-def folder_of(run_dir):
-    return os.path.join(run_dir, "checkpoints")
-
-
 def write_identity(run_dir, identity):
     """Record in run.json which script and settings write the checkpoints of run_dir."""
     os.makedirs(folder_of(run_dir), exist_ok=True)
@@ -98,21 +98,18 @@ def write_identity(run_dir, identity):
 
 def saved_identity(folder, identity):
     """The settings in `folder`'s run.json, as the run that wrote the checkpoints recorded them."""
-    info_path = os.path.join(folder, "run.json")
     try:
-        return read_settings(info_path)
+        return read_settings(os.path.dirname(folder))
     except FileNotFoundError:
         raise UserError(
             f"{folder} holds checkpoints but no run.json, so they were not written by this "
             f"collection's {identity['model']} script. Use another --out-dir or remove that "
-            "folder."
-        ) from None
+            "folder.") from None
     except (OSError, ValueError) as error:
         raise UserError(
-            f"{info_path} is damaged ({error}), so it cannot say which model and settings wrote "
-            f"these checkpoints. If they are this run's, write it again as "
-            f"{json.dumps(identity)}; otherwise choose another --out-dir."
-        ) from None
+            f"{folder}/run.json is damaged ({error}), so it cannot say which model and settings "
+            f"wrote these checkpoints. If they are this run's, write it again as "
+            f"{json.dumps(identity)}; otherwise choose another --out-dir.") from None
 
 
 def check_identity(folder, identity, keys):
@@ -121,7 +118,7 @@ def check_identity(folder, identity, keys):
     A setting that an older run.json does not hold is not checked: that run predates it. (It
     ran with the default of its day; a resume uses today's, which for precision may differ.)
     """
-    saved = settings_in_force(saved_identity(folder, identity))
+    saved = saved_identity(folder, identity)
     if saved.get("model") != identity.get("model"):
         refuse_other_model(folder, saved.get("model"), identity.get("model"))
     for key in keys:

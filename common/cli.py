@@ -22,7 +22,6 @@ import sys
 import textwrap
 import typing
 
-from common.checkpoints import SCRIPTS
 from common.errors import Interrupted, UserError, paragraph
 
 COMMANDS = ("train", "sample", "gif", "evaluate", "walk")
@@ -69,11 +68,8 @@ def field_help(settings_class):
     for cls in reversed(settings_class.__mro__[:-1]):
         body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
         for node, following in zip(body, body[1:]):
-            if (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(following, ast.Expr)
-                and isinstance(following.value, ast.Constant)
-            ):
+            if isinstance(node, ast.AnnAssign) and isinstance(following, ast.Expr) \
+                    and isinstance(following.value, ast.Constant):
                 helps[node.target.id] = " ".join(following.value.value.split())
     return helps
 
@@ -97,9 +93,6 @@ def add_settings(parser, settings_class, model_name="MODEL_NAME"):
     """One flag per field of the Settings dataclass, with its help and its default."""
     helps = field_help(settings_class)
     hints = typing.get_type_hints(settings_class)
-    # Every epoch ends with a checkpoint now; --save-every is still accepted so that old
-    # commands keep working, and changes nothing.
-    parser.add_argument("--save-every", type=whole_number(1), default=1, help=argparse.SUPPRESS)
     lesson = parser.add_argument_group("the lesson's settings (the script's Settings)")
     machinery = parser.add_argument_group("the run's settings (common/cli.py's RunSettings)")
     run_fields = {field.name for field in dataclasses.fields(RunSettings)}
@@ -128,89 +121,46 @@ def add_settings(parser, settings_class, model_name="MODEL_NAME"):
         text = helps.get(field.name, "").replace("MODEL_NAME", model_name)
         if shown not in (None, ""):
             text += f" (default: {shown})"
-        group.add_argument(
-            "--" + field.name.replace("_", "-"),
-            default=default,
-            help=text.replace("%", "%%"),
-            **options,
-        )
+        group.add_argument("--" + field.name.replace("_", "-"), default=default,
+                           help=text.replace("%", "%%"), **options)
 
 
 def build_parser(script, doc, settings_class, model_name="MODEL_NAME"):
     """The parser for one script: `train` from its Settings, the other commands as shared."""
     usage = next((part for part in doc.split("\n\n") if part.startswith("Usage:")), None)
     parser = argparse.ArgumentParser(
-        prog=f"python {script}",
-        description=doc.split("\n\n")[0],
-        epilog=usage,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        prog=f"python {script}", description=doc.split("\n\n")[0], epilog=usage,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
     train = commands.add_parser("train", help="train the GAN (resumes the run in --out-dir)")
     add_settings(train, settings_class, model_name)
 
-    def command(name, help_text):
+    def command(name, help_text, **flags):
+        """A command with --out-dir and `flags` ({flag: (default, help, whole-number minimum)})."""
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--out-dir", default="",
                          help=f"the run folder (default: runs/{model_name})")
-        return sub
+        for flag, (default, text, minimum) in flags.items():
+            options = dict(type=whole_number(minimum)) if minimum is not None else {}
+            if default is not None:
+                text += f" (default: {default})"
+            sub.add_argument(f"--{flag}", default=default, help=text, **options)
 
-    number = whole_number(1)
-    sample = command("sample", "sample from the latest checkpoint (the default)")
-    sample.add_argument(
-        "--n", metavar="N", type=number, default=16, help="how many images (default: 16)"
-    )
-    sample.add_argument(
-        "--seed", type=whole_number(0), default=None, help="noise seed (default: random)"
-    )
-    sample.add_argument(
-        "--output",
-        default=None,
-        help="file to write: .png for a grid, .npy for the raw images (N, height, "
-        "width, channels) float32 in [-1, 1] (default: OUT_DIR/samples.png)",
-    )
+    command("sample", "sample from the latest checkpoint (the default)",
+            n=(16, "how many images", 1), seed=(None, "noise seed (default: random)", 0),
+            output=(None, "file to write: .png for a grid, .npy for the raw images (N, height, "
+                    "width, channels) float32 in [-1, 1] (default: OUT_DIR/samples.png)", None))
     command("gif", "rebuild the GIF from the epoch grids")
-    evaluate = command(
-        "evaluate", "score the latest checkpoint: FCD, KID, class coverage; on a folder, SWD"
-    )
-    evaluate.add_argument(
-        "--n",
-        metavar="N",
-        type=number,
-        default=10000,
-        help="generated images to score (default: %(default)s)",
-    )
-    evaluate.add_argument(
-        "--data-dir", default=None, help="folder with the dataset files (see train)"
-    )
-    evaluate.add_argument("--seed", type=whole_number(0), default=0, help="noise seed (default: 0)")
-    walk = command("walk", "walk through the noise space: a GIF of one image turning into others")
-    walk.add_argument(
-        "--points",
-        metavar="K",
-        type=whole_number(2),
-        default=WALK_POINTS,
-        help="random noise vectors to visit; the walk returns to the first "
-        "(default: %(default)s)",
-    )
-    walk.add_argument(
-        "--steps",
-        metavar="N",
-        type=whole_number(2),
-        default=WALK_STEPS,
-        help="frames from one noise vector to the next (default: %(default)s)",
-    )
-    walk.add_argument(
-        "--seed",
-        type=whole_number(0),
-        default=None,
-        help="picks the noise vectors (default: random, printed so you can repeat it)",
-    )
-    walk.add_argument(
-        "--output",
-        default=None,
-        help="the GIF to write; the PNG strip goes beside it (default: OUT_DIR/walk.gif)",
-    )
+    command("evaluate", "score the latest checkpoint: FCD, KID, class coverage; on a folder, SWD",
+            n=(10000, "generated images to score", 1), seed=(0, "noise seed", 0),
+            **{"data-dir": (None, "folder with the dataset files (see train)", None)})
+    command("walk", "walk through the noise space: a GIF of one image turning into others",
+            points=(WALK_POINTS, "random noise vectors to visit; the walk returns to the first", 2),
+            steps=(WALK_STEPS, "frames from one noise vector to the next", 2),
+            seed=(None, "picks the noise vectors (default: random, printed so you can repeat it)",
+                  0),
+            output=(None, "the GIF to write; the PNG strip goes beside it (default: "
+                    "OUT_DIR/walk.gif)", None))
     return parser
 
 
@@ -227,56 +177,33 @@ def check_command_word(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         script = os.path.basename(sys.argv[0])
-        print(
-            f"usage: python {script} {{{','.join(COMMANDS)}}} [flags]\n"
-            f"python {script}: error: {argv[0]!r} is not a command: choose one of "
-            f"{', '.join(COMMANDS)} (`python {script} --help` says what each does)",
-            file=sys.stderr,
-        )
+        print(f"usage: python {script} {{{','.join(COMMANDS)}}} [flags]\n"
+              f"python {script}: error: {argv[0]!r} is not a command: choose one of "
+              f"{', '.join(COMMANDS)} (`python {script} --help` says what each does)",
+              file=sys.stderr)
         raise SystemExit(2)
-
-
-def saved_settings(out_dir):
-    """The settings in OUT_DIR/checkpoints/run.json, or {} where there is no readable one, or
-    no checkpoint beside it (a run stopped before its first epoch's end keeps nothing)."""
-    from common.checkpoints import read_settings
-
-    if not newest_checkpoint(out_dir):
-        return {}
-    try:
-        return read_settings(os.path.join(out_dir, "checkpoints", "run.json"))
-    except (OSError, ValueError):
-        return {}
 
 
 def resolve(args, settings_class, model_name):
     """The Settings of this `train`: the flags, and for a kept setting left out, the resumed
     run's value. Refuses another script's folder, and a kept setting that differs from the run's,
     before anything is loaded or printed."""
-    from common.checkpoints import refuse_other_model, settings_in_force
+    from common import checkpoints
 
-    saved = saved_settings(args.out_dir)
+    saved = checkpoints.run_settings(args.out_dir)
     if saved and saved.get("model") != model_name:
-        refuse_other_model(args.out_dir, saved.get("model"), model_name)
-    if settings_in_force(saved) != saved:  # written before float16 was dropped
-        print("This run trained in mixed_float16, which these scripts no longer offer (it needs "
-              "loss scaling in every step); it goes on in float32, whose weights it shares.")
-        saved = settings_in_force(saved)
+        checkpoints.refuse_other_model(args.out_dir, saved.get("model"), model_name)
     values = {}
     for field in dataclasses.fields(settings_class):
         given = getattr(args, field.name)
         if field.name in settings_class.KEPT_ON_RESUME:
             in_run = saved.get(field.name)
-            if (
-                given is not None
-                and in_run is not None
-                and not same_setting(field.name, given, in_run)
-            ):
+            if given is not None and in_run is not None and not same_setting(field.name, given,
+                                                                              in_run):
                 raise UserError(
                     f"The run in {args.out_dir} was trained with --{field.name.replace('_', '-')} "
                     f"{in_run}, and this command asks for {given}. Leave the flag out (or pass "
-                    f"{in_run}) to continue that run, or choose another --out-dir for a new one."
-                )
+                    f"{in_run}) to continue that run, or choose another --out-dir for a new one.")
             given = in_run if given is None and in_run is not None else given
             given = field.default if given is None else given
         values[field.name] = given
@@ -295,10 +222,8 @@ def disk_full(error):
     """True for the errors of a full disk or a file-size limit, from Python or from TensorFlow."""
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         return True
-    return any(
-        text in str(error)
-        for text in ("No space left on device", "File too large", "Disk quota exceeded")
-    )
+    return any(text in str(error) for text in
+               ("No space left on device", "File too large", "Disk quota exceeded"))
 
 
 def run(main, argv=None):
@@ -319,23 +244,19 @@ def run_here(main, argv=None):
         print(f"\n{paragraph(str(stopped), first='')}", file=sys.stderr)
         raise SystemExit(130) from None
     except KeyboardInterrupt:
-        print(
-            "\nInterrupted. Everything saved before is intact: run the same command again.",
-            file=sys.stderr,
-        )
+        print("\nInterrupted. Everything saved before is intact: run the same command again.",
+              file=sys.stderr)
         raise SystemExit(130) from None
     except Exception as error:
         if not disk_full(error):
             raise
         last_line = (str(error).strip().splitlines() or [type(error).__name__])[-1]
         reason = last_line.split("; ")[-1][:200]
-        message = paragraph(
+        print("\n" + paragraph(
             f"The disk is full, or a file-size limit was reached, while writing ({reason}). Every "
             "file is written under a temporary name first, so nothing saved before was lost: "
             "the newest complete checkpoint still restores. Free some space and run the same "
-            "command again."
-        )
-        print(f"\n{message}", file=sys.stderr)
+            "command again."), file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -365,7 +286,7 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
                          parameters are filled from the run's settings by name.
     judge:               (build_discriminator, judge_samples) for what `sample` prints of D.
     """
-    from common import commands, progress, runs
+    from common import checkpoints, commands, progress, runs
 
     script = os.path.basename(sys.modules[settings_class.__module__].__file__)
     parser = build_parser(script, doc, settings_class, model_name)
@@ -388,27 +309,24 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
                         print(done_message(settings))
                     devices.finish()  # several machines: the last meeting, then exit
                 except devices.LOST_WORKER as error:
-                    newest = newest_checkpoint(settings.out_dir)
+                    newest = checkpoints.newest_epoch(settings.out_dir)
                     raise devices.lost_worker_error(error, settings.out_dir, newest) from None
                 except KeyboardInterrupt:
                     # Every finished epoch is on disk already: only the epoch in progress is lost.
-                    newest = newest_checkpoint(settings.out_dir)
+                    newest = checkpoints.newest_epoch(settings.out_dir)
                     raise Interrupted(
-                        f"Interrupted during epoch {newest + 1}. The newest checkpoint holds epoch "
-                        f"{newest}. Run the same train command again to resume from there."
+                        f"Interrupted during epoch {newest + 1}. The newest checkpoint holds "
+                        f"epoch {newest}. Run the same train command again to resume from there."
                     ) from None
         elif args.command == "gif":
             print(runs.rebuild_gif(args.out_dir))
         else:
             check_command_flags(args, settings_class)
-            saved = saved_settings(args.out_dir)
-            run_settings = {
-                field.name: saved.get(field.name, field.default)
-                for field in dataclasses.fields(settings_class)
-            }
-            getattr(commands, args.command)(
-                args, model_name, script, build_generator, run_settings, judge
-            )
+            saved = checkpoints.run_settings(args.out_dir)
+            run_settings = {field.name: saved.get(field.name, field.default)
+                            for field in dataclasses.fields(settings_class)}
+            getattr(commands, args.command)(args, model_name, script, build_generator,
+                                            run_settings, judge)
     finally:
         if "common.training" in sys.modules:  # a worker's temporary folder (several machines)
             sys.modules["common.training"].cleanup()
@@ -428,13 +346,6 @@ def done_message(settings):
             "keras.models.load_model) and the grids in images/.")
 
 
-def newest_checkpoint(out_dir):
-    """The epoch of the newest checkpoint in the run folder, 0 if none."""
-    from common import checkpoints
-
-    return next(iter(checkpoints.saved_in(checkpoints.folder_of(out_dir))), 0)
-
-
 def check_train_settings(settings):
     """Refuse, with a message, values that each flag's type lets through but training cannot use."""
     from common.datasets import FOLDER
@@ -452,15 +363,12 @@ def check_train_settings(settings):
         raise UserError(
             f"--batch-size {size} does not split into {settings.devices} equal shares for "
             f"--devices {settings.devices}. Use a batch size that is a multiple of "
-            f"{settings.devices}, e.g. {size - size % settings.devices or settings.devices}."
-        )
+            f"{settings.devices}, e.g. {size - size % settings.devices or settings.devices}.")
 
 
 def check_command_flags(args, settings_class):
     """The same for sample, evaluate and walk: too few images to score, a walk too long to draw."""
-    if args.command == "evaluate" and "dataset" in {
-        f.name for f in dataclasses.fields(settings_class)
-    }:
+    if args.command == "evaluate" and "dataset" in settings_class.__dataclass_fields__:
         from common import metrics
 
         metrics.check_sample_count(args.n, "--n")
@@ -469,5 +377,4 @@ def check_command_flags(args, settings_class):
             f"--points {args.points} --steps {args.steps} make a walk of "
             f"{args.points * args.steps:,} frames; a walk has at most {MAX_WALK_FRAMES:,} (two "
             f"minutes of GIF). Ask for fewer points or fewer steps between them: the default, "
-            f"--points {WALK_POINTS} --steps {WALK_STEPS}, makes {WALK_POINTS * WALK_STEPS}."
-        )
+            f"--points {WALK_POINTS} --steps {WALK_STEPS}, makes {WALK_POINTS * WALK_STEPS}.")

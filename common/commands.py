@@ -29,10 +29,8 @@ def restore(out_dir, model_name, script, models):
         except Exception:  # a damaged newest checkpoint: restore_for_sampling says which it uses
             names = {"shown_generator"}
         if "shown_generator" not in names and "generator" in names:
-            models = {
-                ("generator" if name == "shown_generator" else name): model
-                for name, model in models.items()
-            }
+            models = {("generator" if name == "shown_generator" else name): model
+                      for name, model in models.items()}
     checkpoint = tf.train.Checkpoint(epoch=tf.Variable(0, dtype=tf.int64), **models)
     return checkpoints.restore_for_sampling(checkpoint, out_dir, model_name, f"python {script}")
 
@@ -54,9 +52,8 @@ def sample(args, model_name, script, build_generator, settings, judge=None):
         models[discriminator.name] = discriminator
     epoch = restore(args.out_dir, model_name, script, models)
     fake_images = sampler(generator, args.seed)(args.n)
-    path = images.save_samples(
-        fake_images, args.output or os.path.join(args.out_dir, "samples.png")
-    )
+    path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir,
+                                                                         "samples.png"))
     print(f"Generated {args.n} images with the generator of epoch {epoch}: {path}")
     if judge:
         print(judge[1](discriminator, fake_images))
@@ -67,15 +64,9 @@ def evaluate(args, model_name, script, build_generator, settings, judge=None):
     a folder, the sliced Wasserstein distance and the memorisation check (folder_scores)."""
     generator = build(build_generator, settings)
     epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
-    metrics.evaluate(
-        sampler(generator, args.seed),
-        settings.get("dataset", FOLDER),
-        args.data_dir or settings.get("data_dir"),  # a folder run's folder is in its run.json
-        args.n,
-        args.out_dir,
-        epoch,
-        args.seed,
-    )
+    metrics.evaluate(sampler(generator, args.seed), settings.get("dataset", FOLDER),
+                     args.data_dir or settings.get("data_dir"),  # a folder run's: in run.json
+                     args.n, args.out_dir, epoch, args.seed)
 
 
 def walk(args, model_name, script, build_generator, settings, judge=None):
@@ -88,13 +79,9 @@ def walk(args, model_name, script, build_generator, settings, judge=None):
     # Along great circles between the points, not straight lines: see latent.slerp for why.
     path = latent.loop_through(points, args.steps)
     # 64 frames at a time: a thousand 128-pixel frames in one call would need gigabytes.
-    frames = np.concatenate(
-        [generator(path[start : start + 64], training=False) for start in range(0, len(path), 64)]
-    )
-    gif, strip = images.save_walk(
-        frames, args.output or os.path.join(args.out_dir, "walk.gif"), args.steps
-    )
-    print(
-        f"A walk through {args.points} noise vectors (--seed {seed}), {args.steps} frames from "
-        f"each to the next, drawn by the generator of epoch {epoch}: {gif} (all frames: {strip})"
-    )
+    frames = np.concatenate([generator(path[start : start + 64], training=False)
+                             for start in range(0, len(path), 64)])
+    gif, strip = images.save_walk(frames, args.output or os.path.join(args.out_dir, "walk.gif"),
+                                  args.steps)
+    print(f"A walk through {args.points} noise vectors (--seed {seed}), {args.steps} frames from "
+          f"each to the next, drawn by the generator of epoch {epoch}: {gif} (all frames: {strip})")

@@ -20,11 +20,5 @@ def paragraph(text, first="error: "):
     """`text` as one paragraph of lines of at most 88 characters after `first`, the next lines
     indented under it. A word or a path longer than a line stays whole on a line of its own,
     so that the user can copy it; a line never breaks at a hyphen (not --out-\\ndir)."""
-    return textwrap.fill(
-        text,
-        width=88,
-        initial_indent=first,
-        subsequent_indent=" " * len(first),
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
+    return textwrap.fill(text, width=88, initial_indent=first, subsequent_indent=" " * len(first),
+                         break_long_words=False, break_on_hyphens=False)

@@ -91,10 +91,8 @@ def save_walk(frames, gif_path, steps, seconds_per_frame=0.12):
     a PNG strip beside the GIF, NAME.gif -> NAME.png (one row per leg of `steps` frames).
     Returns both paths."""
     if not gif_path.lower().endswith(".gif"):
-        raise UserError(
-            f"--output {gif_path}: the name must end in .gif (the strip is written beside it as "
-            ".png)."
-        )
+        raise UserError(f"--output {gif_path}: the name must end in .gif (the strip is written "
+                        "beside it as .png).")
     frames = np.asarray(frames)
     strip_path = os.path.splitext(gif_path)[0] + ".png"
     try:
@@ -104,9 +102,8 @@ def save_walk(frames, gif_path, steps, seconds_per_frame=0.12):
             imageio.imwrite(temporary, pictures, duration=int(seconds_per_frame * 1000), loop=0)
         save_grid(frames, strip_path, columns=steps)
     except OSError as error:
-        raise UserError(
-            f"Cannot write {gif_path} ({error.strerror or error}). Choose another --output."
-        ) from None
+        raise UserError(f"Cannot write {gif_path} ({error.strerror or error}). Choose another "
+                        "--output.") from None
     return gif_path, strip_path
 
 
@@ -122,9 +119,8 @@ def plot_log(rows, path, title, panels):
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    panels = [
-        (name, [c for c in columns if any(c in row for row in rows)]) for name, columns in panels
-    ]
+    panels = [(name, [column for column in columns if any(column in row for row in rows)])
+              for name, columns in panels]
     panels = [(name, columns) for name, columns in panels if columns]
     figure, axes = plt.subplots(len(panels), 1, figsize=(7, 2.6 * len(panels)), sharex=True)
     axes = np.atleast_1d(axes)
@@ -151,9 +147,8 @@ def save_samples(images, path):
     """Write samples as a PNG grid (.png) or as raw float32 in [-1, 1] (.npy); return the path."""
     extension = os.path.splitext(path)[1].lower()
     if extension not in (".png", ".npy"):
-        raise UserError(
-            f"--output {path}: the name must end in .png (a grid) or .npy (raw images)."
-        )
+        raise UserError(f"--output {path}: the name must end in .png (a grid) or .npy (raw "
+                        "images).")
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         if extension == ".npy":
@@ -162,7 +157,6 @@ def save_samples(images, path):
         else:
             save_grid(images, path)
     except OSError as error:
-        raise UserError(
-            f"Cannot write {path} ({error.strerror or error}). Choose another --output."
-        ) from None
+        raise UserError(f"Cannot write {path} ({error.strerror or error}). Choose another --output."
+                        ) from None
     return path

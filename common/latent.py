@@ -34,8 +34,6 @@ def loop_through(points, steps):
     points: (K, d). Returns (K * steps, d) float32; row i * steps is points[i].
     """
     points = np.asarray(points)
-    fractions = (
-        np.arange(steps) / steps
-    )  # 0, 1/steps, ..., (steps - 1)/steps: the next point starts the next leg
+    fractions = np.arange(steps) / steps  # 0 ... (steps - 1)/steps: the next leg starts the next
     legs = [slerp(points[i], points[(i + 1) % len(points)], fractions) for i in range(len(points))]
     return np.concatenate(legs).astype(np.float32)

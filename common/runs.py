@@ -74,9 +74,8 @@ def only_writer(folder):
         except BlockingIOError:
             raise UserError(
                 f"Another `train` is writing to {folder} right now (it holds {lock_path}). Two "
-                "runs "
-                "in one folder would mix their checkpoints and logs. Wait for it to finish or stop "
-                "it (Ctrl-C; it resumes later), or train in another folder with --out-dir."
+                "runs in one folder would mix their checkpoints and logs. Wait for it to finish or "
+                "stop it (Ctrl-C; it resumes later), or train in another folder with --out-dir."
             ) from None
         # Leaving this `with`, on an error too, closes the file, and closing it releases the lock.
         yield
@@ -108,11 +107,8 @@ def read_log(path):
         with open(path, newline="") as file:
             for row in csv.DictReader(file):
                 try:
-                    values = {
-                        key: float(value)
-                        for key, value in row.items()
-                        if key and value not in ("", None)
-                    }
+                    values = {key: float(value) for key, value in row.items()
+                              if key and value not in ("", None)}
                     values["epoch"] = int(values["epoch"])
                     rows.append(values)
                 except (KeyError, TypeError, ValueError):
@@ -172,15 +168,11 @@ def resume(run_dir, finished, epochs):
     if finished == 0:
         print(f"Starting a new run in {run_dir}/ (epoch 0 grid: the untrained generator).")
     elif finished >= epochs:
-        print(
-            f"The run in {run_dir}/ already finished {finished} epochs (asked for {epochs}); "
-            "nothing to train. Raise --epochs to go on."
-        )
+        print(f"The run in {run_dir}/ already finished {finished} epochs (asked for {epochs}); "
+              "nothing to train. Raise --epochs to go on.")
     else:
-        print(
-            f"Resuming {run_dir}/ from its checkpoint at epoch {finished}: "
-            f"training epochs {finished + 1} to {epochs}."
-        )
+        print(f"Resuming {run_dir}/ from its checkpoint at epoch {finished}: "
+              f"training epochs {finished + 1} to {epochs}.")
 
 
 def rebuild_gif(run_dir):

@@ -97,18 +97,11 @@ def banner(settings, model_name, models, batches, data):
                      if name not in ("model", "precision", "dataset", "data_dir"))
     title = f"{model_name} on {getattr(settings, 'dataset', 'your pictures')}"
     progress.banner(
-        f"{title} ({kept})" if kept else title,
-        models,
-        data,
-        epochs=settings.epochs,
-        steps=steps,
-        full_steps=full,
-        batch=batches.element_spec.shape[0] * devices.worker()[1],
-        precision=keras.mixed_precision.global_policy().name,
-        seed=settings.seed,
+        f"{title} ({kept})" if kept else title, models, data, epochs=settings.epochs,
+        steps=steps, full_steps=full, batch=batches.element_spec.shape[0] * devices.worker()[1],
+        precision=keras.mixed_precision.global_policy().name, seed=settings.seed,
         out_dir=settings.out_dir,
-        devices=devices.describe(strategy) if strategy.num_replicas_in_sync > 1 else None,
-    )
+        devices=devices.describe(strategy) if strategy.num_replicas_in_sync > 1 else None)
 
 
 def resume(checkpoint, out_dir, settings, model_name):
@@ -175,22 +168,14 @@ def log_epoch(out_dir, epoch, means, generator, settings, plot_panels):
 def build(builder, settings):
     """builder(...) with each of its parameters taken from the setting of the same name
     (dcgan_color's build_generator(image_size, width)); a builder without any: builder()."""
-    names = inspect.signature(builder).parameters
-    return builder(
-        **{
-            name: settings[name] if isinstance(settings, dict) else getattr(settings, name)
-            for name in names
-        }
-    )
+    settings = settings if isinstance(settings, dict) else vars(settings)
+    return builder(**{name: settings[name] for name in inspect.signature(builder).parameters})
 
 
 def sampler(generator, seed=None):
     """A function count -> `count` new images from fresh Gaussian noise (seeded: repeatable),
     drawn from the generator's own stream: the run's random streams are left alone."""
-    noise = (
-        tf.random.Generator.from_seed(seed)
-        if seed is not None
-        else tf.random.Generator.from_non_deterministic_state()
-    )
+    noise = (tf.random.Generator.from_seed(seed) if seed is not None
+             else tf.random.Generator.from_non_deterministic_state())
     noise_size = generator.input_shape[-1]
     return lambda count: generator(noise.normal([count, noise_size]), training=False)

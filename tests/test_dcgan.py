@@ -255,12 +255,10 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(
             idx_dir,
             "--out-dir",
             out,
-            "--save-every",
-            "5",
             *TINY,
         ],
         capsys,
-    )  # --save-every: still accepted
+    )
     assert status == 2 and "diverged: d_loss became nan at step 1" in stderr
     names = os.listdir(os.path.join(out, "checkpoints"))
     assert "ckpt-1.index" in names and "ckpt-2.index" not in names
