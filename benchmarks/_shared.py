@@ -1,8 +1,10 @@
 """What the scripts of benchmarks/ share: the repository on sys.path, a parser that shows the
-docstring, the machine line, the runs' folders, logs and scores, and matplotlib off-screen."""
+docstring, the machine line (describe_cpu), the runs' folders, logs and scores, and
+matplotlib off-screen."""
 
 import json
 import os
+import platform
 import sys
 from argparse import ArgumentParser, RawDescriptionHelpFormatter
 
@@ -14,10 +16,28 @@ def parser(doc):
     return ArgumentParser(description=doc, formatter_class=RawDescriptionHelpFormatter)
 
 
-def print_machine(prefix=""):
-    from common import precision
+def describe_cpu():
+    """'AMD EPYC (family 26), 2 cores, flags avx2 fma avx512f avx512_bf16', from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as file:
+            lines = file.read().splitlines()
+    except OSError:  # not Linux
+        lines = []
 
-    print(f"{prefix}Machine: {precision.describe_cpu()}", flush=True)
+    def field(name, default):  # the first "name : value" line's value
+        return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(name)),
+                    default)
+
+    flags = set(field("flags", "").split())
+    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")  # what sets the speed
+    shown = [flag for flag in wanted if flag in flags]
+    return (f"{field('model name', platform.processor() or 'unknown CPU')} "
+            f"(family {field('cpu family', '?')}), {os.cpu_count()} cores, "
+            f"flags {' '.join(shown) or '-'}")
+
+
+def print_machine(prefix=""):
+    print(f"{prefix}Machine: {describe_cpu()}", flush=True)
 
 
 def run_folder(out, recipe, seed):

@@ -18,9 +18,8 @@ import shutil
 import subprocess
 import sys
 
-from _shared import ROOT, last_score, parser, print_machine
+from _shared import ROOT, describe_cpu, last_score, parser, print_machine
 
-from common import precision
 from common.runs import read_log
 
 OUTPUT = os.path.join(ROOT, "benchmarks", "results.md")
@@ -70,7 +69,7 @@ def main():
     lines = [
         "Fashion-MNIST, seed 0, each script's default model and hyperparameters for the passes "
         f"shown; {SAMPLES:,} samples scored against the 10,000 test images (classifier test "
-        f"accuracy {rows[0]['classifier_test_accuracy']:.1%}); on {precision.describe_cpu()}.",
+        f"accuracy {rows[0]['classifier_test_accuracy']:.1%}); on {describe_cpu()}.",
         "",
         "| model | passes over the data | training time | time per pass | FCD | KID | classes "
         ">= 5% | class entropy | samples |",

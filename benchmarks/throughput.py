@@ -27,7 +27,7 @@ import os
 import statistics
 import time
 
-from _shared import parser
+from _shared import describe_cpu, parser
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
@@ -178,7 +178,7 @@ def main():
     options.add_argument("--precision", help="the project side's policy (default: each script's)")
     args = options.parse_args()
     gpus = ", ".join(gpu.name for gpu in tf.config.list_physical_devices("GPU")) or "none"
-    print(f"Machine: {precision.describe_cpu()}; TensorFlow {tf.__version__}, Keras "
+    print(f"Machine: {describe_cpu()}; TensorFlow {tf.__version__}, Keras "
           f"{keras.__version__}; GPU: {gpus}")
     peak = matmul_gflops()
     print(f"float32 2048x2048 matmul: {peak:.0f} GFLOP/s (the practical peak for comparison)\n")

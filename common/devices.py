@@ -1,25 +1,16 @@
-"""Training on several devices at once, for --devices N: tf.distribute.MirroredStrategy.
+"""Training on several devices (--devices N, tf.distribute.MirroredStrategy) or machines
+(TF_CONFIG, MultiWorkerMirroredStrategy), with the lesson's train step written for one.
 
-Every device (a "replica") holds a copy of each model. In each step every replica takes an
-equal share of the batch and computes its gradients; the gradients are added up across
-the replicas (an all-reduce) and every copy applies the same update, so the copies stay
-identical. A lesson's train step is written for one device, with plain means over its
-batch; this module wraps it from outside, as Keras's own `fit` wraps a `train_step`:
-
-- `use(strategy)` makes the strategy current, so every model, optimizer and variable the
-  lesson builds afterwards is mirrored on each device (as inside `strategy.scope()`);
-- `average_gradients(optimizer, N)`: each replica's gradient is of its share's mean, and the
-  replicas' gradients are added, so each is divided by N first: the update is then the
-  gradient of the whole batch's mean, as on one device;
-- `replicated(strategy, step)` runs the step on every replica with its share of the batch and
-  returns the mean of what the replicas return (equal shares: the whole batch's means);
-- the lessons' batch norm is `synchronized=True`, so that its mean and variance cover the
-  whole batch (on one device that changes nothing).
-
-With one device none of this is applied: the lesson's step runs as written. With N GPUs it
-mirrors over the first N. With fewer GPUs than N, it splits the CPU into N logical devices:
-no faster than one (they share the same cores: docs/performance.md), but the way to watch
-it work, and to test it, without a GPU.
+Every device (a "replica") holds a copy of each model and steps on an equal share of the
+batch; the replicas' gradients are added up (an all-reduce) and every copy applies the same
+update, so the copies stay identical. This module wraps the lesson's step from outside, as
+Keras's `fit` wraps a `train_step`: `use` mirrors the models built afterwards, `distribute`
+cuts the batches into shares, `average_gradients` divides each replica's gradients by N
+(their sum is then the gradient of the whole batch's mean), `replicated` runs the step on
+every replica and averages what they return. The lessons' batch norm is `synchronized=True`,
+so that its statistics cover the whole batch. With one device none of this is applied. With
+fewer GPUs than N, the CPU is split into N logical devices: no faster than one (the same
+cores: docs/performance.md), but the way to watch it work, and to test it, without a GPU.
 """
 
 import contextlib
@@ -43,20 +34,17 @@ def strategy(count, worker_wait=300):
         if count > 1:
             raise UserError(
                 f"--devices {count} with TF_CONFIG: on several machines each worker trains on "
-                "all of its GPUs, or on its CPU, by itself. Leave --devices out."
-            )
+                "all of its GPUs, or on its CPU, by itself. Leave --devices out.")
         return several_machines(index, workers, worker_wait)
     if count == 1:
         return tf.distribute.get_strategy()  # the default: one device, nothing changes
-    gpus = tf.config.list_physical_devices("GPU")
-    if len(gpus) >= count:
-        return tf.distribute.MirroredStrategy([f"/gpu:{index}" for index in range(count)])
+    if len(tf.config.list_physical_devices("GPU")) >= count:
+        return tf.distribute.MirroredStrategy([f"/gpu:{number}" for number in range(count)])
     split_cpu(count)
     names = [device.name for device in tf.config.list_logical_devices("CPU")[:count]]
     # NCCL, the default way to add up gradients, is for GPUs; on CPUs they are added on one device.
-    return tf.distribute.MirroredStrategy(
-        names, cross_device_ops=tf.distribute.ReductionToOneDevice()
-    )
+    adding = tf.distribute.ReductionToOneDevice()
+    return tf.distribute.MirroredStrategy(names, cross_device_ops=adding)
 
 
 def split_cpu(count):
@@ -64,26 +52,23 @@ def split_cpu(count):
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * count
-        )
+            cpu, [tf.config.LogicalDeviceConfiguration()] * count)
     except RuntimeError:  # TensorFlow has started already: fine if it was split as far before
         started_with = len(tf.config.list_logical_devices("CPU"))
         if started_with < count:
             raise UserError(
                 f"--devices {count}: this process has started TensorFlow with {started_with} CPU "
                 "device(s) already, and the CPU can be split into logical devices only before "
-                "that. "
-                "Run the command in a new Python process (from a notebook: restart the kernel "
-                "first)."
-            ) from None
+                "that. Run the command in a new Python process (from a notebook: restart the "
+                "kernel first).") from None
 
 
 def describe(strategy):
-    """'2 replicas on CPU:0, CPU:1 (the CPU split in 2: ...)'."""
+    """'2 replicas on CPU:0, CPU:1 (the CPU split in 2: ...)', or the workers, for the banner."""
     index, workers = worker()
     if workers > 1:
-        role = "the chief: it writes the run folder" if index == 0 else (
-            "it writes nothing; worker 0 writes the run folder")
+        role = ("the chief: it writes the run folder" if index == 0
+                else "it writes nothing; worker 0 writes the run folder")
         return (f"{workers} workers (TF_CONFIG), {strategy.num_replicas_in_sync} replicas in "
                 f"all; this is worker {index} ({role})")
     if strategy.num_replicas_in_sync == 1:
@@ -94,10 +79,8 @@ def describe(strategy):
         text += f" (the CPU split in {len(names)}: the same cores, so no faster than one device)"
         gpus = len(tf.config.list_physical_devices("GPU"))
         if gpus:  # fewer GPUs than asked for: say that they sit idle
-            text += (
-                f"; this machine's {gpus} GPU{'s' if gpus > 1 else ''} stay unused: "
-                f"--devices {gpus} trains on {'them' if gpus > 1 else 'it'}"
-            )
+            text += (f"; this machine's {gpus} GPU{'s' if gpus > 1 else ''} stay unused: "
+                     f"--devices {gpus} trains on {'them' if gpus > 1 else 'it'}")
     return text
 
 
@@ -133,13 +116,9 @@ def release():
 
 
 def average_gradients(optimizer, replicas):
-    """Divide each replica's gradients by `replicas` before Keras adds them up across replicas.
-
+    """Divide each replica's gradients by `replicas` before Keras adds them up across replicas:
     Keras divides every gradient by `loss_scale_factor` just before it applies it (the step
-    never calls `optimizer.scale_loss`, which would multiply the loss by it), and then adds up
-    the replicas' gradients: N gradients of N shares' means, each divided by N, add up to the
-    gradient of the whole batch's mean.
-    """
+    never calls `optimizer.scale_loss`, which would multiply the loss by it)."""
     if replicas > 1:
         optimizer.loss_scale_factor = float(replicas)
 
@@ -148,7 +127,6 @@ def replicated(strategy, step):
     """`step` run on every replica with its share of the batch; the replicas' outputs averaged."""
     if strategy.num_replicas_in_sync == 1:
         return step
-
     # The step's own Python function, traced again inside this one: XLA (the MLP's
     # jit_compile) cannot reach the variables of the other devices.
     one_replica_step = getattr(step, "python_function", step)
@@ -163,31 +141,17 @@ def replicated(strategy, step):
 
 
 def distribute(strategy, batches):
-    """A tf.data.Dataset of batches as the replicas take them: each batch cut into N shares.
-
-    On several machines each worker's batches are its own share already (its own 1/N of the
-    images, see `worker_share`), cut further only if the worker has several replicas (GPUs).
-    """
+    """The batches as the replicas take them, each cut into N shares (on several machines a
+    worker's batches are its own share already, see `worker_share`: cut only for its GPUs)."""
     if strategy.num_replicas_in_sync == 1:
         return batches
-    index, workers = worker()
-    if workers > 1:
-        local = strategy.num_replicas_in_sync // workers
-        per_replica = batches.element_spec.shape[0] // local
-        return strategy.distribute_datasets_from_function(
-            lambda context: batches if local == 1 else batches.rebatch(per_replica)
-        )
-    return strategy.experimental_distribute_dataset(batches)
-
-
-def split(strategy, batch):
-    """The batch cut into one equal share per replica, each placed on its device."""
-    if strategy.num_replicas_in_sync == 1:
-        return batch
-    shares = tf.split(batch, strategy.num_replicas_in_sync)
-    return strategy.experimental_distribute_values_from_function(
-        lambda context: shares[context.replica_id_in_sync_group]
-    )
+    workers = worker()[1]
+    if workers == 1:
+        return strategy.experimental_distribute_dataset(batches)
+    local = strategy.num_replicas_in_sync // workers
+    per_replica = batches.element_spec.shape[0] // local
+    return strategy.distribute_datasets_from_function(
+        lambda context: batches if local == 1 else batches.rebatch(per_replica))
 
 
 # ----- several machines: TF_CONFIG ----------------------------------------------------------
@@ -214,10 +178,9 @@ def cluster():
     except (ValueError, KeyError, TypeError, AssertionError):
         raise UserError(
             f"TF_CONFIG is set but is not a cluster of workers this collection understands: "
-            f"{config[:200]}. It should read like {{\"cluster\": {{\"worker\": [\"host1:2222\", "
-            f"\"host2:2222\"]}}, \"task\": {{\"type\": \"worker\", \"index\": 0}}}} (README, "
-            "\"On several machines\"); unset it to train on this machine alone."
-        ) from None
+            f'{config[:200]}. It should read like {{"cluster": {{"worker": ["host1:2222", '
+            '"host2:2222"]}, "task": {"type": "worker", "index": 0}} (docs/scale.md, "On several '
+            'machines"); unset it to train on this machine alone.') from None
     return index, workers
 
 
@@ -250,16 +213,11 @@ os.kill(parent, signal.SIGKILL)
 
 
 def several_machines(index, workers, wait):
-    """MultiWorkerMirroredStrategy, with a bounded wait for the other workers.
-
-    TensorFlow waits for every worker of the cluster, forever and silently, inside the
-    strategy's constructor, which holds Python's lock: neither a thread nor a signal handler
-    can time it out. So each worker first holds its own port open and waits, at most `wait`
-    seconds, until every other worker's port answers (`meet`); one that never does is a
-    message and exit status 2. A partner that dies in the moment between that meeting and
-    TensorFlow's would still hold this worker forever: there, a small watchdog process prints
-    the same message and stops it with SIGKILL (TensorFlow catches SIGTERM).
-    """
+    """MultiWorkerMirroredStrategy, with a bounded wait for the other workers: TensorFlow waits
+    for them forever, silently, inside the strategy's constructor, which holds Python's lock (no
+    thread or signal handler can time it out). So `meet` waits first, at most `wait` seconds;
+    should a partner die between that meeting and TensorFlow's, a watchdog process prints the
+    same message and stops this worker with SIGKILL (TensorFlow catches SIGTERM)."""
     addresses = cluster()[1]
     missing = meet(index, addresses, wait)
     message = (
@@ -267,13 +225,11 @@ def several_machines(index, workers, wait):
         f"({', '.join(missing or addresses[:index] + addresses[index + 1:])}) and stopped. Start "
         f"every worker with its TF_CONFIG (on one computer, `python -m common.workers {workers} "
         "-- python SCRIPT train ...` does it), check that those addresses and ports are "
-        "reachable from here, or wait longer with --worker-wait SECONDS."
-    )
+        "reachable from here, or wait longer with --worker-wait SECONDS.")
     if missing:
         raise UserError(message)
     watchdog = subprocess.Popen(
-        [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(wait), f"\n{paragraph(message)}\n"]
-    )
+        [sys.executable, "-c", WATCHDOG, str(os.getpid()), str(wait), f"\n{paragraph(message)}\n"])
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
     finally:
@@ -311,39 +267,35 @@ def port_of(address):
 
 def answers(address):
     """True if something listens at 'host:port' (a worker waiting in `meet`, or TensorFlow's)."""
-    host = address.rsplit(":", 1)[0].strip("[]")
+    host, port = address.rsplit(":", 1)
     try:
-        socket.create_connection((host, port_of(address)), timeout=1).close()
+        socket.create_connection((host.strip("[]"), int(port)), timeout=1).close()
         return True
     except OSError:
         return False
 
 
+EXIT_GRACE = 2  # seconds for the other workers to fetch this one's share of the last meeting
+LOST_WORKER = tf.errors.OpError  # what a collective raises when another worker has gone
+
+
 def finish():
     """On several machines: meet the other workers once more, at the end of training.
 
-    TensorFlow's collective threads sometimes hold a worker at exit until its partners are
-    gone; a last collective that all workers join (a barrier), then os._exit (cli.py's
-    `run_as_worker`), ends them all cleanly. A collective ends on a worker once it has fetched
-    the others' shares, which can be before they have fetched its own: a worker that left at
-    once would take its share with it ("Socket closed" on the other; measured in
-    docs/performance.md). So each waits EXIT_GRACE seconds after the meeting before it leaves; and a
-    partner found gone during the meeting left after its last epoch, with every file written
-    before it: that is not an error. Without TF_CONFIG: nothing.
+    TensorFlow's collective threads sometimes hold a worker at exit until its partners are gone;
+    a last collective that all join, then os._exit (cli.py), ends them cleanly. A collective can
+    end on a worker before the others have fetched its share, and leaving at once would take
+    that share away ("Socket closed" on the other; measured in docs/performance.md): hence
+    EXIT_GRACE. A partner found gone here left after its last epoch, every file written: not
+    an error. Without TF_CONFIG: nothing.
     """
     if worker()[1] > 1:
         strategy = tf.distribute.get_strategy()
         try:
             tf.function(lambda: strategy.reduce("SUM", strategy.run(tf.ones, ([],)), axis=None))()
-        except LOST_WORKER:
+        except LOST_WORKER:  # TensorFlow's health check aborted it
             return  # a partner met us and left first
         time.sleep(EXIT_GRACE)
-
-
-EXIT_GRACE = 2  # seconds for the other workers to fetch this one's share of the last meeting
-
-# What a collective raises when another worker has gone (TensorFlow's health check aborts it).
-LOST_WORKER = tf.errors.OpError
 
 
 def lost_worker_error(error, out_dir, newest):
@@ -356,5 +308,4 @@ def lost_worker_error(error, out_dir, newest):
     return UserError(
         f"Worker {index} of {workers} lost the other workers and stopped ({reason}). The newest "
         f"checkpoint in {out_dir} holds epoch {newest}: start every worker again with the same "
-        "command to resume from there."
-    )
+        "command to resume from there.")

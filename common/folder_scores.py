@@ -2,18 +2,17 @@
 
 - SWD, the multi-scale sliced Wasserstein distance of Karras et al. 2018 (ProGAN, arXiv
   1710.10196, section 5): each picture is split into a Laplacian pyramid (the details of each
-  scale apart, down to 16 pixels); from every level, 128 random 7x7 patches per picture are
-  taken, and the two sets of patches, each normalised per colour channel, are compared along
-  512 random directions. Along one direction, the distance between two sets of numbers is how
-  far the sorted numbers of one are from the sorted numbers of the other; averaged over the
+  scale apart, down to 16 pixels), and random 7x7 patches of each level are compared along
+  random directions. Along one direction, the distance between two sets of numbers is how far
+  the sorted numbers of one are from the sorted numbers of the other; averaged over the
   directions, it estimates how far the two distributions of patches are. One figure per level
   (x 1e3, as the paper): the finest level tells of edges and texture, the coarsest of colours
   and layout. 0 for identical sets. Printed beside its floor: two halves of the folder itself.
-- Memorisation: is the generator copying the folder? For every sample, its nearest picture of
-  the folder, in pixels at 32x32 (a copy is near in every pixel; a picture that only looks like
-  one is not). The figure: the median distance of a sample to its nearest folder picture over
-  the median distance of a folder picture to its nearest other one. Near 0: copies. About 1 or
-  more: the samples are as far from the folder as its pictures are from each other.
+- Memorisation: is the generator copying the folder? The median distance of a sample to its
+  nearest folder picture, in pixels at 32x32 (a copy is near in every pixel; a picture that
+  only looks like one is not), over the median distance of a folder picture to its nearest
+  other one. Near 0: copies. About 1 or more: the samples are as far from the folder as its
+  pictures are from each other.
 """
 
 import os
@@ -53,10 +52,6 @@ def blur(pictures):
     return pictures
 
 
-def half_size(pictures):
-    return blur(pictures)[:, ::2, ::2]
-
-
 def double_size(pictures):
     """Back to twice the side: zeros between the pixels, then the blur (x 4 for the zeros)."""
     count, height, width, channels = pictures.shape
@@ -70,7 +65,7 @@ def laplacian_pyramid(pictures):
     scale cannot show. 64-pixel pictures give three levels (64, 32, 16)."""
     levels = []
     while pictures.shape[1] > SMALLEST_LEVEL:
-        smaller = half_size(pictures)
+        smaller = blur(pictures)[:, ::2, ::2]  # half the side
         levels.append(pictures - double_size(smaller))
         pictures = smaller
     return levels + [pictures]
@@ -165,16 +160,17 @@ def pairs(samples, folder_pictures, indices, distances, count=8):
     """The `count` samples nearest to the folder, each followed by its nearest folder picture,
     as float pictures in [-1, 1]: a grid of two columns shows them side by side."""
     closest = np.argsort(distances)[:count]
-    shown = []
-    for index in closest:
-        shown += [to_float(samples[index]), to_float(folder_pictures[indices[index]])]
-    return np.stack(shown)
+    nearest_pictures = folder_pictures[indices[closest]]
+    # (count, 2, H, W, C), then one after the other: sample, its picture, sample, ...
+    side_by_side = np.stack([to_float(samples[closest]), to_float(nearest_pictures)], axis=1)
+    return side_by_side.reshape((-1,) + side_by_side.shape[2:])
 
 
+# ----- what the scripts call ----------------------------------------------------------------
 def check_picture_count(asked, folder_count, flag):
     """Refuse to score with fewer than MIN_PICTURES pictures on each side, saying what can help:
     more pictures in the folder when the folder is what limits the count, else more samples."""
-    count = scored_count(asked, folder_count)
+    count = min(asked, folder_count // 2)  # the floor compares the folder's two halves
     if count >= MIN_PICTURES:
         return
     if folder_count // 2 < MIN_PICTURES:  # more samples cannot help: the folder's halves are small
@@ -191,19 +187,11 @@ def check_picture_count(asked, folder_count, flag):
     )
 
 
-# ----- what the scripts call ----------------------------------------------------------------
-def scored_count(asked, folder_count):
-    """Pictures on each side of the comparisons: the samples asked for, at most half the folder
-    (the floor compares its two halves)."""
-    return min(asked, folder_count // 2)
-
-
 def check_folder(data_dir, asked, flag):
     """Before training with --eval-every: refuse a folder too small to score, with what to do.
     (No folder, or a missing one: the loader says so, as without --eval-every.)"""
-    if not data_dir or not os.path.isdir(data_dir):
-        return
-    check_picture_count(asked, len(datasets.find_pictures(data_dir)), flag)
+    if data_dir and os.path.isdir(data_dir):
+        check_picture_count(asked, len(datasets.find_pictures(data_dir)), flag)
 
 
 def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
@@ -215,7 +203,7 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
     pictures, _ = datasets.load_folder(data_dir, side, colour=colour, cache_dir=run_dir)
     # (`train --eval-every` checked its --eval-samples before training: this is `evaluate`'s.)
     check_picture_count(count, len(pictures), "--n")
-    count = scored_count(count, len(pictures))
+    count = min(count, len(pictures) // 2)  # on each side; the floor compares two halves
     halves = np.random.default_rng(seed).permutation(len(pictures))
     half_a, half_b = pictures[halves[:count]], pictures[halves[count : 2 * count]]
     samples = images.generate(draw_images, count)

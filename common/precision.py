@@ -1,56 +1,27 @@
 """The number format of the layers: float32, or mixed precision where the hardware pays.
 
 Mixed precision computes the layers in 16 bits and keeps the weights in float32. bfloat16
-has float32's range, so it needs no loss scaling. float16 would need it (small gradients
-underflow) inside every lesson's step, where it has no place: it is not offered, and older
-GPUs without bfloat16 train in float32. The scripts keep their last layer and every loss in
-float32, whatever the policy; in the gradient penalty, the interpolates, the gradient's norm
-and the penalty are float32, while the critic's own pass through its layers runs in the
-policy's type.
+has float32's range, so it needs no loss scaling; float16 would need it inside every lesson's
+step (small gradients underflow), where it has no place: it is not offered, and GPUs without
+bfloat16 train in float32. The last layer and every loss stay float32 whatever the policy,
+and so do the gradient penalty's interpolates, norm and value (the critic's own pass inside
+it runs in the policy's type).
 """
-
-import os
-import platform
 
 import keras
 import tensorflow as tf
 
-
-
-def cpuinfo():
-    """The text of /proc/cpuinfo ("" where there is none)."""
-    try:
-        with open("/proc/cpuinfo") as file:
-            return file.read()
-    except OSError:
-        return ""
+from common import devices, files
 
 
 def cpu_has_bfloat16():
     """True where the CPU computes bfloat16 in hardware (AMX or AVX512-BF16)."""
-    flags = cpuinfo()
+    try:
+        with open("/proc/cpuinfo") as file:
+            flags = file.read()
+    except OSError:  # not Linux: no way to tell, so no
+        return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def describe_cpu():
-    """'AMD EPYC (family 26), 2 cores, flags avx2 fma avx512f avx512_bf16': for benchmarks."""
-    info = cpuinfo()
-
-    def field(name, default):
-        return next(
-            (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith(name)),
-            default,
-        )
-
-    flags = set(field("flags", "").split())
-    shown = [
-        flag for flag in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags
-    ]
-    return (
-        f"{field('model name', platform.processor() or 'unknown CPU')} "
-        f"(family {field('cpu family', '?')}), "
-        f"{os.cpu_count()} cores, flags {' '.join(shown) or '-'}"
-    )
 
 
 def choose_with_reason(name):
@@ -60,8 +31,7 @@ def choose_with_reason(name):
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
-        major = (details.get("compute_capability") or (0, 0))[0]
-        if major >= 8:
+        if (details.get("compute_capability") or (0, 0))[0] >= 8:
             return "mixed_bfloat16", "a GPU with bfloat16 tensor cores"
         return "float32", "a GPU without bfloat16 (float16 would need loss scaling)"
     if cpu_has_bfloat16():
@@ -85,14 +55,10 @@ def set_policy(name):
 
 
 def float32_copy(model):
-    """A copy of the model, weights and all, whose every layer computes in float32.
-
-    For generator.keras: a generator trained under a mixed policy would otherwise be saved with
-    it, and compute in bfloat16 wherever it is loaded (ten times slower on a CPU without
-    bfloat16 instructions, and not what `sample` draws). The copy computes in float32, as the
-    generator that `sample` restores from the checkpoint does, so the two draw the same
-    pictures (tests/test_scripts.py: within 1e-5).
-    """
+    """A copy of the model, weights and all, whose every layer computes in float32: the
+    generator.keras of a mixed-precision run would otherwise compute in bfloat16 wherever it is
+    loaded (ten times slower on a CPU without bfloat16), and would not draw what `sample`, which
+    restores the checkpoint in float32, draws (tests/test_scripts.py: within 1e-5)."""
 
     def in_float32(layer):
         return layer.__class__.from_config(dict(layer.get_config(), dtype="float32"))
@@ -103,11 +69,9 @@ def float32_copy(model):
 
 
 def save_float32(generator, path):
-    """Save the generator as `path` (generator.keras) in float32, whatever the training
-    precision (see float32_copy), in a file that keras.models.load_model reads without this
-    code; written under a temporary name first, so a kill never leaves half a file."""
-    from common import devices, files
-
+    """Save the generator as `path` (generator.keras) in float32 (see float32_copy), in a file
+    that keras.models.load_model reads without this code; written under a temporary name
+    first, so a kill never leaves half a file."""
     with files.replacing(path) as temporary, devices.this_worker_only():
         float32_copy(generator).save(temporary)
     return path

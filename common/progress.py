@@ -31,8 +31,7 @@ class RunningMeans:
                 f"Training diverged: {', '.join(broken)} became {values[broken[0]]} at step "
                 f"{self.count + 1} of this epoch. This epoch was not saved, so the newest "
                 "checkpoint is still the last good one and `train` resumes from it. Try "
-                "--precision float32, a smaller learning rate, or another --seed."
-            )
+                "--precision float32, a smaller learning rate, or another --seed.")
         for name, value in values.items():
             self.totals[name] = self.totals.get(name, 0.0) + value
         self.count += 1
@@ -63,46 +62,36 @@ def listen_for_ctrl_c():
 def bar(batches, steps, description, means):
     """Yield the batches behind a progress bar that shows `means` as they grow."""
     interactive = sys.stderr.isatty()
-    with tqdm(
-        total=steps,
-        desc=description,
-        unit="step",
-        dynamic_ncols=True,
-        leave=not interactive,  # in a log file, keep each epoch's bar on its own line
-        mininterval=0.5 if interactive else 30,
-    ) as shown:
+    # In a log file, keep each epoch's bar on its own line, and write it seldom.
+    with tqdm(total=steps, desc=description, unit="step", dynamic_ncols=True,
+              leave=not interactive, mininterval=0.5 if interactive else 30) as shown:
         for batch in batches:
             if ctrl_c_pressed:  # a Ctrl-C that was swallowed (see listen_for_ctrl_c)
                 raise KeyboardInterrupt
             yield batch
-            shown.set_postfix(
-                {name: f"{value:.3f}" for name, value in means.means().items()}, refresh=False
-            )
+            numbers = {name: f"{value:.3f}" for name, value in means.means().items()}
+            shown.set_postfix(numbers, refresh=False)
             shown.update()
 
 
-def banner(
-    title, models, data, *, epochs, steps, full_steps, batch, precision, seed, out_dir, devices=None
-):
+def banner(title, models, data, *, epochs, steps, full_steps, batch, precision, seed, out_dir,
+           devices=None):
     """Print what is trained on what, how big, how long, on which devices, and where it goes."""
     sizes = ", ".join(f"{model.name} {model.count_params():,}" for model in models)
     per_epoch = f"{full_steps} steps of {batch} images"
     if steps < full_steps:
-        per_epoch = f"{steps} of {full_steps} steps of {batch} images (--steps-per-epoch)"
+        per_epoch = f"{steps} of {per_epoch} (--steps-per-epoch)"
     print(f"{title}: {epochs} epoch{'s' if epochs > 1 else ''}, {data}")
     print(f"  parameters: {sizes}")
     print(f"  each epoch: {per_epoch}; precision {precision}; seed {seed}")
     if devices:
         print(f"  devices: {devices}")
-    print(
-        f"  output: {out_dir}/ (a checkpoint after every epoch; Ctrl-C loses only the epoch "
-        "in progress)"
-    )
+    print(f"  output: {out_dir}/ (a checkpoint after every epoch; Ctrl-C loses only the epoch "
+          "in progress)")
 
 
 def epoch_done(row, epochs):
     """Print the line that closes an epoch: its mean losses and how long it took."""
-    shown = "  ".join(
-        f"{name} {value:.4f}" for name, value in row.items() if name not in ("epoch", "seconds")
-    )
+    shown = "  ".join(f"{name} {value:.4f}" for name, value in row.items()
+                      if name not in ("epoch", "seconds"))
     print(f"epoch {row['epoch']}/{epochs}  {shown}  ({row['seconds']:.1f} s)")

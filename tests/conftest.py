@@ -1,4 +1,4 @@
-"""Fixtures: tiny datasets written as real IDX and npz files, and ways to run the scripts."""
+"""Fixtures: tiny datasets written as real IDX files, and ways to run the scripts."""
 
 import contextlib
 import gzip
@@ -74,16 +74,6 @@ def write_idx_dataset(folder, train=200, test=100):
 def idx_dir(tmp_path_factory):
     """A folder with the four IDX files of a 200 + 100 image toy dataset."""
     return write_idx_dataset(str(tmp_path_factory.mktemp("idx")))
-
-
-@pytest.fixture(scope="session")
-def npz_dir(tmp_path_factory):
-    """A folder with a Keras-style mnist.npz of the same toy dataset."""
-    folder = tmp_path_factory.mktemp("npz")
-    x_train, y_train = toy_images(200, 1)
-    x_test, y_test = toy_images(100, 2)
-    np.savez(folder / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    return str(folder)
 
 
 @pytest.fixture(scope="session")
@@ -219,9 +209,8 @@ def real_fashion_mnist():
         if datasets.find_in(folder, "fashion_mnist", "train"):
             return folder
     pytest.skip(
-        "the real Fashion-MNIST files are nowhere on this machine: install them with "
-        "`sudo apt-get install dataset-fashion-mnist` (Debian, Ubuntu; .ci/run does), or put "
-        "the four IDX files in ~/.keras/datasets/fashion-mnist/"
+        "the real Fashion-MNIST files are not in /usr/share/datasets: install them with "
+        "`sudo apt-get install dataset-fashion-mnist` (Debian, Ubuntu; .ci/run does)"
     )
 
 

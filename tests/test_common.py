@@ -25,32 +25,30 @@ def test_load_idx_as_the_files_hold_them(idx_dir):
     assert source.endswith("train-images-idx3-ubyte.gz")
 
 
-def test_load_test_split_and_npz_agree(idx_dir, npz_dir):
-    from_idx, _ = datasets.load("mnist", "test", idx_dir)
-    from_npz, source = datasets.load("mnist", "test", npz_dir)
-    assert source.endswith("mnist.npz")
-    assert from_idx.shape == (100, 28, 28)
-    np.testing.assert_array_equal(from_idx, from_npz)
+def test_search_order_env_then_keras(tmp_path, idx_dir, monkeypatch):
+    import keras
 
-
-def test_search_order_env_then_keras_cache(tmp_path, idx_dir, monkeypatch):
-    keras_home = tmp_path / "keras"
-    shutil.copytree(idx_dir, keras_home / "datasets" / "fashion-mnist")
-    monkeypatch.setenv("KERAS_HOME", str(keras_home))
-    _, source = datasets.load("fashion_mnist")
-    assert source.startswith(str(keras_home))
     env_dir = tmp_path / "env"
     shutil.copytree(idx_dir, env_dir / "fashion_mnist")  # the sub-folder form
     monkeypatch.setenv("GAN_DATA_DIR", str(env_dir))
     _, source = datasets.load("fashion_mnist")
     assert source.startswith(str(env_dir))
+    # MNIST is in no folder: Keras is asked (it keeps its own copy), unless $GAN_OFFLINE is set.
+    toy = toy_images(200, 1), toy_images(100, 2)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: toy)
+    with pytest.raises(UserError, match="Could not find the mnist dataset"):
+        datasets.load("mnist", "test")
+    monkeypatch.delenv("GAN_OFFLINE")
+    test_images, source = datasets.load("mnist", "test")
+    assert "Keras" in source
+    np.testing.assert_array_equal(test_images, toy[1][0])
 
 
 def test_missing_dataset_lists_where_it_looked(tmp_path):
     with pytest.raises(UserError) as error:
         datasets.load("mnist", "train", str(tmp_path))
     message = str(error.value)
-    assert str(tmp_path) in message and "--data-dir" in message and "mnist.npz" in message
+    assert str(tmp_path) in message and "--data-dir" in message and "~/.keras/datasets" in message
     assert "--dataset fashion_mnist" in message  # MNIST cannot be had offline; Fashion-MNIST can
 
 
@@ -76,9 +74,10 @@ def test_corrupt_idx_files_are_named(tmp_path):
 
 
 def test_a_batch_larger_than_the_data_is_refused():
-    datasets.check_batch_size(200, 200)
+    images = np.zeros((200, 28, 28), np.uint8)
+    assert datasets.worker_share(images, 200)[1] == 200
     with pytest.raises(UserError, match="more than the 200"):
-        datasets.check_batch_size(200, 201)
+        datasets.worker_share(images, 201)
 
 
 # ----- pictures ---------------------------------------------------------------------------

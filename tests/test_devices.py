@@ -79,7 +79,9 @@ def one_step(script, strategy, weights, real_images, noise, monkeypatch):
                 generator, discriminator, generator_optimizer, discriminator_optimizer
             ),
         )
-    outputs = step(devices.split(strategy, real_images))
+    # The batch cut into one share per replica, as `train` cuts each batch of its dataset.
+    batch = next(iter(devices.distribute(strategy, tf.data.Dataset.from_tensors(real_images))))
+    outputs = step(batch)
     return (
         {name: float(value) for name, value in outputs.items()},
         [generator.get_weights(), discriminator.get_weights()],

@@ -102,10 +102,10 @@ def test_the_generators_update_leaves_the_discriminator_alone():
     )
 
 
-def test_train_sample_resume_on_keras_mnist_npz(npz_dir, tmp_path, capsys, eagerly):
-    """On Keras's mnist.npz (the IDX files are trained on in the other scripts' tests). The
-    steps as Python: the files are under test here; the XLA step learns in test_scripts.py."""
-    data_dir = npz_dir
+def test_train_sample_resume(idx_dir, tmp_path, capsys, eagerly):
+    """Train, resume and sample on MNIST's IDX files. The steps as Python: the files are under
+    test here; the XLA step learns in test_scripts.py."""
+    data_dir = idx_dir
     out = str(tmp_path / "run")
     argv = ["train", "--data-dir", data_dir, "--out-dir", out, *TINY]
     status, stdout, stderr = run_main(mlp, argv + ["--loss", "minimax", "--epochs", "1"], capsys)
