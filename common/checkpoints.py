@@ -22,7 +22,8 @@ from common.files import write_text
 
 
 SCRIPTS = {"mlp_gan": "mlp_gan_keras.py", "dcgan_fashion": "dcgan_fashion.py",
-           "wgan_gp": "wgan_gp.py", "dcgan_color": "dcgan_color.py"}  # model name -> script
+           "wgan_gp": "wgan_gp.py", "dcgan_color": "dcgan_color.py",
+           "cgan_fashion": "cgan_fashion.py"}  # model name -> script
 # Recorded in run.json for the commands after training, but a resumed run may differ: a folder
 # of pictures may move (`evaluate` on a folder run reads it from there unless given --data-dir).
 NOT_CHECKED = ("data_dir",)

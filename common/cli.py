@@ -40,8 +40,8 @@ class RunSettings:
     out_dir: str = ""
     """the run folder: checkpoints, grids, log (default: runs/MODEL_NAME)"""
     data_dir: typing.Optional[str] = None
-    """the folder of the data: a built-in set's IDX files or mnist.npz (default: searched in
-    $GAN_DATA_DIR, ~/.keras/datasets, /usr/share/datasets), or your pictures"""
+    """the folder of the data: a built-in set's IDX files (default: searched in $GAN_DATA_DIR,
+    /usr/share/datasets, then Keras's own cache or download), or your pictures"""
     seed: typing.Optional[int] = None
     """random seed for the weights, the noise and the shuffle (default: none, as the articles)"""
     steps_per_epoch: typing.Optional[int] = None
@@ -146,8 +146,12 @@ def build_parser(script, doc, settings_class, model_name="MODEL_NAME"):
                 text += f" (default: {default})"
             sub.add_argument(f"--{flag}", default=default, help=text, **options)
 
+    conditional = getattr(settings_class, "CONDITIONAL", False)  # cgan_fashion.py: by class
+    labels = "the classes to draw, by name or number, with commas: sneaker,bag (default: all)"
     command("sample", "sample from the latest checkpoint (the default)",
-            n=(16, "how many images", 1), seed=(None, "noise seed (default: random)", 0),
+            n=(8, "images of each class", 1) if conditional else (16, "how many images", 1),
+            seed=(None, "noise seed (default: random)", 0),
+            **({"label": (None, labels, None)} if conditional else {}),
             output=(None, "file to write: .png for a grid, .npy for the raw images (N, height, "
                     "width, channels) float32 in [-1, 1] (default: OUT_DIR/samples.png)", None))
     command("gif", "rebuild the GIF from the epoch grids")
@@ -159,6 +163,9 @@ def build_parser(script, doc, settings_class, model_name="MODEL_NAME"):
             steps=(WALK_STEPS, "frames from one noise vector to the next", 2),
             seed=(None, "picks the noise vectors (default: random, printed so you can repeat it)",
                   0),
+            **({"labels": (None, "the classes the label turns through at one noise, by name "
+                           "or number: shirt,dress (default: all, in order)", None)}
+               if conditional else {}),
             output=(None, "the GIF to write; the PNG strip goes beside it (default: "
                     "OUT_DIR/walk.gif)", None))
     return parser
@@ -325,6 +332,7 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
             saved = checkpoints.run_settings(args.out_dir)
             run_settings = {field.name: saved.get(field.name, field.default)
                             for field in dataclasses.fields(settings_class)}
+            run_settings["CONDITIONAL"] = getattr(settings_class, "CONDITIONAL", False)
             getattr(commands, args.command)(args, model_name, script, build_generator,
                                             run_settings, judge)
     finally:

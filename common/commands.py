@@ -13,7 +13,8 @@ from tensorflow.core.protobuf import trackable_object_graph_pb2
 from common import checkpoints, images, latent, metrics
 from common.checkpoints import saved_in
 from common.datasets import FOLDER
-from common.training import build, sampler
+from common.errors import UserError
+from common.training import build, class_names, sampler
 
 
 def restore(out_dir, model_name, script, models):
@@ -44,19 +45,44 @@ def saved_names(path):
 
 
 def sample(args, model_name, script, build_generator, settings, judge=None):
-    """Draw --n images from fresh noise: a grid (.png) or the raw numbers (.npy)."""
+    """Draw --n images from fresh noise: a grid (.png) or the raw numbers (.npy). A conditional
+    generator draws --n of each class asked for with --label (default: every class), a row each."""
     generator = build(build_generator, settings)
     models = dict(shown_generator=generator)
     if judge:
         discriminator = judge[0]()
         models[discriminator.name] = discriminator
     epoch = restore(args.out_dir, model_name, script, models)
-    fake_images = sampler(generator, args.seed)(args.n)
+    names = class_names(settings)
+    if names:
+        asked = label_numbers(args.label, names) if args.label else list(range(len(names)))
+        draw = sampler(generator, args.seed, len(names))
+        fake_images = draw(args.n * len(asked), np.repeat(asked, args.n))
+        what = f"{args.n} of each of {', '.join(names[label] for label in asked)}"
+    else:
+        fake_images, what = sampler(generator, args.seed)(args.n), f"{args.n} images"
     path = images.save_samples(fake_images, args.output or os.path.join(args.out_dir,
-                                                                         "samples.png"))
-    print(f"Generated {args.n} images with the generator of epoch {epoch}: {path}")
+                                                                         "samples.png"),
+                               columns=args.n if names else None)
+    print(f"Generated {what} with the generator of epoch {epoch}: {path}")
     if judge:
         print(judge[1](discriminator, fake_images))
+
+
+def label_numbers(text, names):
+    """'sneaker,bag' or '7,8' -> [7, 8]: the classes asked for, by name or by number."""
+    numbers = []
+    for word in text.split(","):
+        word = word.strip().lower()
+        if word in names:
+            numbers.append(names.index(word))
+        elif word.isdigit() and int(word) < len(names):
+            numbers.append(int(word))
+        else:
+            raise UserError(f"{word!r} is not a class of this run. Ask for one of: "
+                            f"{', '.join(names)} (or its number, 0 to {len(names) - 1}); several "
+                            "with commas, e.g. sneaker,bag.")
+    return numbers
 
 
 def evaluate(args, model_name, script, build_generator, settings, judge=None):
@@ -64,9 +90,10 @@ def evaluate(args, model_name, script, build_generator, settings, judge=None):
     a folder, the sliced Wasserstein distance and the memorisation check (folder_scores)."""
     generator = build(build_generator, settings)
     epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
-    metrics.evaluate(sampler(generator, args.seed), settings.get("dataset", FOLDER),
+    names = class_names(settings)
+    metrics.evaluate(sampler(generator, args.seed, len(names)), settings.get("dataset", FOLDER),
                      args.data_dir or settings.get("data_dir"),  # a folder run's: in run.json
-                     args.n, args.out_dir, epoch, args.seed)
+                     args.n, args.out_dir, epoch, args.seed, conditional=bool(names))
 
 
 def walk(args, model_name, script, build_generator, settings, judge=None):
@@ -74,14 +101,22 @@ def walk(args, model_name, script, build_generator, settings, judge=None):
     generator = build(build_generator, settings)
     epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(10_000))
-    noise_size = generator.input_shape[-1]
-    points = tf.random.Generator.from_seed(seed).normal([args.points, noise_size])  # z ~ N(0, 1)
-    # Along great circles between the points, not straight lines: see latent.slerp for why.
-    path = latent.loop_through(points, args.steps)
+    names = class_names(settings)
+    noise_size = generator.input_shape[-1] - len(names)
+    random = tf.random.Generator.from_seed(seed)
+    if names:  # one noise vector; the label turns from each class asked for to the next
+        asked = label_numbers(args.labels, names) if args.labels else list(range(len(names)))
+        label_path = latent.loop_through(np.eye(len(names))[asked], args.steps, straight=True)
+        noise = np.repeat(random.normal([1, noise_size]).numpy(), len(label_path), axis=0)
+        path = np.concatenate([noise, label_path], axis=1)
+        what = f"the classes {', '.join(names[label] for label in asked)} at one noise vector"
+    else:  # along great circles between the points, not straight lines: see latent.slerp
+        path = latent.loop_through(random.normal([args.points, noise_size]), args.steps)
+        what = f"{args.points} noise vectors"
     # 64 frames at a time: a thousand 128-pixel frames in one call would need gigabytes.
     frames = np.concatenate([generator(path[start : start + 64], training=False)
                              for start in range(0, len(path), 64)])
     gif, strip = images.save_walk(frames, args.output or os.path.join(args.out_dir, "walk.gif"),
                                   args.steps)
-    print(f"A walk through {args.points} noise vectors (--seed {seed}), {args.steps} frames from "
+    print(f"A walk through {what} (--seed {seed}), {args.steps} frames from "
           f"each to the next, drawn by the generator of epoch {epoch}: {gif} (all frames: {strip})")

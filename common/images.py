@@ -143,7 +143,7 @@ def plot_log(rows, path, title, panels):
     return path
 
 
-def save_samples(images, path):
+def save_samples(images, path, columns=None):
     """Write samples as a PNG grid (.png) or as raw float32 in [-1, 1] (.npy); return the path."""
     extension = os.path.splitext(path)[1].lower()
     if extension not in (".png", ".npy"):
@@ -155,7 +155,7 @@ def save_samples(images, path):
             with replacing(path) as temporary:
                 np.save(temporary, np.asarray(images, dtype=np.float32))
         else:
-            save_grid(images, path)
+            save_grid(images, path, columns)
     except OSError as error:
         raise UserError(f"Cannot write {path} ({error.strerror or error}). Choose another --output."
                         ) from None

@@ -28,12 +28,20 @@ def slerp(start, end, fractions):
     return (from_start * start + towards_end * end) / np.sin(angle)
 
 
-def loop_through(points, steps):
+def lerp(start, end, fractions):
+    """The straight line from `start` to `end` at each fraction in [0, 1]."""
+    fractions = np.asarray(fractions, np.float64)[:, np.newaxis]
+    return (1 - fractions) * np.asarray(start, np.float64) + fractions * np.asarray(end, np.float64)
+
+
+def loop_through(points, steps, straight=False):
     """A closed walk: `steps` vectors from each point towards the next, the last back to the first.
 
     points: (K, d). Returns (K * steps, d) float32; row i * steps is points[i].
     """
     points = np.asarray(points)
     fractions = np.arange(steps) / steps  # 0 ... (steps - 1)/steps: the next leg starts the next
-    legs = [slerp(points[i], points[(i + 1) % len(points)], fractions) for i in range(len(points))]
+    between = lerp if straight else slerp  # straight: for one-hot labels, which are no noise
+    legs = [between(points[i], points[(i + 1) % len(points)], fractions)
+            for i in range(len(points))]
     return np.concatenate(legs).astype(np.float32)

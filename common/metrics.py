@@ -23,6 +23,7 @@ import warnings
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import layers
 from scipy import linalg
 
 from common import datasets, images, runs
@@ -52,43 +53,32 @@ STABLE_SAMPLES = 2000
 
 # ----- the classifier ---------------------------------------------------------------------
 def build_classifier(seed=CLASSIFIER_SEED):
-    """The compact CNN whose feature layer the scores compare in.
+    """The compact CNN whose feature layer the scores compare in. Each layer's first weights
+    come from a seed of its own (seed, seed + 1, ...): Keras's default would draw its seed from
+    Python's global random state, and so change what a run that scores itself draws next."""
 
-    Each layer's initial weights come from a seed of its own (seed, seed + 1, ...). A layer
-    left to Keras's default would draw its seed from Python's global random state, and so
-    change what a training run that scores itself draws next.
-    """
-
-    def initial_weights(layer_number):
+    def init(layer_number):  # Glorot-uniform first weights, from the layer's own seed
         return keras.initializers.GlorotUniform(seed=seed + layer_number)
 
     return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
-            keras.layers.Conv2D(
-                32, 3, activation="relu", kernel_initializer=initial_weights(0)
-            ),  # (B, 26, 26, 32)
-            keras.layers.MaxPooling2D(),  # (B, 13, 13, 32)
-            keras.layers.Conv2D(
-                64, 3, activation="relu", kernel_initializer=initial_weights(1)
-            ),  # (B, 11, 11, 64)
-            keras.layers.MaxPooling2D(),  # (B, 5, 5, 64)
-            keras.layers.Flatten(),  # (B, 1600)
-            keras.layers.Dense(
-                FEATURES, activation="relu", name="features", kernel_initializer=initial_weights(2)
-            ),  # (B, 128): the feature space
-            keras.layers.Dense(
-                10, dtype="float32", name="logits", kernel_initializer=initial_weights(3)
-            ),  # (B, 10)
+            layers.Conv2D(32, 3, activation="relu", kernel_initializer=init(0)),  # (B, 26, 26, 32)
+            layers.MaxPooling2D(),  # (B, 13, 13, 32)
+            layers.Conv2D(64, 3, activation="relu", kernel_initializer=init(1)),  # (B, 11, 11, 64)
+            layers.MaxPooling2D(),  # (B, 5, 5, 64)
+            layers.Flatten(),  # (B, 1600)
+            # (B, 128): the feature space the scores compare in
+            layers.Dense(FEATURES, activation="relu", name="features", kernel_initializer=init(2)),
+            layers.Dense(10, dtype="float32", name="logits", kernel_initializer=init(3)),  # (B, 10)
         ],
         name="classifier",
     )
 
 
 def cache_dir():
-    return os.environ.get("GAN_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "gan-collection"
-    )
+    default = os.path.join(os.path.expanduser("~"), ".cache", "gan-collection")
+    return os.environ.get("GAN_CACHE_DIR") or default
 
 
 def fingerprint(images, labels):
@@ -107,31 +97,22 @@ class Scorer:
     """The dataset's classifier (cached) and the test split's features."""
 
     def __init__(self, dataset, data_dir=None, verbose=True):
-        (train_images, self.train_labels), _ = datasets.load(
-            dataset, "train", data_dir, labels=True
-        )
-        (test_images, self.test_labels), _ = datasets.load(dataset, "test", data_dir, labels=True)
-        self.train_images, self.test_images = to_model_range(train_images), to_model_range(
-            test_images
-        )
-        self.dataset = dataset
-        self.verbose = verbose
+        (train, self.train_labels), _ = datasets.load(dataset, "train", data_dir, labels=True)
+        (test, self.test_labels), _ = datasets.load(dataset, "test", data_dir, labels=True)
+        self.train_images, self.test_images = to_model_range(train), to_model_range(test)
+        self.dataset, self.verbose = dataset, verbose
         self.classifier, self.info = self._load_or_train()
-        self.extract = keras.Model(
-            self.classifier.inputs[0],
-            [self.classifier.get_layer("features").output, self.classifier.outputs[0]],
-        )
+        # One call gives both the features and the logits.
+        outputs = [self.classifier.get_layer("features").output, self.classifier.outputs[0]]
+        self.extract = keras.Model(self.classifier.inputs[0], outputs)
         self.test_features, _ = self.features(self.test_images)
 
-    def _paths(self):
-        base = os.path.join(cache_dir(), f"classifier-{self.dataset}")
-        return base + ".keras", base + ".json"
-
     def _load_or_train(self):
-        model_path, info_path = self._paths()
-        expected = dict(
-            version=CLASSIFIER_VERSION, data=fingerprint(self.train_images, self.train_labels)
-        )
+        """The cached classifier if it was made by this version on this data, else a new one."""
+        base = os.path.join(cache_dir(), f"classifier-{self.dataset}")
+        model_path, info_path = base + ".keras", base + ".json"
+        data = fingerprint(self.train_images, self.train_labels)
+        expected = dict(version=CLASSIFIER_VERSION, data=data)
         try:
             with open(info_path) as file:
                 info = json.load(file)
@@ -148,45 +129,33 @@ class Scorer:
 
     def _train(self, model_path, info_path, expected):
         if self.verbose:
-            print(
-                f"Training the {self.dataset} classifier for the scores (once; cached in "
-                f"{cache_dir()}) ..."
-            )
+            print(f"Training the {self.dataset} classifier for the scores (once; cached in "
+                  f"{cache_dir()}) ...")
         # The classifier's randomness (its first weights, the order of the data) comes from
         # seeds of its own. `train --eval-every` trains it in the middle of a run: reseeding
         # the global random state here, as keras.utils.set_random_seed would, made a run's
         # later epochs depend on whether the classifier was cached.
         classifier = build_classifier(CLASSIFIER_SEED)
-        classifier.compile(
-            optimizer=keras.optimizers.Adam(1e-3),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
-        batch = 128
-        # Two passes over the data, in steps: a tiny dataset still gets CLASSIFIER_MIN_STEPS
-        # updates.
-        steps = max(CLASSIFIER_EPOCHS * len(self.train_images) // batch, CLASSIFIER_MIN_STEPS)
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        classifier.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"])
+        batch, count = 128, len(self.train_images)
+        steps = max(CLASSIFIER_EPOCHS * count // batch, CLASSIFIER_MIN_STEPS)
         # A fresh random order for each pass, from a numpy generator of our own; tf.data's
         # shuffle would mix in the global TensorFlow seed, which is the caller's.
         order_generator = np.random.default_rng(CLASSIFIER_SEED)
-        passes = -(-steps * batch // len(self.train_images))  # rounded up
-        order = np.concatenate(
-            [order_generator.permutation(len(self.train_images)) for _ in range(passes)]
-        )
+        passes = -(-steps * batch // count)  # rounded up
+        order = np.concatenate([order_generator.permutation(count) for _ in range(passes)])
         train_images, train_labels = tf.constant(self.train_images), tf.constant(self.train_labels)
-        data = datasets.prefetched(
+        data = (
             tf.data.Dataset.from_tensor_slices(order[: steps * batch])
             .batch(batch)
             .map(lambda chosen: (tf.gather(train_images, chosen), tf.gather(train_labels, chosen)))
             .repeat()
+            .prefetch(1)  # the next batch made ready while a step runs
+            .with_options(datasets.untuned())  # tf.data's tuning made epochs end late (datasets.py)
         )
-        classifier.fit(
-            data,
-            epochs=CLASSIFIER_EPOCHS,
-            steps_per_epoch=steps // CLASSIFIER_EPOCHS,
-            shuffle=False,
-            verbose=2 if self.verbose else 0,
-        )
+        classifier.fit(data, epochs=CLASSIFIER_EPOCHS, steps_per_epoch=steps // CLASSIFIER_EPOCHS,
+                       shuffle=False, verbose=2 if self.verbose else 0)
         _, accuracy = classifier.evaluate(self.test_images, self.test_labels, verbose=0)
         info = dict(expected, test_accuracy=float(accuracy), steps=steps)
         try:  # whole files or none: a kill, or another process reading, never sees half of one
@@ -195,9 +164,8 @@ class Scorer:
                 classifier.save(temporary)
             write_text(info_path, json.dumps(info, indent=2))  # last: it says the model is whole
         except OSError as error:
-            print(
-                f"(Could not cache the classifier in {cache_dir()}: {error}; set $GAN_CACHE_DIR.)"
-            )
+            print(f"(Could not cache the classifier in {cache_dir()}: {error}; "
+                  "set $GAN_CACHE_DIR.)")
         if self.verbose:
             print(f"Classifier test accuracy: {accuracy:.1%}")
         return classifier, info
@@ -206,9 +174,8 @@ class Scorer:
         """Penultimate features (N, 128) and predicted classes (N,) of images in [-1, 1]."""
         feature_parts, class_parts = [], []
         for start in range(0, len(images), batch):
-            features, logits = self.extract(
-                np.asarray(images[start : start + batch], np.float32), training=False
-            )
+            part = np.asarray(images[start : start + batch], np.float32)
+            features, logits = self.extract(part, training=False)
             feature_parts.append(np.asarray(features, np.float64))
             class_parts.append(np.argmax(logits, axis=1))
         return np.concatenate(feature_parts), np.concatenate(class_parts)
@@ -216,19 +183,14 @@ class Scorer:
     def score(self, images, seed=0):
         """All scores of a set of images against the test split."""
         features, classes = self.features(images)
-        result = dict(
-            fcd=frechet_distance(*gaussian(features), *gaussian(self.test_features)),
-            kid=kernel_distance(features, self.test_features, seed=seed),
-        )
-        result.update(coverage(classes))
-        return result
+        fcd = frechet_distance(*gaussian(features), *gaussian(self.test_features))
+        kid = kernel_distance(features, self.test_features, seed=seed)
+        return dict(fcd=fcd, kid=kid, **coverage(classes))
 
     def floor(self, count, seed=0):
         """The scores of `count` real training images: what a perfect generator would get."""
-        rng = np.random.default_rng(seed)
-        chosen = rng.choice(
-            len(self.train_images), size=min(count, len(self.train_images)), replace=False
-        )
+        available = len(self.train_images)
+        chosen = np.random.default_rng(seed).choice(available, min(count, available), replace=False)
         return self.score(self.train_images[chosen], seed=seed)
 
 
@@ -239,8 +201,7 @@ def gaussian(features):
 
 
 def frechet_distance(mu_1, sigma_1, mu_2, sigma_2):
-    """The Frechet distance of two Gaussians:
-    |mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2))."""
+    """Frechet distance of two Gaussians: |mu_1 - mu_2|^2 + Tr(S_1 + S_2 - 2 (S_1 S_2)^(1/2))."""
     with warnings.catch_warnings():
         # A collapsed generator has a singular covariance; sqrtm warns but stays finite there.
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
@@ -251,12 +212,8 @@ def frechet_distance(mu_1, sigma_1, mu_2, sigma_2):
         covariance_mean = linalg.sqrtm((sigma_1 + offset) @ (sigma_2 + offset))
     covariance_mean = np.real(covariance_mean)  # tiny imaginary parts are rounding error
     difference = mu_1 - mu_2
-    return float(
-        difference @ difference
-        + np.trace(sigma_1)
-        + np.trace(sigma_2)
-        - 2 * np.trace(covariance_mean)
-    )
+    traces = np.trace(sigma_1) + np.trace(sigma_2) - 2 * np.trace(covariance_mean)
+    return float(difference @ difference + traces)
 
 
 def kernel_distance(features_1, features_2, subsets=10, subset_size=KID_SUBSET, seed=0):
@@ -288,21 +245,17 @@ def coverage(classes, num_classes=10):
 
 # ----- what the scripts call --------------------------------------------------------------
 def check_sample_count(count, flag=None):
-    """Refuse to score fewer images than the FCD's covariance needs (MIN_SAMPLES), with a message.
-
-    flag: the option that asked for `count` images, to name it in the message.
-    """
+    """Refuse to score fewer images than the FCD's covariance needs (MIN_SAMPLES), with a
+    message that names the option (`flag`) that asked for them."""
     if count >= MIN_SAMPLES:
         return
-    asked = (
-        f"{flag} {count}: too few images to score" if flag else f"Too few images to score ({count})"
-    )
+    asked = (f"{flag} {count}: too few images to score" if flag
+             else f"Too few images to score ({count})")
     raise UserError(
         f"{asked}. The FCD fits a Gaussian to the classifier's {FEATURES} features of the images, "
         f"and its covariance is full-rank only with more images than features: {MIN_SAMPLES} at "
         f"the very least. Scores are stable from about {STABLE_SAMPLES:,} images, and `evaluate` "
-        "scores "
-        f"10,000 by default. Ask for {STABLE_SAMPLES:,} or more with "
+        f"scores 10,000 by default. Ask for {STABLE_SAMPLES:,} or more with "
         f"{flag or '--n (evaluate) or --eval-samples (train)'}."
     )
 
@@ -318,7 +271,7 @@ def scorer_for(dataset, data_dir=None, verbose=True):
     return _SCORERS[key]
 
 
-def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
+def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0, conditional=False):
     """Score `count` images from draw_images(n), print the table, append a line to metrics.jsonl.
 
     draw_images is the script's own: it decides the noise and runs the generator. Returns
@@ -333,49 +286,65 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0):
                             "trained on with --data-dir DIR.")
         return folder_scores.evaluate(draw_images, data_dir, count, run_dir, epoch, seed)
     if dataset not in datasets.NAMES:
-        raise UserError(
-            f"The run in {run_dir} names no known dataset ({dataset!r}); cannot tell what to "
-            "compare with."
-        )
-    check_sample_count(
-        count
-    )  # common/cli.py checks the flags before training; this guards other callers
+        raise UserError(f"The run in {run_dir} names no known dataset ({dataset!r}); cannot tell "
+                        "what to compare with.")
+    check_sample_count(count)  # common/cli.py checks the flags; this guards other callers
     scorer = scorer_for(dataset, data_dir)
-    scores = scorer.score(images.generate(draw_images, count), seed)
-    floor = scorer.floor(count, seed)
-    print(table(scores, floor, count, dataset, epoch, scorer.info.get("test_accuracy")))
-    record = dict(
-        epoch=epoch,
-        samples=count,
-        dataset=dataset,
-        **scores,
-        floor=floor,
-        classifier_test_accuracy=scorer.info.get("test_accuracy"),
-    )
-    runs.append_metrics(run_dir, record)
-    return {name: scores[name] for name in ("fcd", "kid", "classes_covered")}
+    samples = images.generate(draw_images, count)
+    scores, floor = scorer.score(samples, seed), scorer.floor(count, seed)
+    accuracy = scorer.info.get("test_accuracy")
+    print(table(scores, floor, count, dataset, epoch, accuracy))
+    logged = {name: scores[name] for name in ("fcd", "kid", "classes_covered")}
+    if conditional:  # cgan_fashion.py: does it draw the class it is asked for?
+        logged["asked_for_accuracy"], scores["per_class"] = asked_for(scorer, samples)
+        print(asked_for_table(logged["asked_for_accuracy"], scores["per_class"], accuracy,
+                              datasets.CLASS_NAMES[dataset]))
+        scores["asked_for_accuracy"] = logged["asked_for_accuracy"]
+    runs.append_metrics(run_dir, dict(epoch=epoch, samples=count, dataset=dataset, **scores,
+                                      floor=floor, classifier_test_accuracy=accuracy))
+    return logged
+
+
+def asked_for(scorer, samples):
+    """A conditional generator's samples, the i-th asked for class i mod 10 (training.sampler;
+    images.generate asks in batches of 500, a multiple of 10, so the count runs on): the share
+    the classifier names the class asked for, and per class that share and the class's FCD
+    against the test pictures of the class (where both sides have MIN_SAMPLES pictures)."""
+    asked = np.arange(len(samples)) % 10
+    features, named = scorer.features(samples)
+    per_class = []
+    for label in range(10):
+        mine, real = asked == label, scorer.test_features[scorer.test_labels == label]
+        fcd = (frechet_distance(*gaussian(features[mine]), *gaussian(real))
+               if min(mine.sum(), len(real)) >= MIN_SAMPLES else None)
+        per_class.append(dict(accuracy=float((named[mine] == label).mean()), fcd=fcd))
+    return float((named == asked).mean()), per_class
+
+
+def asked_for_table(overall, per_class, ceiling, names):
+    ceiling = f"{ceiling:.1%}" if ceiling is not None else "?"
+    lines = [f"Asked-for accuracy: the classifier names the class asked for in {overall:.1%} of "
+             f"the samples (its own accuracy on real test pictures, the ceiling: {ceiling})",
+             f"  {'class':<14}{'asked-for accuracy':>20}{'FCD of the class':>18}"]
+    for name, row in zip(names, per_class):
+        fcd = f"{row['fcd']:.3f}" if row["fcd"] is not None else "(too few)"
+        lines.append(f"  {name:<14}{row['accuracy']:>20.1%}{fcd:>18}")
+    return "\n".join(lines)
 
 
 def table(scores, floor, count, dataset, epoch, accuracy):
     accuracy = f"{accuracy:.1%}" if accuracy is not None else "?"
-    rows = [
-        ("FCD (lower is better)", f"{scores['fcd']:.3f}", f"{floor['fcd']:.3f}"),
-        ("KID (lower is better)", f"{scores['kid']:.3f}", f"{floor['kid']:.3f}"),
-        (
-            f"classes with >= {COVERED_SHARE:.0%} of samples",
-            f"{scores['classes_covered']}/10",
-            f"{floor['classes_covered']}/10",
-        ),
-        (
-            "class entropy (1 = balanced)",
-            f"{scores['class_entropy']:.3f}",
-            f"{floor['class_entropy']:.3f}",
-        ),
-    ]
     lines = [
         f"Scores at epoch {epoch}: {count:,} samples vs the {dataset} test split "
         f"(classifier test accuracy {accuracy})",
         f"  {'metric':<32}{'generated':>12}{'floor (real)':>16}",
     ]
-    lines += [f"  {name:<32}{value:>12}{base:>16}" for name, value, base in rows]
+    rows = [  # (name, key of the score, its format)
+        ("FCD (lower is better)", "fcd", "{:.3f}"),
+        ("KID (lower is better)", "kid", "{:.3f}"),
+        (f"classes with >= {COVERED_SHARE:.0%} of samples", "classes_covered", "{}/10"),
+        ("class entropy (1 = balanced)", "class_entropy", "{:.3f}"),
+    ]
+    for name, key, form in rows:
+        lines.append(f"  {name:<32}{form.format(scores[key]):>12}{form.format(floor[key]):>16}")
     return "\n".join(lines)

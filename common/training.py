@@ -98,10 +98,15 @@ def banner(settings, model_name, models, batches, data):
     title = f"{model_name} on {getattr(settings, 'dataset', 'your pictures')}"
     progress.banner(
         f"{title} ({kept})" if kept else title, models, data, epochs=settings.epochs,
-        steps=steps, full_steps=full, batch=batches.element_spec.shape[0] * devices.worker()[1],
+        steps=steps, full_steps=full, batch=len_of_batch(batches) * devices.worker()[1],
         precision=keras.mixed_precision.global_policy().name, seed=settings.seed,
         out_dir=settings.out_dir,
         devices=devices.describe(strategy) if strategy.num_replicas_in_sync > 1 else None)
+
+
+def len_of_batch(batches):
+    """Images in one of the pipeline's batches (of images, or of (image, label) pairs)."""
+    return tf.nest.flatten(batches.element_spec)[0].shape[0]
 
 
 def resume(checkpoint, out_dir, settings, model_name):
@@ -153,8 +158,9 @@ def log_epoch(out_dir, epoch, means, generator, settings, plot_panels):
     with devices.this_worker_only():  # what only the chief computes and writes (several machines)
         if settings.eval_every and epoch % settings.eval_every == 0:
             row.update(metrics.evaluate(  # on a folder: common/folder_scores.py's scores
-                sampler(generator, seed=0), getattr(settings, "dataset", datasets.FOLDER),
-                settings.data_dir, settings.eval_samples, out_dir, epoch))
+                sampler(generator, 0, len(class_names(settings))),
+                getattr(settings, "dataset", datasets.FOLDER), settings.data_dir,
+                settings.eval_samples, out_dir, epoch, conditional=bool(class_names(settings))))
         log = runs.append_log(out_dir, row)
         if out_dir not in BOARDS:
             BOARDS[out_dir] = Board(out_dir)  # TensorBoard summaries in OUT_DIR/tensorboard/
@@ -172,10 +178,27 @@ def build(builder, settings):
     return builder(**{name: settings[name] for name in inspect.signature(builder).parameters})
 
 
-def sampler(generator, seed=None):
-    """A function count -> `count` new images from fresh Gaussian noise (seeded: repeatable),
-    drawn from the generator's own stream: the run's random streams are left alone."""
+def sampler(generator, seed=None, classes=0):
+    """A function (count, labels=None) -> `count` new images from fresh Gaussian noise (seeded:
+    repeatable), drawn from the generator's own stream: the run's random streams are left alone.
+
+    A conditional generator (`classes` > 0, cgan_fashion.py) reads [noise | one-hot label]: it
+    is asked for `labels`, or, without them, for class i mod `classes` for the i-th image."""
     noise = (tf.random.Generator.from_seed(seed) if seed is not None
              else tf.random.Generator.from_non_deterministic_state())
-    noise_size = generator.input_shape[-1]
-    return lambda count: generator(noise.normal([count, noise_size]), training=False)
+    noise_size = generator.input_shape[-1] - classes
+
+    def draw(count, labels=None):
+        inputs = noise.normal([count, noise_size])
+        if classes:
+            labels = tf.range(count) % classes if labels is None else labels
+            inputs = tf.concat([inputs, tf.one_hot(labels, classes)], axis=1)
+        return generator(inputs, training=False)
+
+    return draw
+
+
+def class_names(settings):
+    """The class names a conditional lesson's generator is asked for; () for the others."""
+    get = settings.get if isinstance(settings, dict) else lambda name: getattr(settings, name, None)
+    return datasets.CLASS_NAMES[get("dataset")] if get("CONDITIONAL") else ()

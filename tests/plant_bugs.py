@@ -19,6 +19,7 @@ SCRIPTS = ("dcgan_fashion.py", "mlp_gan_keras.py", "wgan_gp.py")  # on 28x28 ima
 COLOR = "tests/test_dcgan_color.py"
 DEVICES = "tests/test_devices.py"
 WORKERS = "tests/test_workers.py"
+CGAN = "tests/test_cgan.py"
 
 # (name, file, text to find, replacement, tests to run)
 BUGS = (
@@ -282,6 +283,30 @@ BUGS = (
         ("memorisation: a folder picture counted as its own nearest", "common/folder_scores.py",
          "nearest(folder_small, folder_small, skip_self=True)",
          "nearest(folder_small, folder_small)", "tests/test_folder_scores.py"),
+        # The conditional GAN (tests/test_cgan.py): the label lost on its way.
+        ("cgan: the generator ignores the label", "cgan_fashion.py",
+         "tf.concat([noise, tf.one_hot(labels, NUM_CLASSES)], axis=1)",
+         "tf.concat([noise, tf.one_hot(labels * 0, NUM_CLASSES)], axis=1)", CGAN),
+        ("cgan: no label maps in D's input", "cgan_fashion.py",
+         "tf.concat([pictures, tf.cast(maps, pictures.dtype)], axis=-1)",
+         "tf.concat([pictures, tf.cast(maps * 0, pictures.dtype)], axis=-1)", CGAN),
+        ("cgan: real labels shuffled against their pictures", "cgan_fashion.py",
+         "discriminator_input(real_images, real_labels)",
+         "discriminator_input(real_images, tf.random.shuffle(real_labels))", CGAN),
+        ("cgan: G's label not given to D", "cgan_fashion.py",
+         "discriminator_input(fake_images, fake_labels)",
+         "discriminator_input(fake_images, draw_labels(count))", CGAN),
+        ("cgan: the fakes take the real batch's labels", "cgan_fashion.py",
+         "        fake_labels = draw_labels(count)", "        fake_labels = real_labels", CGAN),
+        ("cgan: the grid's rows not in class order", "cgan_fashion.py",
+         "np.repeat(np.arange(NUM_CLASSES), fixed_noise.shape[0])",
+         "np.tile(np.arange(NUM_CLASSES), fixed_noise.shape[0])", CGAN),
+        ("cgan: the sampler ignores the labels asked for", "common/training.py",
+         "labels = tf.range(count) % classes if labels is None else labels",
+         "labels = tf.range(count) % classes", CGAN),
+        ("cgan: asked-for accuracy against the wrong classes", "common/metrics.py",
+         "asked = np.arange(len(samples)) % 10", "asked = np.arange(len(samples)) // 10 % 10",
+         CGAN),
         # --devices N (tests/test_devices.py): the ways a multi-device step goes quietly wrong.
         ("devices: each replica's gradient of its own share's mean, added up", "common/devices.py",
          "optimizer.loss_scale_factor = float(replicas)", "pass", DEVICES),
@@ -293,8 +318,11 @@ BUGS = (
         ("devices: the replicas' means added, not averaged", "common/devices.py",
          'strategy.reduce("MEAN", value, axis=None)', 'strategy.reduce("SUM", value, axis=None)',
          DEVICES),
-        ("devices: every replica gets the first share", "common/devices.py",
-         "shares[context.replica_id_in_sync_group]", "shares[0]", DEVICES),
+        ("devices: every replica gets the same half of the batch", "common/devices.py",
+         "        return strategy.experimental_distribute_dataset(batches)",
+         "        return strategy.distribute_datasets_from_function(\n"
+         "            lambda context: batches.map(lambda batch: batch[: batch.shape[0] // 2]))",
+         DEVICES),
         ("devices: colour's batch norm not synchronised", "dcgan_color.py",
          "BATCH_NORM = dict(momentum=0.9, epsilon=1e-5, synchronized=True)",
          "BATCH_NORM = dict(momentum=0.9, epsilon=1e-5)", DEVICES),

@@ -95,9 +95,11 @@ def test_sample_evaluate_and_the_export_use_the_averaged_generator(
     monkeypatch.setattr(
         commands,
         "sampler",
-        lambda generator, seed=None: drawn.append(generator) or original(generator, seed),
+        lambda generator, seed=None, classes=0: drawn.append(generator)
+        or original(generator, seed),
     )
-    monkeypatch.setattr(commands.metrics, "evaluate", lambda draw_images, *settings: draw_images(4))
+    monkeypatch.setattr(commands.metrics, "evaluate",
+                        lambda draw_images, *settings, **options: draw_images(4))
     assert run_main(dcgan, ["evaluate", "--out-dir", fast_run], capsys)[0] == 0
     np.testing.assert_allclose(drawn[0](noise, training=False).numpy(), from_average, atol=1e-5)
 

@@ -22,7 +22,8 @@ def test_no_line_is_longer_than_100_characters():
     assert not too_long, f"{len(too_long)} lines over {LONGEST} characters:\n" + "\n".join(too_long)
 
 
-LESSONS = ("mlp_gan_keras.py", "dcgan_fashion.py", "wgan_gp.py", "dcgan_color.py")
+LESSONS = (
+    "mlp_gan_keras.py", "dcgan_fashion.py", "wgan_gp.py", "dcgan_color.py", "cgan_fashion.py")
 
 
 def parsed(path):

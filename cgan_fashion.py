@@ -1,0 +1,276 @@
+"""Conditional DCGAN on Fashion-MNIST: ask the generator for the class you want.
+
+The DCGAN of dcgan_fashion.py, made conditional as Mirza and Osindero 2014 propose
+("Conditional Generative Adversarial Nets", arXiv 1411.1784): the generator gets a class label
+with its noise, and the discriminator judges a picture together with the label it comes with.
+A sneaker labelled "bag" is then as fake as a blurry sneaker, so the generator learns to draw
+the class it is asked for. Everything else (the networks' layers, the losses, the optimizers,
+the loop) is dcgan_fashion.py's, so the two files read side by side: the differences are the
+lines that mention a label.
+
+Usage:
+    python cgan_fashion.py train --epochs 5           # a short run (an epoch: 1 to 8 min)
+    python cgan_fashion.py sample --label sneaker     # 8 sneakers from the latest checkpoint
+    python cgan_fashion.py                            # 8 of every class, one row per class
+    python cgan_fashion.py walk --labels shirt,dress  # one noise, the label turning: walk.gif
+    python cgan_fashion.py evaluate                   # does it draw what was asked for?
+    python cgan_fashion.py train --help               # every setting, from Settings below
+"""
+
+import common  # first: answers a mistyped command before TensorFlow's 15 s of loading
+import dataclasses
+import typing
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from common import cli, datasets, images, precision, progress, training
+
+MODEL_NAME = "cgan_fashion"  # its runs go to runs/cgan_fashion
+
+
+# ----------------------------------------------------------------------------------------------
+# Settings: dcgan_fashion.py's, which are the article's
+# ----------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Settings(cli.RunSettings):
+    """This lesson's settings, each a flag of `train` (`batch_size` -> `--batch-size`); the run's
+    own (--out-dir, --seed, --devices, ...) are in common/cli.py's RunSettings."""
+
+    epochs: int = 100
+    """epochs of the run in all, resumed ones included (dcgan_fashion.py's: the article's 100)"""
+    batch_size: int = 256
+    """images per batch (dcgan_fashion.py's: the article's BATCH_SIZE = 256)"""
+    dataset: typing.Literal["fashion_mnist", "mnist"] = "fashion_mnist"
+    """a built-in set: the labels are what the generator is asked for (a folder has none)"""
+    precision: typing.Literal[cli.PRECISIONS] = "auto"
+    """number format of the layers. 'auto': bfloat16 where the hardware computes it fast, else
+    float32 (as dcgan_fashion.py)"""
+
+    KEPT_ON_RESUME = ("dataset", "precision")  # a resumed run goes on with its own
+    CONDITIONAL = True  # sample, walk and evaluate ask the generator for classes (common/)
+
+
+NOISE_DIM = 100  # dcgan_fashion.py's noise vector of 100 numbers
+NUM_CLASSES = 10  # both datasets have ten classes; their names: common/datasets.py CLASS_NAMES
+PER_CLASS = 8  # the epoch grid: 8 fixed noise vectors, drawn once for each class (10 rows)
+LEARNING_RATE = 1e-4  # dcgan_fashion.py's, the article's: Adam(1e-4) for each network
+# The curves of losses.png: one panel per list of log columns.
+PLOT_PANELS = [("loss", ["d_loss", "g_loss"]), ("D output", ["D(x)", "D(G(z))"]),
+               ("asked-for accuracy", ["asked_for_accuracy"]), ("quality", ["fcd"])]
+
+
+# ----------------------------------------------------------------------------------------------
+# Data: Fashion-MNIST scaled to [-1, 1], each image with its label, in shuffled full batches
+# ----------------------------------------------------------------------------------------------
+def load_real_images(dataset, data_dir):
+    """The training images as float32 (N, 28, 28, 1) in [-1, 1], their labels as int32 (N,) in
+    0..9, and what and where they are."""
+    (pixels, labels), source = datasets.load(dataset, "train", data_dir, labels=True)
+    real_images = (pixels.astype(np.float32) - 127.5) / 127.5  # [0, 255] -> [-1, 1], as tanh
+    return (real_images[..., np.newaxis], labels.astype(np.int32),
+            f"{len(labels):,} images, {source}")
+
+
+def make_batches(real_images, labels, batch_size, seed=None):
+    """dcgan_fashion.py's pipeline, with each image's label travelling beside it."""
+    # On several machines (TF_CONFIG) each worker takes its own 1/N of the images and the batch.
+    real_images, share = datasets.worker_share(real_images, batch_size)
+    labels, _ = datasets.worker_share(labels, batch_size)
+    return (
+        tf.data.Dataset.from_tensor_slices((real_images, labels))  # pairs (image, label)
+        .shuffle(len(real_images), seed=seed)  # the tutorial's buffer: every image
+        .batch(share, drop_remainder=True)  # full batches only: one traced step
+        .prefetch(1)  # the next batch made ready while a step runs
+        .with_options(datasets.untuned())  # tf.data's tuning made epochs end late (datasets.py)
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The label, given to each network
+# ----------------------------------------------------------------------------------------------
+def generator_input(noise, labels):
+    """[noise | one-hot label]: (B, 100 + 10). The generator reads the class from the last ten
+    numbers, a 1 at the class's place (Mirza and Osindero feed it the same way, joined to z)."""
+    return tf.concat([noise, tf.one_hot(labels, NUM_CLASSES)], axis=1)
+
+
+def discriminator_input(pictures, labels):
+    """The picture with ten "label maps" as extra channels: (B, 28, 28, 1 + 10), map k all ones
+    for class k, all zeros otherwise. So the discriminator sees the label at every pixel from
+    its first layer on, and stays a Sequential stack like dcgan_fashion.py's. (The other common
+    choice, Miyato and Koyama 2018's projection discriminator, arXiv 1802.05637, multiplies a
+    label embedding into D's last features; it needs two inputs, so not a Sequential.)"""
+    maps = tf.one_hot(labels, NUM_CLASSES)[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, 10)
+    maps = tf.broadcast_to(maps, tf.concat([tf.shape(pictures)[:3], [NUM_CLASSES]], axis=0))
+    return tf.concat([pictures, tf.cast(maps, pictures.dtype)], axis=-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Generator: noise (100) and label (10) -> image (28, 28, 1) in [-1, 1]
+# ----------------------------------------------------------------------------------------------
+def build_generator():
+    """dcgan_fashion.py's generator, reading 110 numbers instead of 100."""
+    up = dict(kernel_size=5, padding="same", use_bias=False)  # 5x5, no bias: batch norm follows
+    return keras.Sequential(
+        [
+            keras.Input(shape=(NOISE_DIM + NUM_CLASSES,)),
+            layers.Dense(7 * 7 * 256, use_bias=False),  # (B, 12544)
+            layers.BatchNormalization(synchronized=True),  # with --devices N: over all devices
+            layers.LeakyReLU(),
+            layers.Reshape((7, 7, 256)),  # (B, 7, 7, 256)
+            layers.Conv2DTranspose(128, strides=1, **up),  # (B, 7, 7, 128)
+            layers.BatchNormalization(synchronized=True),
+            layers.LeakyReLU(),
+            layers.Conv2DTranspose(64, strides=2, **up),  # (B, 14, 14, 64)
+            layers.BatchNormalization(synchronized=True),
+            layers.LeakyReLU(),
+            layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False,
+                                   activation="tanh", dtype="float32"),  # (B, 28, 28, 1)
+        ],
+        name="generator",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Discriminator: image (28, 28, 1) and its label maps (28, 28, 10) -> one logit (> 0: "real")
+# ----------------------------------------------------------------------------------------------
+def build_discriminator():
+    """dcgan_fashion.py's discriminator, reading 1 + 10 channels instead of 1."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1 + NUM_CLASSES)),
+            layers.Conv2D(64, 5, strides=2, padding="same"),  # (B, 14, 14, 64)
+            layers.LeakyReLU(),
+            layers.Dropout(0.3),
+            layers.Conv2D(128, 5, strides=2, padding="same"),  # (B, 7, 7, 128)
+            layers.LeakyReLU(),
+            layers.Dropout(0.3),
+            layers.Flatten(),  # (B, 6272)
+            layers.Dense(1, dtype="float32"),  # (B, 1) logits, float32 for the loss
+        ],
+        name="discriminator",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Losses: dcgan_fashion.py's, unchanged (real = 1, fake = 0)
+# ----------------------------------------------------------------------------------------------
+def cross_entropy(labels, logits):
+    """mean(-labels * log D - (1 - labels) * log(1 - D)), D = sigmoid(logits), from the logits."""
+    return tf.reduce_mean(keras.losses.binary_crossentropy(labels, logits, from_logits=True))
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """L_D = -mean(log D(x, y)) - mean(log(1 - D(G(z, y'), y'))): real pairs 1, fake pairs 0."""
+    real_loss = cross_entropy(tf.ones_like(real_logits), real_logits)
+    fake_loss = cross_entropy(tf.zeros_like(fake_logits), fake_logits)
+    return real_loss + fake_loss
+
+
+def generator_loss(fake_logits):
+    """L_G = -mean(log D(G(z, y'), y')): make D call the fake pairs real (non-saturating)."""
+    return cross_entropy(tf.ones_like(fake_logits), fake_logits)
+
+
+# ----------------------------------------------------------------------------------------------
+# Train step: one batch, both networks updated at once, as dcgan_fashion.py
+# ----------------------------------------------------------------------------------------------
+def draw_noise(count):
+    """z ~ N(0, 1): `count` fresh noise vectors."""
+    return tf.random.normal([count, NOISE_DIM])
+
+
+def draw_labels(count):
+    """`count` classes drawn uniformly: what the generator is asked for in a step."""
+    return tf.random.uniform([count], 0, NUM_CLASSES, dtype=tf.int32)
+
+
+def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer):
+    @tf.function
+    def train_step(batch):
+        real_images, real_labels = batch
+        count = tf.shape(real_images)[0]
+        noise = draw_noise(count)
+        # The fakes' labels are drawn at random, not copied from the real batch: the generator
+        # is asked for every class equally, whatever classes this batch's real images hold.
+        fake_labels = draw_labels(count)
+        # Two tapes record the same forward pass; each network takes the gradient of its loss.
+        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            fake_images = generator(generator_input(noise, fake_labels), training=True)
+            # D judges each picture with the label it comes with: the real ones with their own,
+            # the fakes with the label G was asked for.
+            real_logits = discriminator(discriminator_input(real_images, real_labels),
+                                        training=True)
+            fake_logits = discriminator(discriminator_input(fake_images, fake_labels),
+                                        training=True)
+            g_loss = generator_loss(fake_logits)
+            d_loss = discriminator_loss(real_logits, fake_logits)
+        g_gradients = generator_tape.gradient(g_loss, generator.trainable_variables)
+        d_gradients = discriminator_tape.gradient(d_loss, discriminator.trainable_variables)
+        generator_optimizer.apply_gradients(zip(g_gradients, generator.trainable_variables))
+        discriminator_optimizer.apply_gradients(zip(d_gradients, discriminator.trainable_variables))
+        return {"d_loss": d_loss, "g_loss": g_loss,
+                "D(x)": tf.reduce_mean(tf.sigmoid(real_logits)),
+                "D(G(z))": tf.reduce_mean(tf.sigmoid(fake_logits))}
+
+    return train_step
+
+
+def grid_input(fixed_noise):
+    """The epoch grid's generator input: the fixed noise once for every class, class k on row k
+    (labels 0 x 8, then 1 x 8, ...), so each column shows one noise drawn as every class."""
+    labels = np.repeat(np.arange(NUM_CLASSES), fixed_noise.shape[0])
+    return generator_input(tf.tile(fixed_noise, [NUM_CLASSES, 1]), labels)
+
+
+# ----------------------------------------------------------------------------------------------
+# Training loop
+# ----------------------------------------------------------------------------------------------
+def train(settings):
+    """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
+    out_dir = training.start(settings)  # the seed, the number format, the devices; the folder
+    real_images, labels, source = load_real_images(settings.dataset, settings.data_dir)
+    batches = make_batches(real_images, labels, settings.batch_size, settings.seed)
+    generator, discriminator = build_generator(), build_discriminator()
+    generator_optimizer = keras.optimizers.Adam(LEARNING_RATE)  # one Adam for each network
+    discriminator_optimizer = keras.optimizers.Adam(LEARNING_RATE)
+    fixed_noise = tf.Variable(draw_noise(PER_CLASS), trainable=False)  # in the checkpoint too
+    train_step = training.on_devices(  # as written; with --devices N, a share on each device
+        make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer),
+        [generator_optimizer, discriminator_optimizer])
+    checkpoint = tf.train.Checkpoint(
+        generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
+        discriminator_optimizer=discriminator_optimizer, shown_generator=generator,
+        fixed_noise=fixed_noise, epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
+    manager = tf.train.CheckpointManager(checkpoint, f"{out_dir}/checkpoints", max_to_keep=3)
+    training.banner(settings, MODEL_NAME, [generator, discriminator], batches, source)
+    finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)  # 0: a new run
+    grid_path = out_dir + "/images/epoch_{:04d}.png"  # 10 rows: the classes; 8 columns: noise
+    if finished == 0:  # the untrained generator's
+        images.save_grid(generator(grid_input(fixed_noise), training=False), grid_path.format(0),
+                         columns=PER_CLASS)
+    for epoch in range(finished + 1, settings.epochs + 1):
+        means = progress.RunningMeans()  # of each number the step returns; stops on a NaN
+        for batch in training.epoch_batches(batches, epoch, means, settings):
+            means.add(train_step(batch))
+        images.save_grid(generator(grid_input(fixed_noise), training=False),
+                         grid_path.format(epoch), columns=PER_CLASS)
+        training.log_epoch(out_dir, epoch, means, generator, settings, PLOT_PANELS)  # log.csv
+        checkpoint.epoch.assign(epoch)
+        manager.save(checkpoint_number=epoch)  # last: a run stopped before it redoes the epoch
+    images.write_gif(f"{out_dir}/images", f"{out_dir}/training.gif")
+    precision.save_float32(generator, f"{out_dir}/generator.keras")
+
+
+# ----------------------------------------------------------------------------------------------
+# Sampling, walking and scoring: common/commands.py, asking for classes by name
+# ----------------------------------------------------------------------------------------------
+def main(argv=None):
+    cli.main(argv, __doc__, Settings, MODEL_NAME, train, build_generator)
+
+
+if __name__ == "__main__":
+    cli.run(main)
