@@ -3,10 +3,11 @@
 The DCGAN of dcgan_fashion.py, made conditional as Mirza and Osindero 2014 propose
 ("Conditional Generative Adversarial Nets", arXiv 1411.1784): the generator gets a class label
 with its noise, and the discriminator judges a picture together with the label it comes with.
-A sneaker labelled "bag" is then as fake as a blurry sneaker, so the generator learns to draw
-the class it is asked for. Everything else (the networks' layers, the losses, the optimizers,
-the loop) is dcgan_fashion.py's, so the two files read side by side: the differences are the
-lines that mention a label.
+D sees real pictures only with their true labels, so a fake that does not look like its label
+is easy to catch, and the generator learns to draw the class it is asked for. The networks'
+layers, the losses, the optimizers and the loop are dcgan_fashion.py's, so the two files read
+side by side; left out here: its --recipe fast (the averaged generator) and the folder dataset
+(a folder has no labels).
 
 Usage:
     python cgan_fashion.py train --epochs 5           # a short run (an epoch: 1 to 8 min)
@@ -32,7 +33,7 @@ MODEL_NAME = "cgan_fashion"  # its runs go to runs/cgan_fashion
 
 
 # ----------------------------------------------------------------------------------------------
-# Settings: dcgan_fashion.py's, which are the article's
+# Settings: dcgan_fashion.py's article recipe
 # ----------------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class Settings(cli.RunSettings):
@@ -50,7 +51,9 @@ class Settings(cli.RunSettings):
     float32 (as dcgan_fashion.py)"""
 
     KEPT_ON_RESUME = ("dataset", "precision")  # a resumed run goes on with its own
-    CONDITIONAL = True  # sample, walk and evaluate ask the generator for classes (common/)
+    # sample, walk and evaluate ask for classes: common/training.sampler and commands.walk build
+    # the same [noise | one-hot label] input as generator_input below.
+    CONDITIONAL = True
 
 
 NOISE_DIM = 100  # dcgan_fashion.py's noise vector of 100 numbers
@@ -76,7 +79,8 @@ def load_real_images(dataset, data_dir):
 
 def make_batches(real_images, labels, batch_size, seed=None):
     """dcgan_fashion.py's pipeline, with each image's label travelling beside it."""
-    # On several machines (TF_CONFIG) each worker takes its own 1/N of the images and the batch.
+    # On several machines (TF_CONFIG) each worker takes every Nth image from its own index on:
+    # the same slicing for the labels keeps each label with its image.
     real_images, share = datasets.worker_share(real_images, batch_size)
     labels, _ = datasets.worker_share(labels, batch_size)
     return (
@@ -93,7 +97,8 @@ def make_batches(real_images, labels, batch_size, seed=None):
 # ----------------------------------------------------------------------------------------------
 def generator_input(noise, labels):
     """[noise | one-hot label]: (B, 100 + 10). The generator reads the class from the last ten
-    numbers, a 1 at the class's place (Mirza and Osindero feed it the same way, joined to z)."""
+    numbers, a 1 at the class's place. (Mirza and Osindero give z and the one-hot y a hidden
+    layer each before joining them; joined at the input, as here, is the common simpler form.)"""
     return tf.concat([noise, tf.one_hot(labels, NUM_CLASSES)], axis=1)
 
 
@@ -101,10 +106,12 @@ def discriminator_input(pictures, labels):
     """The picture with ten "label maps" as extra channels: (B, 28, 28, 1 + 10), map k all ones
     for class k, all zeros otherwise. So the discriminator sees the label at every pixel from
     its first layer on, and stays a Sequential stack like dcgan_fashion.py's. (The other common
-    choice, Miyato and Koyama 2018's projection discriminator, arXiv 1802.05637, multiplies a
-    label embedding into D's last features; it needs two inputs, so not a Sequential.)"""
+    choice, Miyato and Koyama 2018's projection discriminator, arXiv 1802.05637, adds to D's
+    logit the inner product of a label embedding with D's last features; it needs two inputs,
+    so not a Sequential.)"""
     maps = tf.one_hot(labels, NUM_CLASSES)[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, 10)
     maps = tf.broadcast_to(maps, tf.concat([tf.shape(pictures)[:3], [NUM_CLASSES]], axis=0))
+    # maps: (B, 28, 28, 10)
     return tf.concat([pictures, tf.cast(maps, pictures.dtype)], axis=-1)
 
 
@@ -158,9 +165,10 @@ def build_discriminator():
 # ----------------------------------------------------------------------------------------------
 # Losses: dcgan_fashion.py's, unchanged (real = 1, fake = 0)
 # ----------------------------------------------------------------------------------------------
-def cross_entropy(labels, logits):
-    """mean(-labels * log D - (1 - labels) * log(1 - D)), D = sigmoid(logits), from the logits."""
-    return tf.reduce_mean(keras.losses.binary_crossentropy(labels, logits, from_logits=True))
+def cross_entropy(targets, logits):
+    """mean(-t * log D - (1 - t) * log(1 - D)), D = sigmoid(logits), t the targets: 1 for
+    "real", 0 for "fake" (not the classes)."""
+    return tf.reduce_mean(keras.losses.binary_crossentropy(targets, logits, from_logits=True))
 
 
 def discriminator_loss(real_logits, fake_logits):
@@ -243,7 +251,8 @@ def train(settings):
         [generator_optimizer, discriminator_optimizer])
     checkpoint = tf.train.Checkpoint(
         generator=generator, discriminator=discriminator, generator_optimizer=generator_optimizer,
-        discriminator_optimizer=discriminator_optimizer, shown_generator=generator,
+        discriminator_optimizer=discriminator_optimizer,
+        shown_generator=generator,  # the name `sample` restores (no averaged generator here)
         fixed_noise=fixed_noise, epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
     manager = tf.train.CheckpointManager(checkpoint, f"{out_dir}/checkpoints", max_to_keep=3)
     training.banner(settings, MODEL_NAME, [generator, discriminator], batches, source)

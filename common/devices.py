@@ -149,7 +149,7 @@ def distribute(strategy, batches):
     if workers == 1:
         return strategy.experimental_distribute_dataset(batches)
     local = strategy.num_replicas_in_sync // workers
-    per_replica = batches.element_spec.shape[0] // local
+    per_replica = tf.nest.flatten(batches.element_spec)[0].shape[0] // local
     return strategy.distribute_datasets_from_function(
         lambda context: batches if local == 1 else batches.rebatch(per_replica))
 

@@ -127,6 +127,9 @@ def test_train_sample_walk_evaluate(tmp_path, idx_dir, capsys, eagerly):
     assert Image.open(os.path.join(out, "walk.gif")).n_frames == 6
     status, stdout, stderr = run_main(cgan, ["evaluate", "--n", "200", *flags], capsys)
     assert status == 0 and "asked-for accuracy" in stdout, stderr
+    status, stdout, stderr = run_main(cgan, ["train", "--epochs", "2", *flags, *TINY], capsys)
+    assert status == 0 and "Resuming" in stdout and "cgan_fashion on mnist" in stdout, stderr
+    assert os.path.isfile(os.path.join(out, "images", "epoch_0002.png"))
 
 
 def test_class_names_of_fashion_mnist():

@@ -29,7 +29,8 @@ def sections(script):
 def test_the_readme_links_each_lessons_sections_by_their_lines():
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as file:
         readme = file.read()
-    for script in ("mlp_gan_keras.py", "dcgan_fashion.py", "wgan_gp.py", "dcgan_color.py"):
+    for script in ("mlp_gan_keras.py", "dcgan_fashion.py", "wgan_gp.py", "dcgan_color.py",
+                   "cgan_fashion.py"):
         row = next(line for line in readme.splitlines() if line.startswith("| ")
                    and f"`{script}`" in line and "#L" in line)
         links = re.findall(rf"\[(\d+)-(\d+)\]\({re.escape(script)}#L(\d+)-L(\d+)\)", row)
