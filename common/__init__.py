@@ -1,4 +1,4 @@
-"""What the four GAN scripts share, so that each keeps only what it teaches.
+"""What the GAN scripts share, so that each keeps only what it teaches.
 
 The machinery (nothing here teaches GANs):
 - cli:         the command line, built from a script's Settings; errors as messages.
