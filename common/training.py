@@ -157,10 +157,11 @@ def log_epoch(out_dir, epoch, means, generator, settings, plot_panels):
     row = dict(epoch=epoch, **means.means(), seconds=round(means.seconds(), 2))
     with devices.this_worker_only():  # what only the chief computes and writes (several machines)
         if settings.eval_every and epoch % settings.eval_every == 0:
+            names = class_names(settings)  # () but for a conditional lesson
             row.update(metrics.evaluate(  # on a folder: common/folder_scores.py's scores
-                sampler(generator, 0, len(class_names(settings))),
-                getattr(settings, "dataset", datasets.FOLDER), settings.data_dir,
-                settings.eval_samples, out_dir, epoch, conditional=bool(class_names(settings))))
+                sampler(generator, 0, len(names)), getattr(settings, "dataset", datasets.FOLDER),
+                settings.data_dir, settings.eval_samples, out_dir, epoch,
+                conditional=bool(names)))
         log = runs.append_log(out_dir, row)
         if out_dir not in BOARDS:
             BOARDS[out_dir] = Board(out_dir)  # TensorBoard summaries in OUT_DIR/tensorboard/
