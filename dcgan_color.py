@@ -94,6 +94,7 @@ PLOT_PANELS = [
     ("generator loss", ["g_loss"]),
     ("D output", ["D(x)", "D(G(z))"]),
     ("quality, SWD x1e3", ["swd"]),  # with --eval-every (common/folder_scores.py)
+    ("quality, KID x1e3", ["kid"]),
 ]
 
 

@@ -361,7 +361,7 @@ def check_train_settings(settings):
     if settings.eval_every and getattr(settings, "dataset", FOLDER) == FOLDER:
         from common import folder_scores
 
-        folder_scores.check_folder(settings.data_dir, settings.eval_samples, "--eval-samples")
+        folder_scores.check_sample_count(settings.eval_samples, "--eval-samples")
     elif settings.eval_every:
         from common import metrics
 
@@ -380,6 +380,10 @@ def check_command_flags(args, settings_class):
         from common import metrics
 
         metrics.check_sample_count(args.n, "--n")
+    elif args.command == "evaluate":  # a folder's scores (dcgan_color.py)
+        from common import folder_scores
+
+        folder_scores.check_sample_count(args.n, "--n")
     if args.command == "walk" and args.points * args.steps > MAX_WALK_FRAMES:
         raise UserError(
             f"--points {args.points} --steps {args.steps} make a walk of "

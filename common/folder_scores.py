@@ -28,10 +28,11 @@ PATCH = 7  # 7x7 neighbourhoods
 PATCHES_PER_PICTURE = 128
 DIRECTIONS = 512  # drawn in 4 rounds of 128, as the paper's code, to keep memory small
 DIRECTIONS_PER_ROUND = 128
-# Below 128 pictures a side the floor scatters more (emoji, 5 draws: SD 6.2 at 64, 2.8 at 128,
-# 1.0 at 256, against a gap of 30 or more to blurred pictures; docs/colour.md). The floor falls
-# as the count grows (51 at 32, 9 at 1,000): compare scores made with as many pictures.
-MIN_PICTURES = 128
+# A folder of fewer pictures gets the memorisation check alone: halves of under 50 pictures
+# differ from each other as much as good samples differ from bad ones (docs/colour.md). The
+# SWD's floor falls as the count grows (51 at 32, 9 at 1,000): compare scores made with as many.
+MIN_PICTURES = 100
+SPLITS = 10  # random splits of the folder: the floor's mean and its standard deviation
 COPY_SIDE = 32  # the side at which samples and folder pictures are compared for copies
 GAUSSIAN = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0  # the pyramid's blur, as the paper's
 
@@ -98,8 +99,8 @@ def sliced_wasserstein(a, b, rng):
     for _ in range(DIRECTIONS // DIRECTIONS_PER_ROUND):
         directions = rng.standard_normal((a.shape[1], DIRECTIONS_PER_ROUND)).astype(np.float32)
         directions /= np.linalg.norm(directions, axis=0, keepdims=True)
-        projected_a = np.sort(a @ directions, axis=0)
-        projected_b = np.sort(b @ directions, axis=0)
+        projected_a = np.sort(directions.T @ a.T, axis=1)  # one row a direction: sorted fast
+        projected_b = np.sort(directions.T @ b.T, axis=1)
         distances.append(np.abs(projected_a - projected_b).mean())
     return float(np.mean(distances))
 
@@ -121,13 +122,41 @@ def swd(pictures_a, pictures_b, seed=0):
     return scores
 
 
+# ----- a kernel score on features that need no download -------------------------------------
+NET_SEED = 0  # the random network's weights: drawn once from this seed, the same on every machine
+NET_WIDTHS = (32, 64, 128)  # channels of its three 3x3 convolutions
+
+
+def random_net_features(pictures, side=64):
+    """Features from a small convolutional network whose weights are random, not trained: three
+    3x3 convolutions (ReLU, then 2x2 means), and of the picture and of each layer the mean and
+    the standard deviation of each channel over the picture (its colours, then how much of
+    each pattern and how unevenly). No download, and the same numbers for the same pictures
+    everywhere (numpy's generator of NET_SEED). (N, 2 * (3 + 32 + 64 + 128)) for colour."""
+    x = to_float(pictures)
+    side = min(side, x.shape[1])  # 128-pixel pictures are first brought to 64
+    x = small(x, side).reshape(len(x), side, side, -1)
+    rng = np.random.default_rng(NET_SEED)
+    features = [x.mean(axis=(1, 2)), x.std(axis=(1, 2))]
+    for width in NET_WIDTHS:
+        weights = rng.standard_normal((3, 3, x.shape[-1], width)).astype(np.float32)
+        weights *= np.sqrt(2.0 / (9 * x.shape[-1]))  # He's scale: the activations keep their size
+        padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))
+        x = np.maximum(np.einsum("nhwcij,ijcd->nhwd", windows, weights, optimize=True), 0.0)
+        features += [x.mean(axis=(1, 2)), x.std(axis=(1, 2))]
+        count, height, width_, channels = x.shape
+        x = x.reshape(count, height // 2, 2, width_ // 2, 2, channels).mean(axis=(2, 4))
+    return np.concatenate(features, axis=1)
+
+
 # ----- copies -------------------------------------------------------------------------------
-def small(pictures):
-    """Pictures at COPY_SIDE x COPY_SIDE (means of square blocks), flattened: (N, 32 * 32 * 3)."""
+def small(pictures, side=COPY_SIDE):
+    """Pictures at side x side (means of square blocks), flattened: (N, 32 * 32 * 3)."""
     pictures = to_float(pictures)
-    count, side = len(pictures), pictures.shape[1]
-    block = max(side // COPY_SIDE, 1)
-    reduced = pictures.reshape(count, side // block, block, side // block, block, -1)
+    count, block = len(pictures), max(pictures.shape[1] // side, 1)
+    side = pictures.shape[1] // block
+    reduced = pictures.reshape(count, side, block, side, block, -1)
     return reduced.mean(axis=(2, 4)).reshape(count, -1)
 
 
@@ -167,71 +196,129 @@ def pairs(samples, folder_pictures, indices, distances, count=8):
 
 
 # ----- what the scripts call ----------------------------------------------------------------
-def check_picture_count(asked, folder_count, flag):
-    """Refuse to score with fewer than MIN_PICTURES pictures on each side, saying what can help:
-    more pictures in the folder when the folder is what limits the count, else more samples."""
-    count = min(asked, folder_count // 2)  # the floor compares the folder's two halves
-    if count >= MIN_PICTURES:
-        return
-    if folder_count // 2 < MIN_PICTURES:  # more samples cannot help: the folder's halves are small
-        remedy = (f"The folder's half is what limits it: add pictures to the folder, "
-                  f"{2 * MIN_PICTURES} or more, or judge this run by its grids.")
-    else:
-        remedy = f"Ask for {MIN_PICTURES} samples or more with {flag}."
-    raise UserError(
-        f"Too few pictures to score: {flag} {asked} with a folder of {folder_count:,} pictures "
-        f"gives {count} on each side of the comparison, and the sliced Wasserstein distance "
-        f"needs at least {MIN_PICTURES} (the folder is split in two halves for the floor). Below "
-        "that it moves more from one draw to the next than between a good and a bad generator "
-        f"(docs/colour.md). {remedy}"
-    )
+def kernel_distance(features_a, features_b):
+    """KID: the unbiased estimate of MMD^2 with k(x, y) = (x.y / d + 1)^3 (Binkowski et al. 2018,
+    arXiv 1801.01401), over all of both sets. x 1e3 as printed. Unbiased: a small folder costs
+    spread, not a shift, so a perfect generator scores 0 on average at any size."""
+    dimension = features_a.shape[1]
+    k_aa, k_bb, k_ab = [(x @ y.T / dimension + 1) ** 3 for x, y in
+                        ((features_a, features_a), (features_b, features_b),
+                         (features_a, features_b))]
+    n, m = len(features_a), len(features_b)
+    within = ((k_aa.sum() - np.trace(k_aa)) / (n * (n - 1))
+              + (k_bb.sum() - np.trace(k_bb)) / (m * (m - 1)))  # each point's k(x, x) left out
+    return 1e3 * float(within - 2 * k_ab.mean())
 
 
-def check_folder(data_dir, asked, flag):
-    """Before training with --eval-every: refuse a folder too small to score, with what to do.
-    (No folder, or a missing one: the loader says so, as without --eval-every.)"""
-    if data_dir and os.path.isdir(data_dir):
-        check_picture_count(asked, len(datasets.find_pictures(data_dir)), flag)
+def splits(folder_count, size, count, seed=0):
+    """`count` random splits of a folder: each two disjoint sides of `size` pictures (indices),
+    drawn without replacement: a picture on both sides would look like a perfect match."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        order = rng.permutation(folder_count)
+        yield order[:size], order[size : 2 * size]
+
+
+def against_floor(samples, pictures, seed=0):
+    """The samples' SWD and KID to one side of each of SPLITS random splits of the folder, and
+    the floor: the split's other side, as many pictures, against the same side. Returns
+    {metric: (the samples' mean, the floor's mean, the floor's SD)}; metrics: each SWD level,
+    "mean" (SWD's), "kid"."""
+    size = len(samples)
+    features = random_net_features(pictures)
+    # Each feature to mean 0 and spread 1 over the folder (the same for every split), so that
+    # no few large ones (the colours) drown the others; a spread kept from nearing 0.
+    mean, spread = features.mean(axis=0), features.std(axis=0)
+    spread += 0.1 * spread.mean()
+    features = (features - mean) / spread
+    sample_features = (random_net_features(samples) - mean) / spread
+    scores, floors = [], []
+    for split, (side_a, side_b) in enumerate(splits(len(pictures), size, SPLITS, seed)):
+        reference = pictures[side_a]
+        scores.append(dict(swd(samples, reference, split),
+                           kid=kernel_distance(sample_features, features[side_a])))
+        floors.append(dict(swd(pictures[side_b], reference, split),
+                           kid=kernel_distance(features[side_b], features[side_a])))
+    return {metric: (float(np.mean([s[metric] for s in scores])),
+                     float(np.mean([f[metric] for f in floors])),
+                     float(np.std([f[metric] for f in floors], ddof=1))) for metric in scores[0]}
+
+
+def check_sample_count(asked, flag):
+    """Refuse fewer than MIN_PICTURES // 2 samples, the least a side of the comparison takes."""
+    if asked < MIN_PICTURES // 2:
+        raise UserError(
+            f"{flag} {asked}: too few samples to score. The samples are compared with half the "
+            f"folder, and below {MIN_PICTURES // 2} a side a score moves more from one draw to "
+            f"the next than between a good generator and a bad one (docs/colour.md). Ask for "
+            f"{MIN_PICTURES // 2} or more with {flag}.")
 
 
 def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
-    """SWD of `count` samples (at most half the folder) against the folder's pictures, beside
-    the floor of its two halves; the memorisation figure and the pairs picture. Prints the table,
-    appends a line to metrics.jsonl; returns what the training log records: swd, memorisation."""
+    """With MIN_PICTURES pictures or more: the SWD and KID of min(count, half the folder)
+    samples beside the floor band of SPLITS random splits; with fewer, the memorisation check
+    alone. Always the memorisation figure and nearest.png. Prints the table, appends a line to
+    metrics.jsonl; returns what the training log records: swd, kid, memorisation."""
     first = np.asarray(draw_images(1))  # the generator's picture size and colours
     side, colour = first.shape[1], first.shape[-1] == 3
     pictures, _ = datasets.load_folder(data_dir, side, colour=colour, cache_dir=run_dir)
-    # (`train --eval-every` checked its --eval-samples before training: this is `evaluate`'s.)
-    check_picture_count(count, len(pictures), "--n")
-    count = min(count, len(pictures) // 2)  # on each side; the floor compares two halves
-    halves = np.random.default_rng(seed).permutation(len(pictures))
-    half_a, half_b = pictures[halves[:count]], pictures[halves[count : 2 * count]]
+    check_sample_count(count, "--n")  # (`train --eval-every` checked its --eval-samples)
+    small_folder = len(pictures) < MIN_PICTURES
+    count = min(count, len(pictures) if small_folder else len(pictures) // 2)
     samples = images.generate(draw_images, count)
-    scores, floor = swd(samples, half_a, seed), swd(half_b, half_a, seed)
     ratio, indices, distances = copying(samples, pictures)
-    floor_ratio, _, _ = copying(half_b, half_a)
     pairs_path = images.save_grid(pairs(samples, pictures, indices, distances),
                                   os.path.join(run_dir, "nearest.png"), columns=4)
-    print(table(scores, floor, ratio, floor_ratio, count, epoch, pairs_path))
-    runs.append_metrics(run_dir, dict(
-        epoch=epoch, samples=count, dataset=datasets.FOLDER,
-        swd={str(level): value for level, value in scores.items()},
-        floor={str(level): value for level, value in floor.items()},
-        memorisation=ratio, memorisation_floor=floor_ratio))
-    return dict(swd=scores["mean"], memorisation=ratio)
+    record = dict(epoch=epoch, samples=count, folder=len(pictures), dataset=datasets.FOLDER,
+                  memorisation=ratio)
+    if small_folder:
+        print(too_few_table(ratio, count, len(pictures), epoch, pairs_path))
+        runs.append_metrics(run_dir, record)
+        return dict(memorisation=ratio)
+    band = against_floor(samples, pictures, seed)
+    side_a, side_b = next(splits(len(pictures), count, 1, seed))
+    floor_ratio, _, _ = copying(pictures[side_b], pictures[side_a])
+    print(table(band, ratio, floor_ratio, count, len(pictures), epoch, pairs_path))
+    record.update(splits=SPLITS, memorisation_floor=floor_ratio,
+                  scores={str(metric): values[0] for metric, values in band.items()},
+                  floor={str(metric): values[1] for metric, values in band.items()},
+                  floor_sd={str(metric): values[2] for metric, values in band.items()})
+    runs.append_metrics(run_dir, record)
+    return dict(swd=band["mean"][0], kid=band["kid"][0], memorisation=ratio)
 
 
-def table(scores, floor, ratio, floor_ratio, count, epoch, pairs_path):
-    rows = [(f"SWD x1e3 at {level} px", scores[level], floor[level])
-            for level in scores if level != "mean"]
-    rows += [("SWD x1e3, their mean", scores["mean"], floor["mean"]),
-             ("memorisation (0 = copies)", ratio, floor_ratio)]
-    lines = [f"Scores at epoch {epoch}: {count:,} samples vs {count:,} pictures of the folder; "
-             f"the floor: the other {count:,} against them",
-             f"  {'metric':<32}{'generated':>12}{'floor (real)':>16}"]
-    lines += [f"  {name:<32}{value:>12.2f}{base:>16.2f}" for name, value, base in rows]
-    lines.append("  SWD: lower is better, 0 for the folder's own pictures drawn without end.")
+def deviations(score, floor, floor_sd):
+    """How many of the floor's standard deviations the score lies above the floor's mean."""
+    return (score - floor) / max(floor_sd, 1e-12)
+
+
+def table(band, ratio, floor_ratio, count, folder_count, epoch, pairs_path):
+    names = {metric: f"SWD x1e3 at {metric} px" for metric in band if metric not in ("mean", "kid")}
+    names.update(mean="SWD x1e3, their mean", kid="KID x1e3 (random-network features)")
+    lines = [f"Scores at epoch {epoch}: {count:,} samples against {count:,} of the folder's "
+             f"{folder_count:,} pictures, over {SPLITS} random splits; the floor: the split's "
+             f"other {count:,} pictures against the same {count:,}",
+             f"  {'metric':<36}{'generated':>10}{'floor: mean +- SD':>22}{'floor deviations':>18}"]
+    for metric, name in names.items():
+        score, floor, spread = band[metric]
+        lines.append(f"  {name:<36}{score:>10.2f}{floor:>13.2f} +- {spread:<6.2f}"
+                     f"{deviations(score, floor, spread):>17.1f}")
+    lines.append(f"  {'memorisation (0 = copies)':<36}{ratio:>10.2f}{floor_ratio:>13.2f}")
+    lines.append("  Lower is better; a perfect generator lands within about 2 floor deviations of "
+                 "0, as new pictures of the folder's kind would.")
     lines.append(f"  memorisation: each sample's nearest folder picture in pixels at {COPY_SIDE}x"
                  f"{COPY_SIDE}, over the folder pictures' nearest other; about 1 = no copying")
     lines.append(f"  The 8 samples nearest to a folder picture, each beside it: {pairs_path}")
     return "\n".join(lines)
+
+
+def too_few_table(ratio, count, folder_count, epoch, pairs_path):
+    return "\n".join([
+        f"Scores at epoch {epoch}: the memorisation check alone. The folder holds {folder_count} "
+        f"pictures, and a distance from the folder (SWD, KID) needs {MIN_PICTURES} or more: split "
+        "in two, smaller halves differ from each other as much as a good generator differs from "
+        "a bad one. With more pictures in the folder, evaluate adds those scores.",
+        f"  memorisation (0 = copies): {ratio:.2f} ({count} samples; about 1 = no copying: each "
+        f"sample's nearest folder picture in pixels at {COPY_SIDE}x{COPY_SIDE}, over the folder "
+        "pictures' nearest other)",
+        f"  The 8 samples nearest to a folder picture, each beside it: {pairs_path}"])
