@@ -6,8 +6,15 @@
   random directions. Along one direction, the distance between two sets of numbers is how far
   the sorted numbers of one are from the sorted numbers of the other; averaged over the
   directions, it estimates how far the two distributions of patches are. One figure per level
-  (x 1e3, as the paper): the finest level tells of edges and texture, the coarsest of colours
-  and layout. 0 for identical sets. Printed beside its floor: two halves of the folder itself.
+  (x 1e3, as the paper): the finest level tells of edges and texture, the coarsest of layout.
+  Each colour channel is evened out over each set, so it sees details, not colours.
+- KID, the kernel distance of Binkowski et al. 2018 (arXiv 1801.01401), on the features of a
+  small random convolutional network (no download): it sees colours and variety. Its estimate
+  is unbiased, so a small folder costs it spread, not a shift.
+- The floor: a folder of N pictures is split at random into two sides of N/2, SPLITS times;
+  each time the samples and the other side are scored against the same side. The floor is the
+  mean and SD of the other side's scores; a score is also said in floor deviations above it.
+  Below MIN_PICTURES pictures the sides are too small: the memorisation check alone.
 - Memorisation: is the generator copying the folder? The median distance of a sample to its
   nearest folder picture, in pixels at 32x32 (a copy is near in every pixel; a picture that
   only looks like one is not), over the median distance of a folder picture to its nearest
@@ -16,6 +23,7 @@
 """
 
 import os
+import time
 
 import numpy as np
 from scipy import ndimage
@@ -146,6 +154,7 @@ def random_net_features(pictures, side=64):
         x = np.maximum(np.einsum("nhwcij,ijcd->nhwd", windows, weights, optimize=True), 0.0)
         features += [x.mean(axis=(1, 2)), x.std(axis=(1, 2))]
         count, height, width_, channels = x.shape
+        x = x[:, : height // 2 * 2, : width_ // 2 * 2]  # an even side (28 -> 14 -> 7 -> 6)
         x = x.reshape(count, height // 2, 2, width_ // 2, 2, channels).mean(axis=(2, 4))
     return np.concatenate(features, axis=1)
 
@@ -259,9 +268,11 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
     samples beside the floor band of SPLITS random splits; with fewer, the memorisation check
     alone. Always the memorisation figure and nearest.png. Prints the table, appends a line to
     metrics.jsonl; returns what the training log records: swd, kid, memorisation."""
+    started = time.perf_counter()
     first = np.asarray(draw_images(1))  # the generator's picture size and colours
     side, colour = first.shape[1], first.shape[-1] == 3
     pictures, _ = datasets.load_folder(data_dir, side, colour=colour, cache_dir=run_dir)
+    pictures = pictures.reshape((len(pictures),) + first.shape[1:])  # grey: (N, 28, 28, 1)
     check_sample_count(count, "--n")  # (`train --eval-every` checked its --eval-samples)
     small_folder = len(pictures) < MIN_PICTURES
     count = min(count, len(pictures) if small_folder else len(pictures) // 2)
@@ -273,12 +284,15 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
                   memorisation=ratio)
     if small_folder:
         print(too_few_table(ratio, count, len(pictures), epoch, pairs_path))
+        print(f"  ({time.perf_counter() - started:.1f} s)")
         runs.append_metrics(run_dir, record)
         return dict(memorisation=ratio)
     band = against_floor(samples, pictures, seed)
     side_a, side_b = next(splits(len(pictures), count, 1, seed))
     floor_ratio, _, _ = copying(pictures[side_b], pictures[side_a])
     print(table(band, ratio, floor_ratio, count, len(pictures), epoch, pairs_path))
+    print(f"  ({time.perf_counter() - started:.1f} s: {SPLITS} splits, each the samples and the "
+          "floor)")
     record.update(splits=SPLITS, memorisation_floor=floor_ratio,
                   scores={str(metric): values[0] for metric, values in band.items()},
                   floor={str(metric): values[1] for metric, values in band.items()},

@@ -544,8 +544,8 @@ def test_bad_input_gets_a_clear_message(trained, pictures, tmp_path, capsys):
         color, ["train", "--dataset", "fashion_mnist", "--out-dir", out], capsys
     )
     assert status == 2 and "unrecognized arguments: --dataset" in stderr
-    status, _, stderr = run_main(color, ["evaluate", "--out-dir", trained], capsys)
-    assert status == 2 and "Too few pictures to score" in stderr  # 12 pictures: 6 a side
+    status, _, stderr = run_main(color, ["evaluate", "--out-dir", trained, "--n", "20"], capsys)
+    assert status == 2 and "--n 20: too few samples to score" in stderr
     status, _, stderr = run_main(color, ["sample", "--out-dir", str(tmp_path / "none")], capsys)
     assert status == 2 and "train first" in stderr
     status, _, stderr = run_main(
