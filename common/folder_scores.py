@@ -23,6 +23,7 @@
 """
 
 import os
+import textwrap
 import time
 
 import numpy as np
@@ -310,29 +311,32 @@ def table(band, ratio, floor_ratio, count, folder_count, epoch, pairs_path):
     names = {metric: f"SWD x1e3 at {metric} px" for metric in band if metric not in ("mean", "kid")}
     names.update(mean="SWD x1e3, their mean", kid="KID x1e3 (random-network features)")
     lines = [f"Scores at epoch {epoch}: {count:,} samples against {count:,} of the folder's "
-             f"{folder_count:,} pictures, over {SPLITS} random splits; the floor: the split's "
-             f"other {count:,} pictures against the same {count:,}",
+             f"{folder_count:,} pictures, {SPLITS} random splits;",
+             f"  the floor: each split's other {count:,} pictures against the same {count:,}",
              f"  {'metric':<36}{'generated':>10}{'floor: mean +- SD':>22}{'floor deviations':>18}"]
     for metric, name in names.items():
         score, floor, spread = band[metric]
-        lines.append(f"  {name:<36}{score:>10.2f}{floor:>13.2f} +- {spread:<6.2f}"
+        lines.append(f"  {name:<36}{score:>10,.2f}{floor:>13,.2f} +- {spread:<6,.2f}"
                      f"{deviations(score, floor, spread):>17.1f}")
     lines.append(f"  {'memorisation (0 = copies)':<36}{ratio:>10.2f}{floor_ratio:>13.2f}")
-    lines.append("  Lower is better; a perfect generator lands within about 2 floor deviations of "
-                 "0, as new pictures of the folder's kind would.")
+    lines.append("  Lower is better. A perfect generator lands within about 2 floor deviations of 0,")
+    lines.append("  as new pictures of the folder's kind would (docs/colour.md).")
     lines.append(f"  memorisation: each sample's nearest folder picture in pixels at {COPY_SIDE}x"
-                 f"{COPY_SIDE}, over the folder pictures' nearest other; about 1 = no copying")
+                 f"{COPY_SIDE},")
+    lines.append("  over the folder pictures' nearest other; about 1 = no copying")
     lines.append(f"  The 8 samples nearest to a folder picture, each beside it: {pairs_path}")
     return "\n".join(lines)
 
 
 def too_few_table(ratio, count, folder_count, epoch, pairs_path):
-    return "\n".join([
-        f"Scores at epoch {epoch}: the memorisation check alone. The folder holds {folder_count} "
-        f"pictures, and a distance from the folder (SWD, KID) needs {MIN_PICTURES} or more: split "
-        "in two, smaller halves differ from each other as much as a good generator differs from "
-        "a bad one. With more pictures in the folder, evaluate adds those scores.",
-        f"  memorisation (0 = copies): {ratio:.2f} ({count} samples; about 1 = no copying: each "
-        f"sample's nearest folder picture in pixels at {COPY_SIDE}x{COPY_SIDE}, over the folder "
-        "pictures' nearest other)",
-        f"  The 8 samples nearest to a folder picture, each beside it: {pairs_path}"])
+    said = (f"Scores at epoch {epoch}: the memorisation check alone. The folder holds "
+            f"{folder_count} pictures, and a distance from the folder (SWD, KID) needs "
+            f"{MIN_PICTURES} or more: split in two, smaller halves differ from each other as much "
+            "as a good generator differs from a bad one. With more pictures in the folder, "
+            "evaluate adds those scores.")
+    copies = (f"memorisation (0 = copies): {ratio:.2f} ({count} samples; about 1 = no copying: "
+              f"each sample's nearest folder picture in pixels at {COPY_SIDE}x{COPY_SIDE}, over "
+              "the folder pictures' nearest other)")
+    return "\n".join([textwrap.fill(said, 95, subsequent_indent="  "),
+                      textwrap.fill(copies, 95, initial_indent="  ", subsequent_indent="    "),
+                      f"  The 8 samples nearest to a folder picture, each beside it: {pairs_path}"])
