@@ -87,7 +87,7 @@ def label_numbers(text, names):
 
 def evaluate(args, model_name, script, build_generator, settings, judge=None):
     """FCD, KID and class coverage of --n samples, beside the floor of real against real; on
-    a folder, the sliced Wasserstein distance and the memorisation check (folder_scores)."""
+    a folder, the SWD and KID beside their floor band and the memorisation check (folder_scores)."""
     generator = build(build_generator, settings)
     epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
     names = class_names(settings)

@@ -192,7 +192,8 @@ NEEDS_LABELS = (
     "split in the feature space of a classifier trained on its labels (common/metrics.py); "
     "for your own pictures there is neither a classifier nor a test split. A folder run "
     "is scored without labels instead: `evaluate` and --eval-every give its sliced "
-    "Wasserstein distance to the folder (common/folder_scores.py)."
+    "Wasserstein distance and a KID on a random network's features, beside their floor "
+    "band, and a check for copies (common/folder_scores.py)."
 )
 
 

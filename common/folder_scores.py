@@ -11,9 +11,10 @@
 - KID, the kernel distance of Binkowski et al. 2018 (arXiv 1801.01401), on the features of a
   small random convolutional network (no download): it sees colours and variety. Its estimate
   is unbiased, so a small folder costs it spread, not a shift.
-- The floor: a folder of N pictures is split at random into two sides of N/2, SPLITS times;
-  each time the samples and the other side are scored against the same side. The floor is the
-  mean and SD of the other side's scores; a score is also said in floor deviations above it.
+- The floor: a folder of N pictures is split at random into two sides of n pictures each (n,
+  the samples' count: at most N/2), SPLITS times; each time the samples and the other side are
+  scored against the same side. The floor is the mean and SD of the other side's scores; a
+  score is also said in floor deviations above it.
   Below MIN_PICTURES pictures the sides are too small: the memorisation check alone.
 - Memorisation: is the generator copying the folder? The median distance of a sample to its
   nearest folder picture, in pixels at 32x32 (a copy is near in every pixel; a picture that
@@ -319,12 +320,17 @@ def table(band, ratio, floor_ratio, count, folder_count, epoch, pairs_path):
         lines.append(f"  {name:<36}{score:>10,.2f}{floor:>13,.2f} +- {spread:<6,.2f}"
                      f"{deviations(score, floor, spread):>17.1f}")
     lines.append(f"  {'memorisation (0 = copies)':<36}{ratio:>10.2f}{floor_ratio:>13.2f}")
-    lines.append("  Lower is better. A perfect generator lands within about 2 floor deviations of 0,")
-    lines.append("  as new pictures of the folder's kind would (docs/colour.md).")
-    lines.append(f"  memorisation: each sample's nearest folder picture in pixels at {COPY_SIDE}x"
-                 f"{COPY_SIDE},")
-    lines.append("  over the folder pictures' nearest other; about 1 = no copying")
-    lines.append(f"  The 8 samples nearest to a folder picture, each beside it: {pairs_path}")
+    notes = [
+        "SWD and KID: lower is better. The floor is what the folder's own pictures score, so a "
+        "perfect generator scores about the floor: within about 2 floor deviations (above 3: "
+        "clearly unlike the folder; rows are not comparable with each other). KID can fall "
+        "below 0 by chance: read its deviations, not its size (docs/colour.md).",
+        "memorisation: the median distance of a sample to its nearest folder picture over "
+        "that of a folder picture to its nearest other one (pixels at 32x32). Near 0: copies; "
+        "about 1: no copying; it says nothing of quality. Its floor: one split's other side.",
+        f"The 8 samples nearest to a folder picture, each beside it: {pairs_path}"]
+    lines += [textwrap.fill(note, 95, initial_indent="  ", subsequent_indent="  ")
+              for note in notes]
     return "\n".join(lines)
 
 
