@@ -93,26 +93,13 @@ def make_batches(real_images, labels, batch_size, seed=None):
 
 
 # ----------------------------------------------------------------------------------------------
-# The label, given to each network
+# The label, given to the generator (the discriminator takes it as a second input, below)
 # ----------------------------------------------------------------------------------------------
 def generator_input(noise, labels):
     """[noise | one-hot label]: (B, 100 + 10). The generator reads the class from the last ten
     numbers, a 1 at the class's place. (Mirza and Osindero give z and the one-hot y a hidden
     layer each before joining them; joined at the input, as here, is the common simpler form.)"""
     return tf.concat([noise, tf.one_hot(labels, NUM_CLASSES)], axis=1)
-
-
-def discriminator_input(pictures, labels):
-    """The picture with ten "label maps" as extra channels: (B, 28, 28, 1 + 10), map k all ones
-    for class k, all zeros otherwise. So the discriminator sees the label at every pixel from
-    its first layer on, and stays a Sequential stack like dcgan_fashion.py's. (The other common
-    choice, Miyato and Koyama 2018's projection discriminator, arXiv 1802.05637, adds to D's
-    logit the inner product of a label embedding with D's last features; it needs two inputs,
-    so not a Sequential.)"""
-    maps = tf.one_hot(labels, NUM_CLASSES)[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, 10)
-    maps = tf.broadcast_to(maps, tf.concat([tf.shape(pictures)[:3], [NUM_CLASSES]], axis=0))
-    # maps: (B, 28, 28, 10)
-    return tf.concat([pictures, tf.cast(maps, pictures.dtype)], axis=-1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -142,24 +129,39 @@ def build_generator():
 
 
 # ----------------------------------------------------------------------------------------------
-# Discriminator: image (28, 28, 1) and its label maps (28, 28, 10) -> one logit (> 0: "real")
+# Discriminator: image (28, 28, 1) and its label -> one logit (> 0: "a real picture of this class")
 # ----------------------------------------------------------------------------------------------
 def build_discriminator():
-    """dcgan_fashion.py's discriminator, reading 1 + 10 channels instead of 1."""
-    return keras.Sequential(
+    """dcgan_fashion.py's discriminator with its last layer made two, as Miyato and Koyama 2018
+    ("cGANs with Projection Discriminator", arXiv 1802.05637): the convolutions turn a picture
+    into 6,272 features f; the logit is w.f ("does it look real?", dcgan_fashion.py's Dense)
+    plus e_y.f ("does it look like class y?"), e_y a vector of 6,272 numbers learnt for each
+    class. Two inputs, so a Model around dcgan_fashion.py's Sequential stack. Why not the
+    simpler label maps (the label as ten extra input channels, a Sequential D): measured, seeds
+    0 and 1, samples drawn as the class asked for after 5 epochs: label maps 31% and 25%, the
+    projection 62% and 55%; after 10: 61% and 53% against 63% and 80% (docs/articles.md)."""
+    features = keras.Sequential(
         [
-            keras.Input(shape=(28, 28, 1 + NUM_CLASSES)),
+            keras.Input(shape=(28, 28, 1)),
             layers.Conv2D(64, 5, strides=2, padding="same"),  # (B, 14, 14, 64)
             layers.LeakyReLU(),
             layers.Dropout(0.3),
             layers.Conv2D(128, 5, strides=2, padding="same"),  # (B, 7, 7, 128)
             layers.LeakyReLU(),
             layers.Dropout(0.3),
-            layers.Flatten(),  # (B, 6272)
-            layers.Dense(1, dtype="float32"),  # (B, 1) logits, float32 for the loss
+            layers.Flatten(),  # (B, 6272): f
         ],
-        name="discriminator",
+        name="features",
     )
+    pictures, labels = keras.Input(shape=(28, 28, 1)), keras.Input(shape=(), dtype="int32")
+    f = features(pictures)
+    looks_real = layers.Dense(1, dtype="float32")(f)  # (B, 1): w.f + b
+    # e_y: a vector of 6,272 numbers for each class, started as a Dense layer's weights are
+    class_vector = layers.Embedding(NUM_CLASSES, 7 * 7 * 128,
+                                    embeddings_initializer="glorot_uniform")(labels)  # (B, 6272)
+    looks_like_class = layers.Dot(axes=1, dtype="float32")([class_vector, f])  # (B, 1): e_y.f
+    logits = layers.Add(dtype="float32")([looks_real, looks_like_class])  # float32 for the loss
+    return keras.Model([pictures, labels], logits, name="discriminator")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -210,10 +212,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             fake_images = generator(generator_input(noise, fake_labels), training=True)
             # D judges each picture with the label it comes with: the real ones with their own,
             # the fakes with the label G was asked for.
-            real_logits = discriminator(discriminator_input(real_images, real_labels),
-                                        training=True)
-            fake_logits = discriminator(discriminator_input(fake_images, fake_labels),
-                                        training=True)
+            real_logits = discriminator([real_images, real_labels], training=True)
+            fake_logits = discriminator([fake_images, fake_labels], training=True)
             g_loss = generator_loss(fake_logits)
             d_loss = discriminator_loss(real_logits, fake_logits)
         g_gradients = generator_tape.gradient(g_loss, generator.trainable_variables)
