@@ -52,7 +52,8 @@ def train_side_by_side(seed, args):
         os.makedirs(folder)
         command = [sys.executable, "dcgan_color.py", "train", "--data-dir", args.data_dir,
                    "--out-dir", folder, "--seed", str(seed), "--epochs", "100000",
-                   "--eval-every", "10", "--eval-samples", str(SAMPLES), *RECIPES[recipe]]
+                   "--eval-every", str(args.eval_every), "--eval-samples", str(SAMPLES),
+                   *RECIPES[recipe]]
         core = cores[index % len(cores)]
         print(f"core {core}: {' '.join(command[1:])}", flush=True)
         outputs.append(open(os.path.join(folder, "output.txt"), "w"))
@@ -133,6 +134,9 @@ def main():
     options.add_argument("--data-dir", required=True)
     options.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     options.add_argument("--minutes", type=float, default=60)
+    options.add_argument("--eval-every", type=int, default=10,
+                         help="epochs between scores; 0: none, the last checkpoint's alone (a "
+                         "folder of 100 pictures makes one step an epoch)")
     options.add_argument("--out", default=os.path.join(ROOT, "runs", "laptop"))
     options.add_argument("--report-only", action="store_true")
     args = options.parse_args()

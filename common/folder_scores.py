@@ -295,10 +295,12 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
     print(table(band, ratio, floor_ratio, count, len(pictures), epoch, pairs_path))
     print(f"  ({time.perf_counter() - started:.1f} s: {SPLITS} splits, each the samples and the "
           "floor)")
+    swd_levels = [metric for metric in band if metric != "kid"]  # each level and "mean"
     record.update(splits=SPLITS, memorisation_floor=floor_ratio,
-                  scores={str(metric): values[0] for metric, values in band.items()},
-                  floor={str(metric): values[1] for metric, values in band.items()},
-                  floor_sd={str(metric): values[2] for metric, values in band.items()})
+                  swd={str(level): band[level][0] for level in swd_levels},
+                  floor={str(level): band[level][1] for level in swd_levels},
+                  floor_sd={str(level): band[level][2] for level in swd_levels},
+                  kid=band["kid"][0], kid_floor=band["kid"][1], kid_floor_sd=band["kid"][2])
     runs.append_metrics(run_dir, record)
     return dict(swd=band["mean"][0], kid=band["kid"][0], memorisation=ratio)
 

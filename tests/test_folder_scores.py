@@ -145,7 +145,8 @@ def test_evaluate_and_eval_every_score_a_folder_run(tmp_path, capsys, monkeypatc
     lines = open(os.path.join(out, "metrics.jsonl")).read().splitlines()
     record = json.loads(lines[-1])
     assert record["samples"] == 20 and record["splits"] == folder_scores.SPLITS
-    assert set(record["scores"]) == set(record["floor_sd"]) == {"64", "32", "16", "mean", "kid"}
+    assert set(record["swd"]) == set(record["floor_sd"]) == {"64", "32", "16", "mean"}
+    assert record["kid_floor_sd"] > 0 and "kid" in record
 
 
 def test_a_folder_under_100_pictures_gets_the_memorisation_check_alone(tmp_path, capsys):
