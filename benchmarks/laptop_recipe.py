@@ -8,6 +8,9 @@ laptop recipe's last grid of the last seed).
     python benchmarks/emoji_folder.py runs/emoji500 --count 500
     python benchmarks/laptop_recipe.py --data-dir runs/emoji500            # 2 seeds, 60 min each
     python benchmarks/laptop_recipe.py --data-dir runs/emoji500 --report-only
+    python benchmarks/emoji_folder.py runs/emoji100 --count 100 --seed 1   # docs/colour.md's 100
+    python benchmarks/laptop_recipe.py --data-dir runs/emoji100 --minutes 12 --eval-every 0 \
+        --out runs/laptop100 --plot runs/laptop100/curve.png  # scored once, at the end
 
 For each seed, the two runs train side by side, each pinned to one core of its own (so the
 two compete for nothing but memory), and each is stopped with SIGKILL after --minutes of wall
@@ -72,10 +75,12 @@ def train_side_by_side(seed, args):
 
 def report(args):
     print_machine("\n")
-    print(f"SWD x1e3 (mean of the levels; lower is better) of {SAMPLES} samples against "
-          f"{SAMPLES} pictures of {args.data_dir}, after {args.minutes:g} min of wall time on "
-          "one core each")
-    print(f"{'run':<18}{'epochs':>8}{'train min':>11}{'SWD':>9}{'floor':>8}{'memorisation':>14}")
+    print(f"SWD x1e3 (mean of the levels; lower is better) of up to {SAMPLES} samples against "
+          f"as many pictures of {args.data_dir} (half the folder at most), after "
+          f"{args.minutes:g} min of wall time on one core each; the floor's SD and each score "
+          "in floor deviations (SWD dev, KID dev) where evaluate gave them")
+    print(f"{'run':<18}{'epochs':>8}{'train min':>11}{'SWD':>9}{'floor':>8}{'SD':>7}"
+          f"{'SWD dev':>9}{'KID dev':>9}{'memorisation':>14}")
     curves, finals = {}, {}
     for seed in args.seeds:
         for recipe in RECIPES:
@@ -86,9 +91,14 @@ def report(args):
             subprocess.run([sys.executable, "dcgan_color.py", "evaluate", "--out-dir", folder,
                             "--n", str(SAMPLES)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
             record = finals[recipe, seed] = last_score(folder)
+            sd = record.get("floor_sd", {}).get("mean", float("nan"))
+            kid_sd = record.get("kid_floor_sd", float("nan"))
+            swd_dev = (record["swd"]["mean"] - record["floor"]["mean"]) / sd
+            kid_dev = (record.get("kid", float("nan")) - record.get("kid_floor", 0.0)) / kid_sd
             print(f"{recipe + ' seed ' + str(seed):<18}{record['epoch']:>8}"
                   f"{curves[recipe, seed][1]:>11.1f}{record['swd']['mean']:>9.1f}"
-                  f"{record['floor']['mean']:>8.1f}{record['memorisation']:>14.2f}")
+                  f"{record['floor']['mean']:>8.1f}{sd:>7.1f}{swd_dev:>9.1f}{kid_dev:>9.1f}"
+                  f"{record['memorisation']:>14.2f}")
 
     figure, axis, colours = plot_curves(
         {key: points for key, (points, _) in curves.items()}, list(RECIPES), args.seeds)
@@ -104,7 +114,7 @@ def report(args):
     axis.legend(fontsize=8)
     axis.set_title(f"dcgan_color on {os.path.basename(args.data_dir.rstrip('/'))}: "
                    "the score against time", fontsize=10)
-    save_figure(figure, PLOT, 80)
+    save_figure(figure, args.plot, 80)
     grids(finals, args)
 
 
@@ -123,10 +133,10 @@ def grids(finals, args):
             if record:
                 axis.set_title(f"{recipe}, seed {seed}: epoch {record['epoch']}\n"
                                f"SWD {record['swd']['mean']:.1f}", fontsize=9)
-    save_figure(figure, PLOT.replace(".png", "_grids.png"), 90)
+    save_figure(figure, args.plot.replace(".png", "_grids.png"), 90)
     if grid:  # the last cell drawn: the laptop recipe, the last seed
-        shutil.copyfile(grid, PLOT.replace(".png", "_1h.png"))
-        print(f"Wrote {PLOT.replace('.png', '_1h.png')}")
+        shutil.copyfile(grid, args.plot.replace(".png", "_1h.png"))
+        print(f"Wrote {args.plot.replace('.png', '_1h.png')}")
 
 
 def main():
@@ -139,6 +149,8 @@ def main():
                          "folder of 100 pictures makes one step an epoch)")
     options.add_argument("--out", default=os.path.join(ROOT, "runs", "laptop"))
     options.add_argument("--report-only", action="store_true")
+    options.add_argument("--plot", default=PLOT, help="the curve's file; its _grids.png and "
+                         "_1h.png beside it (default: the docs' pictures)")
     args = options.parse_args()
     print_machine()
     for seed in [] if args.report_only else args.seeds:
