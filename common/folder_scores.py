@@ -209,8 +209,9 @@ def pairs(samples, folder_pictures, indices, distances, count=8):
 # ----- what the scripts call ----------------------------------------------------------------
 def kernel_distance(features_a, features_b):
     """KID: the unbiased estimate of MMD^2 with k(x, y) = (x.y / d + 1)^3 (Binkowski et al. 2018,
-    arXiv 1801.01401), over all of both sets. x 1e3 as printed. Unbiased: a small folder costs
-    spread, not a shift, so a perfect generator scores 0 on average at any size."""
+    arXiv 1801.01401), over all of both sets (metrics.py averages it over subsets). Unbiased: a
+    small folder costs spread, not a shift, so a perfect generator scores 0 on average at any
+    size."""
     dimension = features_a.shape[1]
     k_aa, k_bb, k_ab = [(x @ y.T / dimension + 1) ** 3 for x, y in
                         ((features_a, features_a), (features_b, features_b),
@@ -218,7 +219,7 @@ def kernel_distance(features_a, features_b):
     n, m = len(features_a), len(features_b)
     within = ((k_aa.sum() - np.trace(k_aa)) / (n * (n - 1))
               + (k_bb.sum() - np.trace(k_bb)) / (m * (m - 1)))  # each point's k(x, x) left out
-    return 1e3 * float(within - 2 * k_ab.mean())
+    return float(within - 2 * k_ab.mean())
 
 
 def splits(folder_count, size, count, seed=0):
@@ -247,9 +248,9 @@ def against_floor(samples, pictures, seed=0):
     for split, (side_a, side_b) in enumerate(splits(len(pictures), size, SPLITS, seed)):
         reference = pictures[side_a]
         scores.append(dict(swd(samples, reference, split),
-                           kid=kernel_distance(sample_features, features[side_a])))
+                           kid=1e3 * kernel_distance(sample_features, features[side_a])))
         floors.append(dict(swd(pictures[side_b], reference, split),
-                           kid=kernel_distance(features[side_b], features[side_a])))
+                           kid=1e3 * kernel_distance(features[side_b], features[side_a])))
     return {metric: (float(np.mean([s[metric] for s in scores])),
                      float(np.mean([f[metric] for f in floors])),
                      float(np.std([f[metric] for f in floors], ddof=1))) for metric in scores[0]}

@@ -26,7 +26,7 @@ import tensorflow as tf
 from keras import layers
 from scipy import linalg
 
-from common import datasets, images, runs
+from common import datasets, folder_scores, images, runs
 from common.errors import UserError
 from common.files import replacing, write_text
 
@@ -217,21 +217,13 @@ def frechet_distance(mu_1, sigma_1, mu_2, sigma_2):
 
 
 def kernel_distance(features_1, features_2, subsets=10, subset_size=KID_SUBSET, seed=0):
-    """Unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3, averaged over random subsets."""
+    """KID: the unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3 (folder_scores.kernel_distance),
+    averaged over random subsets of subset_size, as Binkowski et al. 2018."""
     rng = np.random.default_rng(seed)
     size = min(subset_size, len(features_1), len(features_2))
-    dimension = features_1.shape[1]
-    estimates = []
-    for _ in range(subsets):
-        x = features_1[rng.choice(len(features_1), size, replace=False)]
-        y = features_2[rng.choice(len(features_2), size, replace=False)]
-        k_xx = (x @ x.T / dimension + 1) ** 3
-        k_yy = (y @ y.T / dimension + 1) ** 3
-        k_xy = (x @ y.T / dimension + 1) ** 3
-        # Unbiased: leave out each point's kernel with itself (the diagonals).
-        within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (size * (size - 1))
-        estimates.append(within - 2 * k_xy.mean())
-    return float(np.mean(estimates))
+    return float(np.mean([folder_scores.kernel_distance(
+        features_1[rng.choice(len(features_1), size, replace=False)],
+        features_2[rng.choice(len(features_2), size, replace=False)]) for _ in range(subsets)]))
 
 
 def coverage(classes, num_classes=10):
@@ -279,8 +271,6 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0, cond
     which has no labels, gets the scores of common/folder_scores.py instead.
     """
     if dataset == datasets.FOLDER:
-        from common import folder_scores
-
         if not data_dir:
             raise UserError(f"The run in {run_dir} names no folder of pictures: pass the one it "
                             "trained on with --data-dir DIR.")
