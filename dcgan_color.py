@@ -15,7 +15,7 @@ Usage:
     python dcgan_color.py train --data-dir DIR --image-size 128     # the article's size
     python dcgan_color.py train --data-dir DIR --width 32 --recipe fast --augment  # a laptop's hour
     python dcgan_color.py                                           # 16 samples, newest checkpoint
-    python dcgan_color.py evaluate                                  # SWD score, and is it copying?
+    python dcgan_color.py evaluate                                  # SWD, KID; is it copying?
     python dcgan_color.py walk --seed 3                             # a walk through the noise space
     python dcgan_color.py train --help                              # every setting, from Settings
 """
@@ -409,7 +409,7 @@ def cutout(images, ratio=1 / 2):
 
 # ----------------------------------------------------------------------------------------------
 # Sampling, scoring and walking: common/commands.py, with this script's generator (`evaluate`
-# on a folder: the sliced Wasserstein distance and the copy check of common/folder_scores.py)
+# on a folder: SWD and KID beside their floor band, and the copy check: common/folder_scores.py)
 # ----------------------------------------------------------------------------------------------
 def main(argv=None):
     cli.main(argv, __doc__, Settings, MODEL_NAME, train, build_generator)
