@@ -5,8 +5,9 @@ The DCGAN of dcgan_fashion.py, made conditional as Mirza and Osindero 2014 propo
 with its noise, and the discriminator judges a picture together with the label it comes with.
 D sees real pictures only with their true labels, so a fake that does not look like its label
 is easy to catch, and the generator learns to draw the class it is asked for. The networks'
-layers, the losses, the optimizers and the loop are dcgan_fashion.py's, so the two files read
-side by side; left out here: its --recipe fast (the averaged generator) and the folder dataset
+layers (D's last one with a second term that reads the label: the projection, below), the
+losses, the optimizers and the loop are dcgan_fashion.py's, so the two files read side by
+side; left out here: its --recipe fast (the averaged generator) and the folder dataset
 (a folder has no labels).
 
 Usage:
