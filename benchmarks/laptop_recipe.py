@@ -37,6 +37,7 @@ import imageio.v3 as iio
 
 from _shared import ROOT, curve, last_score, parser, plot_curves, print_machine, pyplot
 from _shared import run_folder, save_figure
+from common.folder_scores import deviations
 from common.runs import grid_paths
 
 RECIPES = {"article": [], "laptop": ["--width", "32", "--recipe", "fast", "--augment"]}
@@ -93,8 +94,9 @@ def report(args):
             record = finals[recipe, seed] = last_score(folder)
             sd = record.get("floor_sd", {}).get("mean", float("nan"))
             kid_sd = record.get("kid_floor_sd", float("nan"))
-            swd_dev = (record["swd"]["mean"] - record["floor"]["mean"]) / sd
-            kid_dev = (record.get("kid", float("nan")) - record.get("kid_floor", 0.0)) / kid_sd
+            swd_dev = deviations(record["swd"]["mean"], record["floor"]["mean"], sd)
+            kid_dev = deviations(record.get("kid", float("nan")), record.get("kid_floor", 0.0),
+                                 kid_sd)
             print(f"{recipe + ' seed ' + str(seed):<18}{record['epoch']:>8}"
                   f"{curves[recipe, seed][1]:>11.1f}{record['swd']['mean']:>9.1f}"
                   f"{record['floor']['mean']:>8.1f}{sd:>7.1f}{swd_dev:>9.1f}{kid_dev:>9.1f}"

@@ -38,10 +38,7 @@ SPLITS = 10
 # ----- the candidate features of the KID ---------------------------------------------------
 def pixel_features(pictures):
     """The pictures at 16x16, flattened: (N, 768)."""
-    pictures = folder_scores.to_float(pictures)
-    count, side = len(pictures), pictures.shape[1]
-    block = side // 16
-    return pictures.reshape(count, 16, block, 16, block, -1).mean(axis=(2, 4)).reshape(count, -1)
+    return folder_scores.small(pictures, 16)
 
 
 def patch_kid(a, b, seed):
@@ -63,11 +60,9 @@ def scorers(folder):
     """{name: (prepare, distance)}: prepare(pictures) once for each set (features, or the
     pictures themselves), then distance(samples, reference, seed) on what it made. The
     features' scale is fixed once, from the folder."""
-    def features(features_of):  # each feature to mean 0, spread 1 over the folder (as common/)
+    def features(features_of):  # each feature standardised over the folder, as common/'s
         of_folder = features_of(folder)
-        mean, spread = of_folder.mean(axis=0), of_folder.std(axis=0)
-        spread += 0.1 * spread.mean()
-        return lambda pictures: (features_of(pictures) - mean) / spread
+        return lambda pictures: folder_scores.standardise(features_of(pictures), of_folder)
 
     def keep(pictures):
         return pictures

@@ -231,19 +231,22 @@ def splits(folder_count, size, count, seed=0):
         yield order[:size], order[size : 2 * size]
 
 
+def standardise(features, folder_features):
+    """Each feature centred and divided by its spread over the folder, so that no few large
+    ones (the colours) drown the others; the spread kept from nearing 0."""
+    mean, spread = folder_features.mean(axis=0), folder_features.std(axis=0)
+    return (features - mean) / (spread + 0.1 * spread.mean())
+
+
 def against_floor(samples, pictures, seed=0):
     """The samples' SWD and KID to one side of each of SPLITS random splits of the folder, and
     the floor: the split's other side, as many pictures, against the same side. Returns
     {metric: (the samples' mean, the floor's mean, the floor's SD)}; metrics: each SWD level,
     "mean" (SWD's), "kid"."""
     size = len(samples)
-    features = random_net_features(pictures)
-    # Each feature to mean 0 and spread 1 over the folder (the same for every split), so that
-    # no few large ones (the colours) drown the others; a spread kept from nearing 0.
-    mean, spread = features.mean(axis=0), features.std(axis=0)
-    spread += 0.1 * spread.mean()
-    features = (features - mean) / spread
-    sample_features = (random_net_features(samples) - mean) / spread
+    folder_features = random_net_features(pictures)
+    features = standardise(folder_features, folder_features)  # the same for every split
+    sample_features = standardise(random_net_features(samples), folder_features)
     scores, floors = [], []
     for split, (side_a, side_b) in enumerate(splits(len(pictures), size, SPLITS, seed)):
         reference = pictures[side_a]
