@@ -12,11 +12,20 @@ laptop recipe's last grid of the last seed).
     python benchmarks/laptop_recipe.py --data-dir runs/emoji100 --minutes 12 --eval-every 0 \
         --out runs/laptop100 --plot runs/laptop100/curve.png  # scored once, at the end
 
-For each seed, the two runs train side by side, each pinned to one core of its own (so the
-two compete for nothing but memory), and each is stopped with SIGKILL after --minutes of wall
-time, start-up and scoring included: what a learner who starts it and comes back in an hour
-gets. Each run scores itself every 10 epochs on 250 samples (the curve); after the stop,
-`evaluate` scores the last checkpoint of each with the same samples and pictures (the table).
+The ablation of the laptop recipe (docs/colour.md, "Which of the laptop recipe's flags"):
+each flag changed on its own, on the emoji and on Debian's gnome-icon-theme icons:
+
+    python benchmarks/laptop_recipe.py --data-dir runs/emoji500 --recipes all --minutes 6 \
+        --eval-every 0 --out runs/ablation-emoji --plot runs/ablation-emoji/curve.png
+    python benchmarks/laptop_recipe.py --data-dir /usr/share/icons/gnome/256x256 --recipes all \
+        --minutes 6 --eval-every 0 --out runs/ablation-icons --plot runs/ablation-icons/curve.png
+
+The runs train side by side, one per core, each pinned to its core (so they compete for
+nothing but memory), and each is stopped with SIGKILL when its own CPU time reaches --minutes,
+start-up and scoring included: alone on a core, that is the wall time, what a learner who
+starts it and comes back in an hour gets; a program running beside it takes nothing from its
+budget. Each run scores itself every --eval-every epochs on 250 samples (the curve); after the
+stop, `evaluate` scores its last checkpoint with the same samples and pictures (the table).
 A run on one core is slower than the same run alone on a 2-core laptop, so what one core
 reaches in an hour, a 2-core laptop reaches in an hour or less.
 
@@ -40,70 +49,115 @@ from _shared import run_folder, save_figure
 from common.folder_scores import deviations
 from common.runs import grid_paths
 
-RECIPES = {"article": [], "laptop": ["--width", "32", "--recipe", "fast", "--augment"]}
+RECIPES = {
+    "article": [],
+    "laptop": ["--width", "32", "--recipe", "fast", "--augment"],
+    # The ablation (--recipes all): the laptop recipe with one thing changed.
+    "laptop-width64": ["--recipe", "fast", "--augment"],  # the article's width
+    "laptop-width48": ["--width", "48", "--recipe", "fast", "--augment"],
+    "laptop-no-average": ["--width", "32", "--augment"],  # the generator itself drawn
+    "laptop-no-augment": ["--width", "32", "--recipe", "fast"],
+    "laptop-gsteps1": ["--width", "32", "--recipe", "fast", "--augment",
+                       "--generator-steps", "1"],  # one G update per D update (article: 2)
+}
 SAMPLES = 250
 PLOT = os.path.join(ROOT, "docs", "emoji_laptop.png")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def train_side_by_side(seed, args):
-    """Start one run per recipe, each pinned to its own core; SIGKILL them all after the time."""
-    cores = sorted(os.sched_getaffinity(0))
-    started, outputs = [], []
-    for index, recipe in enumerate(RECIPES):
-        folder = run_folder(args.out, recipe, seed)
-        if os.path.exists(folder):
-            sys.exit(f"{folder} exists: remove it to train again, or pass --report-only.")
-        os.makedirs(folder)
-        command = [sys.executable, "dcgan_color.py", "train", "--data-dir", args.data_dir,
-                   "--out-dir", folder, "--seed", str(seed), "--epochs", "100000",
-                   "--eval-every", str(args.eval_every), "--eval-samples", str(SAMPLES),
-                   *RECIPES[recipe]]
-        core = cores[index % len(cores)]
-        print(f"core {core}: {' '.join(command[1:])}", flush=True)
-        outputs.append(open(os.path.join(folder, "output.txt"), "w"))
-        started.append(subprocess.Popen(
-            command, cwd=ROOT, stdout=outputs[-1], stderr=subprocess.STDOUT,
-            preexec_fn=lambda core=core: os.sched_setaffinity(0, {core})))
-    deadline = time.monotonic() + 60 * args.minutes
-    while time.monotonic() < deadline and any(p.poll() is None for p in started):
+def cpu_seconds(pid):
+    """The CPU time (user + system, all threads) a running process has had so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime: fields 14, 15 of stat
+
+
+def train_all(args):
+    """Every (seed, recipe) run, one per core at a time, each pinned to its core: train until
+    its own CPU time reaches --minutes (what the core gave it, so a program running beside
+    it takes nothing from its budget), SIGKILL, then `evaluate` its last checkpoint there."""
+    queue = [(seed, recipe) for seed in args.seeds for recipe in args.recipes]
+    for seed, recipe in queue:
+        if os.path.exists(run_folder(args.out, recipe, seed)):
+            sys.exit(f"{run_folder(args.out, recipe, seed)} exists: remove it to train again, "
+                     "or pass --report-only.")
+    free, running = sorted(os.sched_getaffinity(0)), []
+    while queue or running:
+        while queue and free:
+            core, (seed, recipe) = free.pop(0), queue.pop(0)
+            running.append([core, seed, recipe, start_training(seed, recipe, core, args),
+                            time.monotonic()])
         time.sleep(5)
-    for process in started:
-        process.kill()  # TensorFlow catches SIGTERM; a kill is the stop nothing can delay
-    for process, output in zip(started, outputs):
-        process.wait(timeout=60)
-        output.close()
+        for run in list(running):
+            core, seed, recipe, process, started = run
+            used = cpu_seconds(process.pid) if process.poll() is None else None
+            overdue = time.monotonic() - started > 3 * 60 * args.minutes + 300  # a bound
+            if used is None or used >= 60 * args.minutes or overdue:
+                process.kill()  # TensorFlow catches SIGTERM; a kill is the stop nothing delays
+                process.wait(timeout=60)
+                evaluate(run_folder(args.out, recipe, seed), core)
+                running.remove(run)
+                free.append(core)
+
+
+def start_training(seed, recipe, core, args):
+    folder = run_folder(args.out, recipe, seed)
+    os.makedirs(folder)
+    command = [sys.executable, "dcgan_color.py", "train", "--data-dir", args.data_dir,
+               "--out-dir", folder, "--seed", str(seed), "--epochs", "100000",
+               "--eval-every", str(args.eval_every), "--eval-samples", str(SAMPLES),
+               *RECIPES[recipe]]
+    print(f"core {core}: {' '.join(command[1:])}", flush=True)
+    with open(os.path.join(folder, "output.txt"), "w") as output:
+        return subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
+                                preexec_fn=lambda: os.sched_setaffinity(0, {core}))
+
+
+def evaluate(folder, core=None):
+    """Score the run's last checkpoint on SAMPLES samples (on `core` alone, when given); its
+    output kept in evaluate.txt, which marks the run scored (a run stopped before its first
+    checkpoint is answered there with evaluate's message)."""
+    with open(os.path.join(folder, "evaluate.txt"), "w") as output:
+        subprocess.run([sys.executable, "dcgan_color.py", "evaluate", "--out-dir", folder,
+                        "--n", str(SAMPLES)], cwd=ROOT, stdout=output,
+                       stderr=subprocess.STDOUT, timeout=1800,
+                       preexec_fn=None if core is None else
+                       (lambda: os.sched_setaffinity(0, {core})))
 
 
 def report(args):
     print_machine("\n")
     print(f"SWD x1e3 (mean of the levels; lower is better) of up to {SAMPLES} samples against "
           f"as many pictures of {args.data_dir} (half the folder at most), after "
-          f"{args.minutes:g} min of wall time on one core each; the floor's SD and each score "
+          f"{args.minutes:g} min of CPU time on one core each; the floor's SD and each score "
           "in floor deviations (SWD dev, KID dev) where evaluate gave them")
-    print(f"{'run':<18}{'epochs':>8}{'train min':>11}{'SWD':>9}{'floor':>8}{'SD':>7}"
+    print(f"{'run':<26}{'epochs':>8}{'train min':>11}{'SWD':>9}{'floor':>8}{'SD':>7}"
           f"{'SWD dev':>9}{'KID dev':>9}{'memorisation':>14}")
     curves, finals = {}, {}
     for seed in args.seeds:
-        for recipe in RECIPES:
+        for recipe in args.recipes:
             folder = run_folder(args.out, recipe, seed)
             if not os.path.exists(os.path.join(folder, "log.csv")):
                 continue
             curves[recipe, seed] = curve(folder, "swd")
-            subprocess.run([sys.executable, "dcgan_color.py", "evaluate", "--out-dir", folder,
-                            "--n", str(SAMPLES)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            if not os.path.exists(os.path.join(folder, "evaluate.txt")):
+                evaluate(folder)
+            if not os.path.exists(os.path.join(folder, "metrics.jsonl")):
+                print(f"{recipe + ' seed ' + str(seed):<26}no checkpoint: see its evaluate.txt")
+                continue
             record = finals[recipe, seed] = last_score(folder)
             sd = record.get("floor_sd", {}).get("mean", float("nan"))
             kid_sd = record.get("kid_floor_sd", float("nan"))
             swd_dev = deviations(record["swd"]["mean"], record["floor"]["mean"], sd)
             kid_dev = deviations(record.get("kid", float("nan")), record.get("kid_floor", 0.0),
                                  kid_sd)
-            print(f"{recipe + ' seed ' + str(seed):<18}{record['epoch']:>8}"
+            print(f"{recipe + ' seed ' + str(seed):<26}{record['epoch']:>8}"
                   f"{curves[recipe, seed][1]:>11.1f}{record['swd']['mean']:>9.1f}"
                   f"{record['floor']['mean']:>8.1f}{sd:>7.1f}{swd_dev:>9.1f}{kid_dev:>9.1f}"
                   f"{record['memorisation']:>14.2f}")
 
     figure, axis, colours = plot_curves(
-        {key: points for key, (points, _) in curves.items()}, list(RECIPES), args.seeds)
+        {key: points for key, (points, _) in curves.items()}, args.recipes, args.seeds)
     for (recipe, seed), (_, minutes) in curves.items():
         axis.plot([minutes], [finals[recipe, seed]["swd"]["mean"]], marker="*", markersize=10,
                   color=colours[recipe])
@@ -123,21 +177,23 @@ def report(args):
 def grids(finals, args):
     """The fixed-noise grid of each run's last epoch: one row per seed, one column per recipe;
     and the README's picture, the laptop recipe's grid of the last seed."""
-    figure, axes = pyplot().subplots(len(args.seeds), len(RECIPES), squeeze=False,
-                                     figsize=(3.2 * len(RECIPES), 3.5 * len(args.seeds)))
+    laptop = None
+    figure, axes = pyplot().subplots(len(args.seeds), len(args.recipes), squeeze=False,
+                                     figsize=(3.2 * len(args.recipes), 3.5 * len(args.seeds)))
     for row, seed in zip(axes, args.seeds):
-        for axis, recipe in zip(row, RECIPES):
+        for axis, recipe in zip(row, args.recipes):
             axis.axis("off")
             record = finals.get((recipe, seed))
             grid = record and grid_paths(run_folder(args.out, recipe, seed)).get(record["epoch"])
             if grid:
                 axis.imshow(iio.imread(grid))
+                laptop = grid if recipe == "laptop" else laptop
             if record:
                 axis.set_title(f"{recipe}, seed {seed}: epoch {record['epoch']}\n"
                                f"SWD {record['swd']['mean']:.1f}", fontsize=9)
     save_figure(figure, args.plot.replace(".png", "_grids.png"), 90)
-    if grid:  # the last cell drawn: the laptop recipe, the last seed
-        shutil.copyfile(grid, args.plot.replace(".png", "_1h.png"))
+    if laptop:  # the laptop recipe's grid of the last seed
+        shutil.copyfile(laptop, args.plot.replace(".png", "_1h.png"))
         print(f"Wrote {args.plot.replace('.png', '_1h.png')}")
 
 
@@ -145,7 +201,10 @@ def main():
     options = parser(__doc__)
     options.add_argument("--data-dir", required=True)
     options.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    options.add_argument("--minutes", type=float, default=60)
+    options.add_argument("--minutes", type=float, default=60,
+                         help="each run's CPU time on its core, start-up included")
+    options.add_argument("--recipes", nargs="+", default=["article", "laptop"],
+                         choices=[*RECIPES, "all"], help="which of RECIPES; all: the ablation")
     options.add_argument("--eval-every", type=int, default=10,
                          help="epochs between scores; 0: none, the last checkpoint's alone (a "
                          "folder of 100 pictures makes one step an epoch)")
@@ -155,8 +214,10 @@ def main():
                          "_1h.png beside it (default: the docs' pictures)")
     args = options.parse_args()
     print_machine()
-    for seed in [] if args.report_only else args.seeds:
-        train_side_by_side(seed, args)
+    if args.recipes == ["all"]:
+        args.recipes = list(RECIPES)
+    if not args.report_only:
+        train_all(args)
     report(args)
 
 
