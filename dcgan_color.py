@@ -17,6 +17,9 @@ Usage:
     python dcgan_color.py                                           # 16 samples, newest checkpoint
     python dcgan_color.py evaluate                                  # SWD, KID; is it copying?
     python dcgan_color.py walk --seed 3                             # a walk through the noise space
+    python benchmarks/emoji_folder.py runs/emoji4 --groups          # faces/ animals/ food/ flags/
+    python dcgan_color.py train --data-dir runs/emoji4 --classes --out-dir runs/emoji4_classes
+    python dcgan_color.py sample --out-dir runs/emoji4_classes --label faces  # ask for a class
     python dcgan_color.py train --help                              # every setting, from Settings
 """
 
@@ -59,6 +62,9 @@ class Settings(cli.RunSettings):
     augment: bool = False
     """DiffAugment: the discriminator sees every picture, real or fake alike, through random
     changes of colour, place and a cut-out square (see diff_augment; the article: none)"""
+    classes: bool = False
+    """the sub-folders of --data-dir are the classes (cats/, dogs/): the generator is asked for
+    one and `sample --label cats` draws it (the add-on section "Classes"; the article: none)"""
     recipe: typing.Literal["article", "fast"] = "article"
     """'fast' draws the grids and samples from an averaged generator (see RECIPES)"""
     precision: typing.Literal[cli.PRECISIONS] = "float32"
@@ -66,11 +72,12 @@ class Settings(cli.RunSettings):
     pictures scored worse at every epoch measured, though faster: docs/performance.md)"""
 
     # A resumed run goes on with its own values of these (the networks' shapes among them).
-    KEPT_ON_RESUME = ("image_size", "width", "generator_steps", "recipe", "precision")
+    KEPT_ON_RESUME = ("image_size", "width", "generator_steps", "recipe", "precision", "classes")
 
 
 NOISE_DIM = 100  # the cited code: z_dim = 100
 NUM_FIXED = 16  # 16 fixed noise vectors, drawn as a 4x4 grid every epoch, as the other scripts
+PER_CLASS = 8  # with --classes, the grid's rows: the first 8 fixed noise vectors as each class
 CHANNELS = 3  # red, green, blue
 LEARNING_RATE = 2e-4  # the article: Adam with learning rate 0.0002 for both networks
 # The DCGAN paper, section 4 (and the cited code): 0.9 "resulted in training oscillation".
@@ -101,34 +108,40 @@ PLOT_PANELS = [
 # ----------------------------------------------------------------------------------------------
 # Data: your pictures, kept as uint8, scaled to [-1, 1] one batch at a time
 # ----------------------------------------------------------------------------------------------
-def load_pictures(data_dir, image_size, out_dir):
+def load_pictures(data_dir, image_size, out_dir, classes=False):
     """Every picture under data_dir as uint8 (N, size, size, 3): RGB, the centre square,
     resized; and what and where they are, for the banner. The decoded pictures are cached in
     out_dir, and stay uint8 until a batch is taken: 50,000 pictures of 64x64 take 0.6 GB,
-    where float32 would take 2.4 GB."""
+    where float32 would take 2.4 GB. Returned with each picture's class and the class names:
+    with --classes, int32 (N,), the place of its sub-folder in the sorted names; else None, ()."""
+    if classes:
+        return datasets.load_folder_classes(data_dir, image_size, colour=True, cache_dir=out_dir)
     pictures, source = datasets.load_folder(data_dir, image_size, colour=True, cache_dir=out_dir)
-    return pictures, f"{len(pictures):,} pictures, {source}"
+    return pictures, None, (), f"{len(pictures):,} pictures, {source}"
 
 
-def make_batches(pictures, batch_size, seed=None):
+def make_batches(pictures, batch_size, seed=None, labels=None):
     """The input pipeline: the pictures in a new random order every epoch, in full batches,
-    each scaled to [-1, 1] as it is taken."""
+    each scaled to [-1, 1] as it is taken; with --classes, each picture's label beside it."""
     # On several machines (TF_CONFIG) each worker takes its own 1/N of the pictures and batch.
-    pictures, batch_size = datasets.worker_share(pictures, batch_size)
+    pictures, share = datasets.worker_share(pictures, batch_size)
+    if labels is not None:  # --classes: pairs (picture, label), sliced as the pictures
+        pictures = (pictures, datasets.worker_share(labels, batch_size)[0])
     return (
         tf.data.Dataset.from_tensor_slices(pictures)
-        .shuffle(len(pictures), seed=seed)
-        .batch(batch_size, drop_remainder=True)  # full batches: one shape, one trace of the step
+        .shuffle(len(labels if labels is not None else pictures), seed=seed)
+        .batch(share, drop_remainder=True)  # full batches: one shape, one trace of the step
         .map(scale)
         .prefetch(1)  # the next batch made ready while a step runs
         .with_options(datasets.untuned())  # tf.data's tuning made epochs end late (datasets.py)
     )
 
 
-def scale(batch):
+def scale(batch, labels=None):
     """uint8 (B, size, size, 3) in [0, 255] -> float32 in [-1, 1]: the generator ends in tanh,
-    so real and fake pictures share a range."""
-    return (tf.cast(batch, tf.float32) - 127.5) / 127.5
+    so real and fake pictures share a range. (Labels, with --classes, pass unchanged.)"""
+    batch = (tf.cast(batch, tf.float32) - 127.5) / 127.5
+    return batch if labels is None else (batch, labels)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -143,7 +156,7 @@ def dcgan_init():
     return dict(kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))
 
 
-def build_generator(image_size=64, width=64):
+def build_generator(image_size=64, width=64, class_names=()):
     """One linear layer to a small stack of feature maps, then four transposed convolutions,
     each doubling the side: size/16 -> size (4 -> 64 pixels, or 8 -> 128). Batch norm on every
     layer but the last.
@@ -151,13 +164,14 @@ def build_generator(image_size=64, width=64):
     In the shape comments B is the batch, size is --image-size and width is --width. At the
     defaults (64 pixels, width 64) the maps go from 4x4 with 512 channels to 32x32 with 64, then
     the 64x64 picture's 3; at 128 pixels each side is twice as long, with the same channels.
+    With --classes it reads the one-hot of the class after the noise (generator_input, below).
     """
     first_side = image_size // 16  # four doublings reach the picture's side: 4 for 64, 8 for 128
     # 5x5 kernels, each doubling the side; no bias where batch norm follows (it would cancel it).
     up = dict(kernel_size=5, strides=2, padding="same", use_bias=False)
     return keras.Sequential(
         [
-            keras.Input(shape=(NOISE_DIM,)),
+            keras.Input(shape=(NOISE_DIM + len(class_names),)),  # (B, 100) without classes
             # (B, size/16 * size/16 * width*8): 8,192 numbers at the defaults
             layers.Dense(first_side * first_side * width * 8, use_bias=False, **dcgan_init()),
             layers.Reshape((first_side, first_side, width * 8)),  # (B, size/16, size/16, width*8)
@@ -183,15 +197,16 @@ def build_generator(image_size=64, width=64):
 # ----------------------------------------------------------------------------------------------
 # Discriminator: picture (size, size, 3) -> one logit (> 0 means "real")
 # ----------------------------------------------------------------------------------------------
-def build_discriminator(image_size=64, width=64):
+def build_discriminator(image_size=64, width=64, class_names=()):
     """Four strided convolutions, each halving the side, with LeakyReLU, then one linear output.
     Batch norm on all but the first (the DCGAN paper leaves it off D's input layer).
 
     The shapes mirror the generator's (B the batch, size --image-size, width --width): at the
-    defaults, 64x64 pictures with 3 channels to 32x32 with 64, then to 4x4 with 512.
+    defaults, 64x64 pictures with 3 channels to 32x32 with 64, then to 4x4 with 512. With
+    --classes, the one logit also reads the picture's class (with_projection, below).
     """
     down = dict(kernel_size=5, strides=2, padding="same", use_bias=False)  # halves the side
-    return keras.Sequential(
+    discriminator = keras.Sequential(
         [
             keras.Input(shape=(image_size, image_size, CHANNELS)),
             # (B, size/2, size/2, width); with a bias, as no batch norm follows
@@ -211,6 +226,7 @@ def build_discriminator(image_size=64, width=64):
         ],
         name="discriminator",
     )
+    return with_projection(discriminator, len(class_names)) if class_names else discriminator
 
 
 # ----------------------------------------------------------------------------------------------
@@ -248,9 +264,19 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     # What the discriminator sees of every picture, real or fake: the picture itself, or with
     # --augment a randomly changed copy (diff_augment, in the add-on section after the loop).
     discriminator_view = diff_augment if augment else tf.identity
+    classes = generator.input_shape[-1] - NOISE_DIM  # the classes G reads (0 without --classes)
+
+    def judge(pictures, labels):  # D's logits; with --classes D reads each picture's class too
+        seen = discriminator_view(pictures)
+        return discriminator(seen if labels is None else [seen, labels], training=True)
 
     @tf.function
-    def train_step(real_images):
+    def train_step(batch):
+        # With --classes a batch is (pictures, labels) and the fakes are asked for the batch's
+        # labels in another order: as many fakes of each class as real pictures, even where the
+        # sub-folders hold unequal numbers. Without, the labels are None: the article's step.
+        real_images, real_labels = batch if classes else (batch, None)
+        fake_labels = None if real_labels is None else tf.random.shuffle(real_labels)
         batch_size = tf.shape(real_images)[0]
         # A tape and an optimizer per network, as the cited code's two Adams with a var_list
         # each; not `discriminator.trainable = False` in a combined model (the MLP article's):
@@ -262,9 +288,10 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             # The fakes are made inside this tape only so that the update reads as one forward
             # pass: its gradient is taken for D's weights alone, so none reaches the generator,
             # and fakes made before the tape would train D the same.
-            fake_images = generator(draw_noise(batch_size), training=True)
-            real_logits = discriminator(discriminator_view(real_images), training=True)
-            fake_logits = discriminator(discriminator_view(fake_images), training=True)
+            noise = generator_input(draw_noise(batch_size), fake_labels, classes)
+            fake_images = generator(noise, training=True)
+            real_logits = judge(real_images, real_labels)
+            fake_logits = judge(fake_images, fake_labels)
             d_loss_real, d_loss_fake = discriminator_losses(real_logits, fake_logits)
             d_loss = d_loss_real + d_loss_fake
         gradients = discriminator_tape.gradient(d_loss, discriminator.trainable_variables)
@@ -276,8 +303,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             with tf.GradientTape() as generator_tape:
                 # Here the fakes must be made inside the tape: the gradient for G's weights runs
                 # back through D (and diff_augment) into the generator; D's are not asked for.
-                fake_images = generator(draw_noise(batch_size), training=True)
-                loss = generator_loss(discriminator(discriminator_view(fake_images), training=True))
+                noise = generator_input(draw_noise(batch_size), fake_labels, classes)
+                loss = generator_loss(judge(generator(noise, training=True), fake_labels))
             gradients = generator_tape.gradient(loss, generator.trainable_variables)
             generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
             g_loss += loss / generator_steps  # the mean over the generator's updates
@@ -294,10 +321,10 @@ def make_optimizers():
             keras.optimizers.Adam(LEARNING_RATE, beta_1=BETA_1))
 
 
-def build_averaged_generator(generator, image_size, width):
+def build_averaged_generator(generator, image_size, width, class_names):
     """A second generator that starts as a copy of `generator` and follows the running average
     of its weights (the fast recipe)."""
-    averaged_generator = build_generator(image_size, width)
+    averaged_generator = build_generator(image_size, width, class_names)
     averaged_generator.set_weights(generator.get_weights())
     return averaged_generator
 
@@ -315,16 +342,28 @@ def update_average(averaged_generator, generator, decay, step):
 # ----------------------------------------------------------------------------------------------
 # Training loop
 # ----------------------------------------------------------------------------------------------
+def save_epoch_grid(generator, fixed_noise, class_names, path):
+    """The TensorFlow tutorial's generate_and_save_images: the fixed noise's pictures, a 4x4
+    grid; with --classes one row per class, the first PER_CLASS noise vectors drawn as each."""
+    if not class_names:
+        return images.save_grid(generator(fixed_noise, training=False), path)
+    classes = len(class_names)
+    labels = tf.repeat(tf.range(classes), PER_CLASS)  # 0 x 8, then 1 x 8, ...: row k, class k
+    noise = generator_input(tf.tile(fixed_noise[:PER_CLASS], [classes, 1]), labels, classes)
+    return images.save_grid(generator(noise, training=False), path, columns=PER_CLASS)
+
+
 def train(settings):
     """Train to settings.epochs epochs in all, resuming the run in settings.out_dir if any."""
     out_dir = training.start(settings)  # the seed, the number format, the devices; the folder
-    size, width, recipe = settings.image_size, settings.width, RECIPES[settings.recipe]
-    pictures, source = load_pictures(settings.data_dir, size, settings.out_dir)
-    batches = make_batches(pictures, settings.batch_size, settings.seed)
-    generator, discriminator = build_generator(size, width), build_discriminator(size, width)
+    pictures, labels, names, source = load_pictures(  # with --classes: labels, names; else None, ()
+        settings.data_dir, settings.image_size, settings.out_dir, settings.classes)
+    batches = make_batches(pictures, settings.batch_size, settings.seed, labels)
+    shape = (settings.image_size, settings.width, names)  # each network's: side, width, classes
+    generator, discriminator = build_generator(*shape), build_discriminator(*shape)
     generator_optimizer, discriminator_optimizer = make_optimizers()
-    decay = recipe["average_decay"]  # of the averaged generator, when the recipe keeps one
-    averaged_generator = build_averaged_generator(generator, size, width) if decay else None
+    decay = RECIPES[settings.recipe]["average_decay"]  # of the averaged generator, if any
+    averaged_generator = build_averaged_generator(generator, *shape) if decay else None
     shown_generator = averaged_generator or generator  # what the grids and `sample` draw
     fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)  # in the checkpoint too
     train_step = training.on_devices(make_train_step(  # as written; --devices N: a share on each
@@ -341,15 +380,14 @@ def train(settings):
     finished = training.resume(checkpoint, out_dir, settings, MODEL_NAME)
     grid_path = out_dir + "/images/epoch_{:04d}.png"  # the grid of the fixed noise's pictures
     if finished == 0:  # the untrained generator's
-        images.save_grid(shown_generator(fixed_noise, training=False), grid_path.format(0))
-
+        save_epoch_grid(shown_generator, fixed_noise, names, grid_path.format(0))
     for epoch in range(finished + 1, settings.epochs + 1):
         means = progress.RunningMeans()  # of each number the step returns; stops on a NaN
         for real_batch in training.epoch_batches(batches, epoch, means, settings):
             means.add(train_step(real_batch))
             if averaged_generator:
                 update_average(averaged_generator, generator, decay, generator_optimizer.iterations)
-        images.save_grid(shown_generator(fixed_noise, training=False), grid_path.format(epoch))
+        save_epoch_grid(shown_generator, fixed_noise, names, grid_path.format(epoch))
         training.log_epoch(out_dir, epoch, means, shown_generator, settings, PLOT_PANELS)
         checkpoint.epoch.assign(epoch)
         manager.save(checkpoint_number=epoch)  # last: a run stopped before it redoes the epoch
@@ -405,6 +443,35 @@ def cutout(images, ratio=1 / 2):
     covered = (tf.range(size) >= centres - half_side) & (tf.range(size) < centres + half_side)
     in_square = covered[:, 0, :, None] & covered[:, 1, None, :]  # (B, size, size)
     return images * (1.0 - tf.cast(in_square, images.dtype))[..., None]
+
+
+# ----------------------------------------------------------------------------------------------
+# Add-on: classes (--classes), the sub-folders of --data-dir (the article has none): a
+# conditional GAN as cgan_fashion.py's, whose notes say more; the step uses both through `judge`
+# ----------------------------------------------------------------------------------------------
+def generator_input(noise, labels, classes):
+    """[noise | one-hot label]: (B, 100 + classes), as cgan_fashion.py's; without labels (None),
+    the noise alone."""
+    if labels is None:
+        return noise
+    return tf.concat([noise, tf.one_hot(labels, classes)], axis=1)
+
+
+def with_projection(discriminator, classes):
+    """The discriminator made to judge a picture with its class: cgan_fashion.py's projection
+    (Miyato and Koyama 2018, arXiv 1802.05637). Its layers but the last turn a picture into
+    features f (8,192 at the defaults); the logit is the last layer's w.f + b ("does it look
+    real?") plus e_y.f ("does it look like class y?"), e_y a vector learnt for each class."""
+    features = keras.Model(discriminator.inputs, discriminator.layers[-2].output, name="features")
+    pictures = keras.Input(shape=discriminator.input_shape[1:])
+    labels = keras.Input(shape=(), dtype="int32")
+    f = features(pictures)  # (B, size/16 * size/16 * width*8)
+    looks_real = discriminator.layers[-1](f)  # (B, 1): the article's Dense, w.f + b
+    class_vector = layers.Embedding(classes, f.shape[-1],  # e_y, started as a Dense's weights
+                                    embeddings_initializer="glorot_uniform")(labels)
+    looks_like_class = layers.Dot(axes=1, dtype="float32")([class_vector, f])  # (B, 1): e_y.f
+    logits = layers.Add(dtype="float32")([looks_real, looks_like_class])
+    return keras.Model([pictures, labels], logits, name="discriminator")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -146,10 +146,15 @@ def build_parser(script, doc, settings_class, model_name="MODEL_NAME"):
                 text += f" (default: {default})"
             sub.add_argument(f"--{flag}", default=default, help=text, **options)
 
-    conditional = getattr(settings_class, "CONDITIONAL", False)  # cgan_fashion.py: by class
-    labels = "the classes to draw, by name or number, with commas: sneaker,bag (default: all)"
+    by_class = getattr(settings_class, "CONDITIONAL", False)  # cgan_fashion.py: always by class
+    # dcgan_color.py: by class where the run was trained with --classes (its sub-folders)
+    conditional = by_class or "classes" in settings_class.__dataclass_fields__
+    labels = ("the classes to draw, by name or number, with commas: sneaker,bag (default: all)"
+              if by_class else "for a run trained with --classes: the classes (sub-folders) to "
+              "draw, by name or number, with commas: cats,dogs (default: all)")
     command("sample", "sample from the latest checkpoint (the default)",
-            n=(8, "images of each class", 1) if conditional else (16, "how many images", 1),
+            n=(8, "images of each class", 1) if by_class else
+            (16, "how many images (of each class, in a run trained with --classes)", 1),
             seed=(None, "noise seed (default: random)", 0),
             **({"label": (None, labels, None)} if conditional else {}),
             output=(None, "file to write: .png for a grid, .npy for the raw images (N, height, "
@@ -333,6 +338,7 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
             run_settings = {field.name: saved.get(field.name, field.default)
                             for field in dataclasses.fields(settings_class)}
             run_settings["CONDITIONAL"] = getattr(settings_class, "CONDITIONAL", False)
+            run_settings["class_names"] = saved.get("class_names", ())  # a folder's (--classes)
             getattr(commands, args.command)(args, model_name, script, build_generator,
                                             run_settings, judge)
     finally:

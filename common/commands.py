@@ -54,6 +54,7 @@ def sample(args, model_name, script, build_generator, settings, judge=None):
         models[discriminator.name] = discriminator
     epoch = restore(args.out_dir, model_name, script, models)
     names = class_names(settings)
+    no_classes(getattr(args, "label", None), "--label", names)
     if names:
         asked = label_numbers(args.label, names) if args.label else list(range(len(names)))
         draw = sampler(generator, args.seed, len(names))
@@ -69,19 +70,27 @@ def sample(args, model_name, script, build_generator, settings, judge=None):
         print(judge[1](discriminator, fake_images))
 
 
+def no_classes(asked, flag, names):
+    """Refuse a class asked for (--label, --labels) of a run trained without classes."""
+    if asked and not names:
+        raise UserError(f"{flag} {asked}: this run was trained without classes, so its generator "
+                        f"cannot be asked for one. Train with --classes, on a folder whose "
+                        f"sub-folders are the classes, to ask for them; or leave out {flag}.")
+
+
 def label_numbers(text, names):
     """'sneaker,bag' or '7,8' -> [7, 8]: the classes asked for, by name or by number."""
-    numbers = []
+    numbers, lowered = [], [name.lower() for name in names]
     for word in text.split(","):
         word = word.strip().lower()
-        if word in names:
-            numbers.append(names.index(word))
+        if word in lowered:  # Cats/ is asked for as cats too
+            numbers.append(lowered.index(word))
         elif word.isdigit() and int(word) < len(names):
             numbers.append(int(word))
         else:
             raise UserError(f"{word!r} is not a class of this run. Ask for one of: "
                             f"{', '.join(names)} (or its number, 0 to {len(names) - 1}); several "
-                            "with commas, e.g. sneaker,bag.")
+                            f"with commas, e.g. {names[-1]},{names[0]}.")
     return numbers
 
 
@@ -93,7 +102,7 @@ def evaluate(args, model_name, script, build_generator, settings, judge=None):
     names = class_names(settings)
     metrics.evaluate(sampler(generator, args.seed, len(names)), settings.get("dataset", FOLDER),
                      args.data_dir or settings.get("data_dir"),  # a folder run's: in run.json
-                     args.n, args.out_dir, epoch, args.seed, conditional=bool(names))
+                     args.n, args.out_dir, epoch, args.seed, names)
 
 
 def walk(args, model_name, script, build_generator, settings, judge=None):
@@ -102,6 +111,7 @@ def walk(args, model_name, script, build_generator, settings, judge=None):
     epoch = restore(args.out_dir, model_name, script, dict(shown_generator=generator))
     seed = args.seed if args.seed is not None else int(np.random.default_rng().integers(10_000))
     names = class_names(settings)
+    no_classes(getattr(args, "labels", None), "--labels", names)
     noise_size = generator.input_shape[-1] - len(names)
     random = tf.random.Generator.from_seed(seed)
     if names:  # one noise vector; the label turns from each class asked for to the next

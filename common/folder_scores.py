@@ -21,6 +21,11 @@
   only looks like one is not), over the median distance of a folder picture to its nearest
   other one. Near 0: copies. About 1 or more: the samples are as far from the folder as its
   pictures are from each other.
+- Asked-for accuracy, for a run trained with --classes (the sub-folders): how often a sample's
+  nearest folder picture, in the random network's features, is of the class the sample was
+  asked for; beside the same rule's accuracy on the folder's own pictures (each against the
+  others), its ceiling. A rough judge with no training: it tells whether the generator draws
+  what it is asked for, not how well.
 """
 
 import os
@@ -269,11 +274,13 @@ def check_sample_count(asked, flag):
             f"{MIN_PICTURES // 2} or more with {flag}.")
 
 
-def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
+def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0, class_names=()):
     """With MIN_PICTURES pictures or more: the SWD and KID of min(count, half the folder)
     samples beside the floor band of SPLITS random splits; with fewer, the memorisation check
-    alone. Always the memorisation figure and nearest.png. Prints the table, appends a line to
-    metrics.jsonl; returns what the training log records: swd, kid, memorisation."""
+    alone. Always the memorisation figure and nearest.png; with class_names (--classes), the
+    asked-for accuracy, the i-th sample asked for class i mod their count. Prints the table,
+    appends a line to metrics.jsonl; returns what the training log records: swd, kid,
+    memorisation (and asked_for_accuracy)."""
     started = time.perf_counter()
     first = np.asarray(draw_images(1))  # the generator's picture size and colours
     side, colour = first.shape[1], first.shape[-1] == 3
@@ -282,21 +289,26 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
     check_sample_count(count, "--n")  # (`train --eval-every` checked its --eval-samples)
     small_folder = len(pictures) < MIN_PICTURES
     count = min(count, len(pictures) if small_folder else len(pictures) // 2)
-    samples = images.generate(draw_images, count)
+    asked = np.arange(count) % len(class_names) if class_names else None
+    samples = images.generate(draw_images, count, labels=asked)
     ratio, indices, distances = copying(samples, pictures)
     pairs_path = images.save_grid(pairs(samples, pictures, indices, distances),
                                   os.path.join(run_dir, "nearest.png"), columns=4)
     record = dict(epoch=epoch, samples=count, folder=len(pictures), dataset=datasets.FOLDER,
                   memorisation=ratio)
+    logged, asked_text = dict(memorisation=ratio), ""
+    if class_names:
+        asked_text = asked_for_classes(samples, asked, data_dir, class_names, run_dir, record)
+        logged["asked_for_accuracy"] = record["asked_for_accuracy"]
     if small_folder:
-        print(too_few_table(ratio, count, len(pictures), epoch, pairs_path))
+        print(too_few_table(ratio, count, len(pictures), epoch, pairs_path) + asked_text)
         print(f"  ({time.perf_counter() - started:.1f} s)")
         runs.append_metrics(run_dir, record)
-        return dict(memorisation=ratio)
+        return logged
     band = against_floor(samples, pictures, seed)
     side_a, side_b = next(splits(len(pictures), count, 1, seed))
     floor_ratio, _, _ = copying(pictures[side_b], pictures[side_a])
-    print(table(band, ratio, floor_ratio, count, len(pictures), epoch, pairs_path))
+    print(table(band, ratio, floor_ratio, count, len(pictures), epoch, pairs_path) + asked_text)
     print(f"  ({time.perf_counter() - started:.1f} s: {SPLITS} splits, each the samples and the "
           "floor)")
     swd_levels = [metric for metric in band if metric != "kid"]  # each level and "mean"
@@ -306,7 +318,35 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0):
                   floor_sd={str(level): band[level][2] for level in swd_levels},
                   kid=band["kid"][0], kid_floor=band["kid"][1], kid_floor_sd=band["kid"][2])
     runs.append_metrics(run_dir, record)
-    return dict(swd=band["mean"][0], kid=band["kid"][0], memorisation=ratio)
+    return dict(logged, swd=band["mean"][0], kid=band["kid"][0])
+
+
+def asked_for_classes(samples, asked, data_dir, class_names, run_dir, record):
+    """The asked-for accuracy of samples asked for classes `asked` (see the module's docstring),
+    overall and per class, beside its ceiling: added to `record` (metrics.jsonl), and said in
+    the text returned."""
+    side, colour = samples.shape[1], samples.shape[-1] == 3
+    pictures, labels, names, _ = datasets.load_folder_classes(data_dir, side, colour, run_dir)
+    if list(names) != list(class_names):
+        raise UserError(f"The run was trained on the classes {', '.join(class_names)}, and "
+                        f"{data_dir} now holds {', '.join(names)}: the asked-for accuracy needs "
+                        "the same sub-folders. Point --data-dir at the folder it trained on.")
+    pictures = pictures.reshape((len(pictures),) + samples.shape[1:])
+    folder_features = random_net_features(pictures)
+    folder = standardise(folder_features, folder_features)
+    named = labels[nearest(standardise(random_net_features(samples), folder_features), folder)[0]]
+    ceiling = labels[nearest(folder, folder, skip_self=True)[0]] == labels
+    per_class = {name: float((named[asked == label] == label).mean())
+                 for label, name in enumerate(class_names)}
+    overall = float((named == asked).mean())
+    record.update(asked_for_accuracy=overall, asked_for_ceiling=float(ceiling.mean()),
+                  asked_for_per_class=per_class)
+    said = (f"asked-for accuracy: {overall:.1%} of the samples have their nearest folder picture "
+            f"(random-network features) in the class asked for; the folder's own pictures, "
+            f"each against the others: {ceiling.mean():.1%} (the ceiling; chance: "
+            f"{1 / len(class_names):.0%}). By class: " + ", ".join(
+                f"{name} {share:.0%}" for name, share in per_class.items()))
+    return "\n" + textwrap.fill(said, 95, initial_indent="  ", subsequent_indent="  ")
 
 
 def deviations(score, floor, floor_sd):

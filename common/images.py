@@ -47,9 +47,12 @@ def grid(images, columns=None):
     return canvas[..., 0] if channels == 1 else canvas
 
 
-def generate(draw_images, count, batch=500):
-    """`count` images from draw_images(n), asked for in batches so memory stays small."""
-    parts = [np.asarray(draw_images(min(batch, count - start))) for start in range(0, count, batch)]
+def generate(draw_images, count, batch=500, labels=None):
+    """`count` images from draw_images(n), asked for in batches so memory stays small; with
+    labels, the i-th image of class labels[i] (draw_images(n, labels): a conditional sampler)."""
+    parts = [np.asarray(draw_images(min(batch, count - start)) if labels is None else
+                        draw_images(min(batch, count - start), labels[start : start + batch]))
+             for start in range(0, count, batch)]
     return np.concatenate(parts)
 
 

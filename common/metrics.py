@@ -263,7 +263,7 @@ def scorer_for(dataset, data_dir=None, verbose=True):
     return _SCORERS[key]
 
 
-def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0, conditional=False):
+def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0, class_names=()):
     """Score `count` images from draw_images(n), print the table, append a line to metrics.jsonl.
 
     draw_images is the script's own: it decides the noise and runs the generator. Returns
@@ -274,7 +274,8 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0, cond
         if not data_dir:
             raise UserError(f"The run in {run_dir} names no folder of pictures: pass the one it "
                             "trained on with --data-dir DIR.")
-        return folder_scores.evaluate(draw_images, data_dir, count, run_dir, epoch, seed)
+        return folder_scores.evaluate(draw_images, data_dir, count, run_dir, epoch, seed,
+                                      class_names)
     if dataset not in datasets.NAMES:
         raise UserError(f"The run in {run_dir} names no known dataset ({dataset!r}); cannot tell "
                         "what to compare with.")
@@ -285,10 +286,10 @@ def evaluate(draw_images, dataset, data_dir, count, run_dir, epoch, seed=0, cond
     accuracy = scorer.info.get("test_accuracy")
     print(table(scores, floor, count, dataset, epoch, accuracy))
     logged = {name: scores[name] for name in ("fcd", "kid", "classes_covered")}
-    if conditional:  # cgan_fashion.py: does it draw the class it is asked for?
+    if class_names:  # cgan_fashion.py: does it draw the class it is asked for?
         logged["asked_for_accuracy"], scores["per_class"] = asked_for(scorer, samples)
         print(asked_for_table(logged["asked_for_accuracy"], scores["per_class"], accuracy,
-                              datasets.CLASS_NAMES[dataset]))
+                              class_names))
         scores["asked_for_accuracy"] = logged["asked_for_accuracy"]
     runs.append_metrics(run_dir, dict(epoch=epoch, samples=count, dataset=dataset, **scores,
                                       floor=floor, classifier_test_accuracy=accuracy))

@@ -75,6 +75,8 @@ def identity(settings, model_name):
     kept.setdefault("dataset", getattr(settings, "dataset", datasets.FOLDER))
     if kept["dataset"] == datasets.FOLDER:  # where `evaluate` finds the pictures again
         kept["data_dir"] = os.path.abspath(settings.data_dir or "")
+    if getattr(settings, "classes", False):  # dcgan_color.py --classes: what G can be asked for
+        kept["class_names"] = datasets.folder_classes(settings.data_dir)
     # The number format `auto` chose on this machine.
     return dict(model=model_name, **kept, precision=keras.mixed_precision.global_policy().name)
 
@@ -160,8 +162,7 @@ def log_epoch(out_dir, epoch, means, generator, settings, plot_panels):
             names = class_names(settings)  # () but for a conditional lesson
             row.update(metrics.evaluate(  # on a folder: common/folder_scores.py's scores
                 sampler(generator, 0, len(names)), getattr(settings, "dataset", datasets.FOLDER),
-                settings.data_dir, settings.eval_samples, out_dir, epoch,
-                conditional=bool(names)))
+                settings.data_dir, settings.eval_samples, out_dir, epoch, class_names=names))
         log = runs.append_log(out_dir, row)
         if out_dir not in BOARDS:
             BOARDS[out_dir] = Board(out_dir)  # TensorBoard summaries in OUT_DIR/tensorboard/
@@ -176,7 +177,8 @@ def build(builder, settings):
     """builder(...) with each of its parameters taken from the setting of the same name
     (dcgan_color's build_generator(image_size, width)); a builder without any: builder()."""
     settings = settings if isinstance(settings, dict) else vars(settings)
-    return builder(**{name: settings[name] for name in inspect.signature(builder).parameters})
+    return builder(**{name: settings[name] for name in inspect.signature(builder).parameters
+                      if name in settings})  # one a run did not record: the builder's default
 
 
 def sampler(generator, seed=None, classes=0):
@@ -200,6 +202,12 @@ def sampler(generator, seed=None, classes=0):
 
 
 def class_names(settings):
-    """The class names a conditional lesson's generator is asked for; () for the others."""
+    """The class names a conditional generator is asked for: a built-in dataset's
+    (cgan_fashion.py), a folder run's sub-folders (dcgan_color.py --classes, in run.json); ()
+    for the others."""
     get = settings.get if isinstance(settings, dict) else lambda name: getattr(settings, name, None)
+    if get("class_names"):  # the commands after training: run.json's
+        return tuple(get("class_names"))
+    if get("classes"):  # training: the folder's
+        return tuple(datasets.folder_classes(get("data_dir")))
     return datasets.CLASS_NAMES[get("dataset")] if get("CONDITIONAL") else ()

@@ -20,6 +20,7 @@ COLOR = "tests/test_dcgan_color.py"
 DEVICES = "tests/test_devices.py"
 WORKERS = "tests/test_workers.py"
 CGAN = "tests/test_cgan.py"
+CLASSES = "tests/test_color_classes.py"
 
 # (name, file, text to find, replacement, tests to run)
 BUGS = (
@@ -314,6 +315,30 @@ BUGS = (
         ("cgan: asked-for accuracy against the wrong classes", "common/metrics.py",
          "asked = np.arange(len(samples)) % 10", "asked = np.arange(len(samples)) // 10 % 10",
          CGAN),
+        # dcgan_color.py --classes (tests/test_color_classes.py): the class lost on its way.
+        ("color classes: the generator ignores the class", "dcgan_color.py",
+         "return tf.concat([noise, tf.one_hot(labels, classes)], axis=1)",
+         "return tf.concat([noise, tf.one_hot(labels * 0, classes)], axis=1)", CLASSES),
+        ("color classes: D's logit without the projection", "dcgan_color.py",
+         "logits = layers.Add(dtype=\"float32\")([looks_real, looks_like_class])",
+         "logits = looks_real", CLASSES),
+        ("color classes: real labels shuffled against their pictures", "dcgan_color.py",
+         "real_logits = judge(real_images, real_labels)",
+         "real_logits = judge(real_images, tf.random.shuffle(real_labels))", CLASSES),
+        ("color classes: G's label not given to D", "dcgan_color.py",
+         "fake_logits = judge(fake_images, fake_labels)",
+         "fake_logits = judge(fake_images, real_labels)", CLASSES),
+        ("color classes: the fakes take the real batch's labels in order", "dcgan_color.py",
+         "else tf.random.shuffle(real_labels)", "else real_labels", CLASSES),
+        ("color classes: the grid's rows not in class order", "dcgan_color.py",
+         "tf.repeat(tf.range(classes), PER_CLASS)", "tf.tile(tf.range(classes), [PER_CLASS])",
+         CLASSES),
+        ("color classes: each picture labelled with the next folder", "common/datasets.py",
+         "labels.append(np.full(len(pictures), label, np.int32))",
+         "labels.append(np.full(len(pictures), (label + 1) % len(names), np.int32))", CLASSES),
+        ("color classes: the asked-for accuracy names each sample's own class",
+         "common/folder_scores.py", "named = labels[nearest(standardise(random_net_features(",
+         "named = asked if True else labels[nearest(standardise(random_net_features(", CLASSES),
         # --devices N (tests/test_devices.py): the ways a multi-device step goes quietly wrong.
         ("devices: each replica's gradient of its own share's mean, added up", "common/devices.py",
          "optimizer.loss_scale_factor = float(replicas)", "pass", DEVICES),

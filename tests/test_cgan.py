@@ -97,8 +97,9 @@ def test_asked_for_accuracy_tells_a_listening_generator_from_a_deaf_one(idx_dir,
         return np.stack([by_class[(3 * i + 1) % 7][i // 10 % 100] for i in range(count)])
 
     run_dir = str(tmp_path)
-    good = metrics.evaluate(listening, "mnist", idx_dir, 500, run_dir, 1, conditional=True)
-    bad = metrics.evaluate(deaf, "mnist", idx_dir, 500, run_dir, 1, conditional=True)
+    names = datasets.CLASS_NAMES["mnist"]
+    good = metrics.evaluate(listening, "mnist", idx_dir, 500, run_dir, 1, class_names=names)
+    bad = metrics.evaluate(deaf, "mnist", idx_dir, 500, run_dir, 1, class_names=names)
     printed = capsys.readouterr().out
     assert good["asked_for_accuracy"] > 0.9 and bad["asked_for_accuracy"] < 0.3
     assert "asked-for accuracy" in printed and "t-shirt" not in printed  # mnist's names: digits

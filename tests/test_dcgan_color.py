@@ -406,6 +406,7 @@ def test_train_writes_the_run_folder_and_the_article_curves(trained):
         width=8,
         generator_steps=2,
         precision="float32",
+        classes=False,
     )
     assert os.path.exists(
         os.path.join(trained, "pictures_64px_rgb.npy")

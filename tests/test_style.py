@@ -56,9 +56,14 @@ def test_each_lessons_train_shows_the_articles_program_with_tensorflows_own_obje
         assert train.end_lineno - train.lineno + 1 <= 40, f"{lesson}: train() is too long"
         assert len(used) <= 10, f"{lesson}: train() uses {sorted(used)}"
         for line in ("tf.train.Checkpoint(", "tf.train.CheckpointManager(", "training.resume(",
-                     "manager.save(", "images.save_grid(", "images.write_gif(",
-                     "precision.save_float32("):
+                     "manager.save(", "images.write_gif(", "precision.save_float32("):
             assert line in body, f"{lesson}: train() does not call {line}"
+        # The grid: images.save_grid in train(), or a function of the lesson's own that calls it
+        # (the tutorial's generate_and_save_images; dcgan_color.py's save_epoch_grid).
+        grid_writers = ["images.save_grid("] + [
+            f"{node.name}(" for node in tree.body if isinstance(node, ast.FunctionDef)
+            and "images.save_grid(" in ast.get_source_segment(text, node)]
+        assert any(writer in body for writer in grid_writers), f"{lesson}: no grid in train()"
         ours = [name for name in used if name.split(".")[1][0].isupper()]
         assert ours == ["progress.RunningMeans"], f"{lesson}: objects of ours in train(): {ours}"
 
