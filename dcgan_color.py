@@ -77,7 +77,7 @@ class Settings(cli.RunSettings):
 
 NOISE_DIM = 100  # the cited code: z_dim = 100
 NUM_FIXED = 16  # 16 fixed noise vectors, drawn as a 4x4 grid every epoch, as the other scripts
-PER_CLASS = 8  # with --classes, the grid's rows: the first 8 fixed noise vectors as each class
+PER_CLASS = 8  # with --classes, a grid row per class: the first 8 fixed noise vectors drawn as it
 CHANNELS = 3  # red, green, blue
 LEARNING_RATE = 2e-4  # the article: Adam with learning rate 0.0002 for both networks
 # The DCGAN paper, section 4 (and the cited code): 0.9 "resulted in training oscillation".
@@ -109,11 +109,13 @@ PLOT_PANELS = [
 # Data: your pictures, kept as uint8, scaled to [-1, 1] one batch at a time
 # ----------------------------------------------------------------------------------------------
 def load_pictures(data_dir, image_size, out_dir, classes=False):
-    """Every picture under data_dir as uint8 (N, size, size, 3): RGB, the centre square,
-    resized; and what and where they are, for the banner. The decoded pictures are cached in
-    out_dir, and stay uint8 until a batch is taken: 50,000 pictures of 64x64 take 0.6 GB,
-    where float32 would take 2.4 GB. Returned with each picture's class and the class names:
-    with --classes, int32 (N,), the place of its sub-folder in the sorted names; else None, ()."""
+    """(pictures, labels, names, source). The pictures: every one under data_dir as uint8 (N,
+    size, size, 3), RGB, the centre square, resized (with --classes, those in its sub-folders).
+    Without --classes, labels is None and names (); with it, names are the sub-folders' (sorted)
+    and labels each picture's class: int32 (N,), its sub-folder's place in names. The source
+    says what and where they are, for the banner. The decoded pictures are cached in out_dir,
+    and stay uint8 until a batch is taken: 50,000 pictures of 64x64 take 0.6 GB, where float32
+    would take 2.4 GB."""
     if classes:
         return datasets.load_folder_classes(data_dir, image_size, colour=True, cache_dir=out_dir)
     pictures, source = datasets.load_folder(data_dir, image_size, colour=True, cache_dir=out_dir)
@@ -125,11 +127,12 @@ def make_batches(pictures, batch_size, seed=None, labels=None):
     each scaled to [-1, 1] as it is taken; with --classes, each picture's label beside it."""
     # On several machines (TF_CONFIG) each worker takes its own 1/N of the pictures and batch.
     pictures, share = datasets.worker_share(pictures, batch_size)
+    count = len(pictures)  # this worker's
     if labels is not None:  # --classes: pairs (picture, label), sliced as the pictures
         pictures = (pictures, datasets.worker_share(labels, batch_size)[0])
     return (
         tf.data.Dataset.from_tensor_slices(pictures)
-        .shuffle(len(labels if labels is not None else pictures), seed=seed)
+        .shuffle(count, seed=seed)
         .batch(share, drop_remainder=True)  # full batches: one shape, one trace of the step
         .map(scale)
         .prefetch(1)  # the next batch made ready while a step runs
@@ -145,7 +148,7 @@ def scale(batch, labels=None):
 
 
 # ----------------------------------------------------------------------------------------------
-# Generator: noise (100) -> picture (size, size, 3) in [-1, 1]
+# Generator: noise (100; with --classes, + the class's one-hot) -> picture (size, size, 3)
 # ----------------------------------------------------------------------------------------------
 def dcgan_init():
     """A layer's starting weights as the DCGAN paper draws them: "All weights were initialized
@@ -195,7 +198,7 @@ def build_generator(image_size=64, width=64, class_names=()):
 
 
 # ----------------------------------------------------------------------------------------------
-# Discriminator: picture (size, size, 3) -> one logit (> 0 means "real")
+# Discriminator: picture (size, size, 3) (with --classes, and its label) -> one logit (> 0: real)
 # ----------------------------------------------------------------------------------------------
 def build_discriminator(image_size=64, width=64, class_names=()):
     """Four strided convolutions, each halving the side, with LeakyReLU, then one linear output.
@@ -264,19 +267,21 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     # What the discriminator sees of every picture, real or fake: the picture itself, or with
     # --augment a randomly changed copy (diff_augment, in the add-on section after the loop).
     discriminator_view = diff_augment if augment else tf.identity
-    classes = generator.input_shape[-1] - NOISE_DIM  # the classes G reads (0 without --classes)
+    num_classes = generator.input_shape[-1] - NOISE_DIM  # 0 without --classes
 
-    def judge(pictures, labels):  # D's logits; with --classes D reads each picture's class too
+    def judge(pictures, labels):  # D's logits: D(view(x)), or with --classes D(view(x), label)
         seen = discriminator_view(pictures)
         return discriminator(seen if labels is None else [seen, labels], training=True)
 
     @tf.function
     def train_step(batch):
-        # With --classes a batch is (pictures, labels) and the fakes are asked for the batch's
-        # labels in another order: as many fakes of each class as real pictures, even where the
-        # sub-folders hold unequal numbers. Without, the labels are None: the article's step.
-        real_images, real_labels = batch if classes else (batch, None)
-        fake_labels = None if real_labels is None else tf.random.shuffle(real_labels)
+        # Without --classes a batch is the pictures, the labels are None, generator_input is the
+        # noise itself: the article's step. With it, a batch is (pictures, labels), and the
+        # fakes are asked for the batch's own labels (their noise is fresh, so nothing pairs
+        # them with the real pictures): as many fakes of each class as real pictures, even
+        # where sub-folders hold unequal numbers. (cgan_fashion.py draws them uniformly.)
+        real_images, real_labels = batch if num_classes else (batch, None)
+        fake_labels = real_labels
         batch_size = tf.shape(real_images)[0]
         # A tape and an optimizer per network, as the cited code's two Adams with a var_list
         # each; not `discriminator.trainable = False` in a combined model (the MLP article's):
@@ -288,7 +293,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             # The fakes are made inside this tape only so that the update reads as one forward
             # pass: its gradient is taken for D's weights alone, so none reaches the generator,
             # and fakes made before the tape would train D the same.
-            noise = generator_input(draw_noise(batch_size), fake_labels, classes)
+            noise = generator_input(draw_noise(batch_size), fake_labels, num_classes)
             fake_images = generator(noise, training=True)
             real_logits = judge(real_images, real_labels)
             fake_logits = judge(fake_images, fake_labels)
@@ -303,7 +308,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             with tf.GradientTape() as generator_tape:
                 # Here the fakes must be made inside the tape: the gradient for G's weights runs
                 # back through D (and diff_augment) into the generator; D's are not asked for.
-                noise = generator_input(draw_noise(batch_size), fake_labels, classes)
+                noise = generator_input(draw_noise(batch_size), fake_labels, num_classes)
                 loss = generator_loss(judge(generator(noise, training=True), fake_labels))
             gradients = generator_tape.gradient(loss, generator.trainable_variables)
             generator_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
@@ -359,11 +364,11 @@ def train(settings):
     pictures, labels, names, source = load_pictures(  # with --classes: labels, names; else None, ()
         settings.data_dir, settings.image_size, settings.out_dir, settings.classes)
     batches = make_batches(pictures, settings.batch_size, settings.seed, labels)
-    shape = (settings.image_size, settings.width, names)  # each network's: side, width, classes
-    generator, discriminator = build_generator(*shape), build_discriminator(*shape)
+    network_args = (settings.image_size, settings.width, names)  # side, width, class names
+    generator, discriminator = build_generator(*network_args), build_discriminator(*network_args)
     generator_optimizer, discriminator_optimizer = make_optimizers()
     decay = RECIPES[settings.recipe]["average_decay"]  # of the averaged generator, if any
-    averaged_generator = build_averaged_generator(generator, *shape) if decay else None
+    averaged_generator = build_averaged_generator(generator, *network_args) if decay else None
     shown_generator = averaged_generator or generator  # what the grids and `sample` draw
     fixed_noise = tf.Variable(draw_noise(NUM_FIXED), trainable=False)  # in the checkpoint too
     train_step = training.on_devices(make_train_step(  # as written; --devices N: a share on each
@@ -383,8 +388,8 @@ def train(settings):
         save_epoch_grid(shown_generator, fixed_noise, names, grid_path.format(0))
     for epoch in range(finished + 1, settings.epochs + 1):
         means = progress.RunningMeans()  # of each number the step returns; stops on a NaN
-        for real_batch in training.epoch_batches(batches, epoch, means, settings):
-            means.add(train_step(real_batch))
+        for batch in training.epoch_batches(batches, epoch, means, settings):
+            means.add(train_step(batch))
             if averaged_generator:
                 update_average(averaged_generator, generator, decay, generator_optimizer.iterations)
         save_epoch_grid(shown_generator, fixed_noise, names, grid_path.format(epoch))
@@ -447,7 +452,8 @@ def cutout(images, ratio=1 / 2):
 
 # ----------------------------------------------------------------------------------------------
 # Add-on: classes (--classes), the sub-folders of --data-dir (the article has none): a
-# conditional GAN as cgan_fashion.py's, whose notes say more; the step uses both through `judge`
+# conditional GAN as cgan_fashion.py's, whose notes say more; the step gives the generator its
+# input through generator_input, the discriminator its pair through `judge`
 # ----------------------------------------------------------------------------------------------
 def generator_input(noise, labels, classes):
     """[noise | one-hot label]: (B, 100 + classes), as cgan_fashion.py's; without labels (None),
@@ -467,7 +473,7 @@ def with_projection(discriminator, classes):
     labels = keras.Input(shape=(), dtype="int32")
     f = features(pictures)  # (B, size/16 * size/16 * width*8)
     looks_real = discriminator.layers[-1](f)  # (B, 1): the article's Dense, w.f + b
-    class_vector = layers.Embedding(classes, f.shape[-1],  # e_y, started as a Dense's weights
+    class_vector = layers.Embedding(classes, f.shape[-1],  # e_y: Glorot-uniform, cgan_fashion's
                                     embeddings_initializer="glorot_uniform")(labels)
     looks_like_class = layers.Dot(axes=1, dtype="float32")([class_vector, f])  # (B, 1): e_y.f
     logits = layers.Add(dtype="float32")([looks_real, looks_like_class])
