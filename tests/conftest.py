@@ -273,3 +273,20 @@ def no_leaked_precision_policy():
     leaked = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("float32")
     assert leaked == "float32", f"this test left Keras's global dtype policy at {leaked}"
+
+
+class Spy:
+    """A network that records what it is given (for a step's pairings): its inputs, each call's
+    as numpy ([pictures, labels] for a conditional D); input_shape is the model's."""
+
+    def __init__(self, model):
+        self.model, self.inputs, self.input_shape = model, [], model.input_shape
+
+    def __call__(self, inputs, training=False):
+        self.inputs.append([np.asarray(x) for x in inputs] if isinstance(inputs, list)
+                           else np.asarray(inputs))
+        return self.model(inputs, training=training)
+
+    @property
+    def trainable_variables(self):
+        return self.model.trainable_variables

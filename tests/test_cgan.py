@@ -10,7 +10,7 @@ from PIL import Image
 
 import cgan_fashion as cgan
 from common import datasets, metrics, training
-from conftest import run_main, toy_images
+from conftest import Spy, run_main, toy_images
 
 TINY = ["--batch-size", "16", "--steps-per-epoch", "2"]
 
@@ -28,22 +28,6 @@ def test_each_network_reads_the_label():
     # One picture shown with two labels gets two verdicts: the label reaches the discriminator.
     verdicts = discriminator([tf.tile(fakes[:1], [2, 1, 1, 1]), tf.constant([1, 8])])
     assert abs(float(verdicts[0, 0] - verdicts[1, 0])) > 1e-4
-
-
-class Spy:
-    """A network that records what it is given (for the step's pairings)."""
-
-    def __init__(self, model):
-        self.model, self.inputs = model, []
-
-    def __call__(self, inputs, training=False):  # D's inputs: [pictures, labels]
-        self.inputs.append([np.asarray(x) for x in inputs] if isinstance(inputs, list)
-                           else np.asarray(inputs))
-        return self.model(inputs, training=training)
-
-    @property
-    def trainable_variables(self):
-        return self.model.trainable_variables
 
 
 def test_the_step_pairs_each_picture_with_its_own_label(eagerly):
@@ -75,7 +59,6 @@ def test_the_grid_has_one_row_per_class_in_order():
 
 def test_the_sampler_asks_for_what_it_is_told():
     spy = Spy(cgan.build_generator())
-    spy.input_shape = spy.model.input_shape
     draw = training.sampler(spy, seed=1, classes=cgan.NUM_CLASSES)
     draw(12)
     draw(3, [7, 7, 2])

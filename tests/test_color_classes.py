@@ -12,7 +12,7 @@ from PIL import Image
 import dcgan_color as color
 from common import datasets, folder_scores
 from common.errors import UserError
-from conftest import run_main, steps_as_python
+from conftest import Spy, run_main, steps_as_python
 
 TINY = ["--batch-size", "6", "--steps-per-epoch", "2", "--width", "8"]
 COLOURS = {"Blue": (0, 0, 255), "green": (0, 255, 0), "red": (255, 0, 0)}  # sorted: the labels
@@ -76,22 +76,6 @@ def test_each_network_reads_the_class():
     assert color.build_discriminator(64, 8).__class__.__name__ == "Sequential"
 
 
-class Spy:
-    """A network that records what it is given."""
-
-    def __init__(self, model):
-        self.model, self.inputs = model, []
-
-    def __call__(self, inputs, training=False):
-        self.inputs.append([np.asarray(x) for x in inputs] if isinstance(inputs, list)
-                           else np.asarray(inputs))
-        return self.model(inputs, training=training)
-
-    @property
-    def trainable_variables(self):
-        return self.model.trainable_variables
-
-
 def test_the_step_pairs_each_picture_with_its_own_class(eagerly):
     """D sees the real pictures with their own labels and the fakes with the labels G was asked
     for; those are the batch's own labels (as many fakes of each class as real pictures)."""
@@ -99,7 +83,6 @@ def test_the_step_pairs_each_picture_with_its_own_class(eagerly):
     names = tuple(COLOURS)
     generator = Spy(color.build_generator(64, 8, names))
     discriminator = Spy(color.build_discriminator(64, 8, names))
-    generator.input_shape = generator.model.input_shape
     step = color.make_train_step(generator, discriminator, *color.make_optimizers(),
                                  generator_steps=1)
     real_images = tf.random.uniform([12, 64, 64, 3], -1.0, 1.0)
