@@ -198,13 +198,18 @@ NEEDS_LABELS = (
 
 
 def find_pictures(folder):
-    """Every PNG, JPEG, BMP or GIF file under folder, sub-folders included, in a stable order."""
-    found = []
+    """Every PNG, JPEG, BMP or GIF file under folder, sub-folders included, in a stable order;
+    a link to a file already found is left out (an icon theme links one picture under several
+    names: read twice, it would weigh twice in training and match itself in the scores)."""
+    found, seen = [], set()
     for parent, subfolders, names in os.walk(folder):
         # Sorted, and hidden ones (.git, .thumbnails) left out.
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         pictures = [name for name in sorted(names) if name.lower().endswith(IMAGE_EXTENSIONS)]
-        found += [os.path.join(parent, name) for name in pictures if not name.startswith(".")]
+        for path in (os.path.join(parent, name) for name in pictures if not name.startswith(".")):
+            if os.path.realpath(path) not in seen:
+                seen.add(os.path.realpath(path))
+                found.append(path)
     return found
 
 

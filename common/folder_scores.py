@@ -28,6 +28,7 @@
   what it is asked for, not how well.
 """
 
+import hashlib
 import os
 import textwrap
 import time
@@ -264,6 +265,16 @@ def against_floor(samples, pictures, seed=0):
                      float(np.std([f[metric] for f in floors], ddof=1))) for metric in scores[0]}
 
 
+def distinct(pictures):
+    """The indices of the pictures that are no identical copy of an earlier one: a copy on
+    both sides of a split, or a picture's nearest other being itself, looks like a perfect
+    match."""
+    first = {}
+    for index, picture in enumerate(pictures):
+        first.setdefault(hashlib.sha1(picture.tobytes()).digest(), index)
+    return np.array(sorted(first.values()), dtype=np.int64)
+
+
 def check_sample_count(asked, flag):
     """Refuse fewer than MIN_PICTURES // 2 samples, the least a side of the comparison takes."""
     if asked < MIN_PICTURES // 2:
@@ -286,6 +297,11 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0, class_names=(
     side, colour = first.shape[1], first.shape[-1] == 3
     pictures, _ = datasets.load_folder(data_dir, side, colour=colour, cache_dir=run_dir)
     pictures = pictures.reshape((len(pictures),) + first.shape[1:])  # grey: (N, 28, 28, 1)
+    kept = distinct(pictures)
+    if len(kept) < len(pictures):
+        print(f"{len(pictures) - len(kept):,} of the folder's {len(pictures):,} pictures are "
+              f"identical copies of others: scored against the {len(kept):,} distinct ones.")
+        pictures = pictures[kept]
     check_sample_count(count, "--n")  # (`train --eval-every` checked its --eval-samples)
     small_folder = len(pictures) < MIN_PICTURES
     count = min(count, len(pictures) if small_folder else len(pictures) // 2)
@@ -331,7 +347,9 @@ def asked_for_classes(samples, asked, data_dir, class_names, run_dir, record):
         raise UserError(f"The run was trained on the classes {', '.join(class_names)}, and "
                         f"{data_dir} now holds {', '.join(names)}: the asked-for accuracy needs "
                         "the same sub-folders. Point --data-dir at the folder it trained on.")
-    pictures = pictures.reshape((len(pictures),) + samples.shape[1:])
+    kept = distinct(pictures)  # a copy would be its own nearest picture
+    pictures = pictures[kept].reshape((len(kept),) + samples.shape[1:])
+    labels = labels[kept]
     folder_features = random_net_features(pictures)
     folder = standardise(folder_features, folder_features)
     named = labels[nearest(standardise(random_net_features(samples), folder_features), folder)[0]]

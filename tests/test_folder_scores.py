@@ -195,3 +195,30 @@ def test_the_emoji_folder_holds_the_fonts_colour_pictures_on_white(tmp_path):
         assert picture.shape == (128, 136, 3)
         assert (picture[0, 0] == 255).all()  # the transparent corner painted white
         assert picture.std() > 10  # and a colourful emoji on it
+
+
+def test_links_and_copies_count_once(tmp_path, capsys):
+    """An icon theme links one picture under several names, and a photo folder holds copies:
+    the loader reads a link to a picture already found once; the scores leave out identical
+    copies, so that no picture is its own nearest other (memorisation) or on both sides of a
+    split (the floor)."""
+    from common import datasets
+
+    folder = write_folder(str(tmp_path / "linked"), 120)
+    for index in range(40):  # 40 links to pictures of the folder, under other names
+        os.symlink(os.path.join(folder, f"blob_{index:03d}.png"),
+                   os.path.join(folder, f"link_{index:03d}.png"))
+    assert len(datasets.find_pictures(folder)) == 120
+    pictures = blobs(120, 7)
+    with_copies = np.concatenate([pictures, pictures[:80]])  # 80 copies of its pictures
+    np.testing.assert_array_equal(folder_scores.distinct(with_copies), np.arange(120))
+
+    def copying_generator(count, labels=None):  # hands back new pictures of the same kind
+        return blobs(count, 9).astype(np.float32) / 127.5 - 1.0
+
+    for index in range(80):
+        Image.fromarray(pictures[index]).save(os.path.join(folder, f"copy_{index:03d}.png"))
+    scores = folder_scores.evaluate(copying_generator, folder, 60, str(tmp_path / "run"), 1)
+    said = capsys.readouterr().out
+    assert "80 of the folder's 200 pictures are identical copies" in said
+    assert 0.5 < scores["memorisation"] < 2  # not divided by a nearest distance of 0
