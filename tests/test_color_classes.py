@@ -19,12 +19,15 @@ COLOURS = {"Blue": (0, 0, 255), "green": (0, 255, 0), "red": (255, 0, 0)}  # sor
 
 
 def class_folder(folder, per_class=(4, 6, 8), loose=1):
-    """A sub-folder of plain pictures for each colour (Blue/ with 4, green/ 6, red/ 8) and
+    """A sub-folder of plain pictures for each colour (Blue/ with 4, green/ 6, red/ 8), each
+    picture a shade of its own (no two alike: the scores leave out identical copies), and
     `loose` pictures in the folder itself, in no class."""
     for (name, rgb), count in zip(COLOURS.items(), per_class):
         os.makedirs(os.path.join(folder, name), exist_ok=True)
         for index in range(count):
-            Image.new("RGB", (40 + index, 40), rgb).save(os.path.join(folder, name, f"{index}.png"))
+            shade = tuple(max(value - 8 * index, 0) for value in rgb)
+            Image.new("RGB", (40 + index, 40), shade).save(os.path.join(folder, name,
+                                                                        f"{index}.png"))
     for index in range(loose):
         Image.new("RGB", (40, 40), (255, 255, 0)).save(os.path.join(folder, f"loose{index}.png"))
     return folder
@@ -52,7 +55,8 @@ def test_the_classes_are_the_sub_folders_each_picture_labelled_by_its_own(classe
     assert names == ["Blue", "green", "red"]  # sorted by name; the loose picture in no class
     assert pictures.shape == (18, 64, 64, 3) and np.bincount(labels).tolist() == [4, 6, 8]
     for label, rgb in enumerate(COLOURS.values()):  # each picture is its folder's colour
-        np.testing.assert_array_equal(pictures[labels == label][:, 32, 32], [rgb] * (label * 2 + 4))
+        np.testing.assert_array_equal(pictures[labels == label][:, 32, 32].argmax(axis=1),
+                                      np.argmax(rgb))
     assert "1 pictures in no sub-folder left out" in source
     os.makedirs(tmp_path / "one" / "cats")
     Image.new("RGB", (40, 40)).save(tmp_path / "one" / "cats" / "a.png")
@@ -131,7 +135,7 @@ def test_the_asked_for_accuracy_tells_a_listening_generator_from_a_deaf_one(clas
     good = folder_scores.evaluate(listening, classes_dir, 60, str(tmp_path), 1, 0, names)
     bad = folder_scores.evaluate(deaf, classes_dir, 60, str(tmp_path), 1, 0, names)
     assert good["asked_for_accuracy"] == 1.0
-    assert bad["asked_for_accuracy"] == pytest.approx(1 / 3, abs=0.02)
+    assert bad["asked_for_accuracy"] == pytest.approx(1 / 3, abs=0.05)  # those asked for red
     said = capsys.readouterr().out
     assert "the ceiling" in said and "red 100%" in said
     record = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")][-1]
