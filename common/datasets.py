@@ -244,13 +244,8 @@ def read_picture(path, size=IMAGE_SIZE, colour=False):
     return np.asarray(square.resize((size, size), Image.Resampling.LANCZOS), np.uint8)
 
 
-def load_folder(folder, size=IMAGE_SIZE, colour=False, cache_dir=None, list_only=False):
-    """All pictures under folder as uint8 (N, size, size), or (N, size, size, 3) with colour,
-    and a description for the banner. Files that do not read as pictures (truncated, not really
-    images) and pictures too large to decode are skipped and counted; other files are ignored.
-    With cache_dir, the decoded pictures are kept there (pictures_64px_rgb.npy and .json) and
-    read back while no picture was added, removed or changed: decoding thousands of JPEGs takes
-    minutes, reading the cache a second. (list_only: the files' paths, none decoded.)"""
+def picture_files(folder):
+    """find_pictures, with a message where there is no folder or no picture in it."""
     if not folder:
         raise UserError(
             "No folder of pictures was given: name the folder that holds them with "
@@ -268,8 +263,17 @@ def load_folder(folder, size=IMAGE_SIZE, colour=False, cache_dir=None, list_only
             "and in its sub-folders and found none. Put your pictures there, or point "
             "--data-dir at the folder that holds them."
         )
-    if list_only:  # folder_classes: the checks above alone
-        return paths, folder
+    return paths
+
+
+def load_folder(folder, size=IMAGE_SIZE, colour=False, cache_dir=None):
+    """All pictures under folder as uint8 (N, size, size), or (N, size, size, 3) with colour,
+    and a description for the banner. Files that do not read as pictures (truncated, not really
+    images) and pictures too large to decode are skipped and counted; other files are ignored.
+    With cache_dir, the decoded pictures are kept there (pictures_64px_rgb.npy and .json) and
+    read back while no picture was added, removed or changed: decoding thousands of JPEGs takes
+    minutes, reading the cache a second."""
+    paths = picture_files(folder)
     if cache_dir:
         stem = os.path.join(cache_dir, f"pictures_{size}px_{'rgb' if colour else 'grey'}")
         pictures, skipped = _decode_cached(stem, folder, paths, size, colour)
@@ -281,31 +285,29 @@ def load_folder(folder, size=IMAGE_SIZE, colour=False, cache_dir=None, list_only
 
 def folder_classes(folder):
     """The classes of a folder of pictures (--classes): its sub-folders that hold pictures,
-    sorted by name (hidden ones left out). Refused with a message where there are fewer than 2."""
-    load_folder(folder, 8, cache_dir=None, list_only=True)  # the folder's own messages first
-    names = sorted(name for name in os.listdir(folder) if not name.startswith(".")
-                   and os.path.isdir(os.path.join(folder, name))
-                   and find_pictures(os.path.join(folder, name)))
+    sorted by name (hidden ones left out), and how many pictures lie in no sub-folder; from one
+    listing of the folder. Refused with a message where there are fewer than 2 classes."""
+    places = [os.path.relpath(path, folder).split(os.sep) for path in picture_files(folder)]
+    names = sorted({place[0] for place in places if len(place) > 1})
     if len(names) < 2:
         raise UserError(
             f"--classes: {folder} has {len(names)} sub-folder{'s' if len(names) != 1 else ''} of "
             f"pictures{': ' + names[0] if names else ''}, and the classes are its sub-folders "
             "(cats/ and dogs/: two classes). Put each class's pictures in a sub-folder of its "
             "own, or train without --classes.")
-    return names
+    return names, sum(len(place) == 1 for place in places)
 
 
 def load_folder_classes(folder, size=IMAGE_SIZE, colour=False, cache_dir=None):
     """load_folder for each class (folder_classes), joined: the pictures, their labels (int32,
     the class's place in the names), the names, and a description for the banner. Pictures
     directly in `folder`, in no sub-folder, are left out, and the banner says how many."""
-    names, parts, labels = folder_classes(folder), [], []
+    (names, loose), parts, labels = folder_classes(folder), [], []
     for label, name in enumerate(names):
         pictures, _ = load_folder(os.path.join(folder, name), size, colour,
                                   cache_dir and os.path.join(cache_dir, "classes", name))
         parts.append(pictures)
         labels.append(np.full(len(pictures), label, np.int32))
-    loose = sum(os.path.dirname(path) == folder.rstrip(os.sep) for path in find_pictures(folder))
     counts = ", ".join(f"{name} {len(part):,}" for name, part in zip(names, parts))
     source = f"{sum(map(len, parts)):,} pictures, {folder}, {len(names)} classes ({counts})" + (
         f"; {loose:,} pictures in no sub-folder left out" if loose else "")

@@ -295,13 +295,21 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0, class_names=(
     started = time.perf_counter()
     first = np.asarray(draw_images(1))  # the generator's picture size and colours
     side, colour = first.shape[1], first.shape[-1] == 3
-    pictures, _ = datasets.load_folder(data_dir, side, colour=colour, cache_dir=run_dir)
+    if class_names:  # --classes: the pictures it trained on, those of the sub-folders, labelled
+        pictures, labels, names, _ = datasets.load_folder_classes(data_dir, side, colour, run_dir)
+        if list(names) != list(class_names):
+            raise UserError(f"The run was trained on the classes {', '.join(class_names)}, and "
+                            f"{data_dir} now holds {', '.join(names)}: the asked-for accuracy "
+                            "needs the same sub-folders. Point --data-dir at the folder it "
+                            "trained on.")
+    else:
+        (pictures, _), labels = datasets.load_folder(data_dir, side, colour, run_dir), None
     pictures = pictures.reshape((len(pictures),) + first.shape[1:])  # grey: (N, 28, 28, 1)
     kept = distinct(pictures)
     if len(kept) < len(pictures):
         print(f"{len(pictures) - len(kept):,} of the folder's {len(pictures):,} pictures are "
               f"identical copies of others: scored against the {len(kept):,} distinct ones.")
-        pictures = pictures[kept]
+        pictures, labels = pictures[kept], None if labels is None else labels[kept]
     check_sample_count(count, "--n")  # (`train --eval-every` checked its --eval-samples)
     small_folder = len(pictures) < MIN_PICTURES
     count = min(count, len(pictures) if small_folder else len(pictures) // 2)
@@ -314,7 +322,7 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0, class_names=(
                   memorisation=ratio)
     logged, asked_text = dict(memorisation=ratio), ""
     if class_names:
-        asked_text = asked_for_classes(samples, asked, data_dir, class_names, run_dir, record)
+        asked_text = asked_for_classes(samples, asked, pictures, labels, class_names, record)
         logged["asked_for_accuracy"] = record["asked_for_accuracy"]
     if small_folder:
         print(too_few_table(ratio, count, len(pictures), epoch, pairs_path) + asked_text)
@@ -337,19 +345,10 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0, class_names=(
     return dict(logged, swd=band["mean"][0], kid=band["kid"][0])
 
 
-def asked_for_classes(samples, asked, data_dir, class_names, run_dir, record):
+def asked_for_classes(samples, asked, pictures, labels, class_names, record):
     """The asked-for accuracy of samples asked for classes `asked` (see the module's docstring),
-    overall and per class, beside its ceiling: added to `record` (metrics.jsonl), and said in
-    the text returned."""
-    side, colour = samples.shape[1], samples.shape[-1] == 3
-    pictures, labels, names, _ = datasets.load_folder_classes(data_dir, side, colour, run_dir)
-    if list(names) != list(class_names):
-        raise UserError(f"The run was trained on the classes {', '.join(class_names)}, and "
-                        f"{data_dir} now holds {', '.join(names)}: the asked-for accuracy needs "
-                        "the same sub-folders. Point --data-dir at the folder it trained on.")
-    kept = distinct(pictures)  # a copy would be its own nearest picture
-    pictures = pictures[kept].reshape((len(kept),) + samples.shape[1:])
-    labels = labels[kept]
+    against the folder's distinct pictures and their labels, overall and per class, beside its
+    ceiling: added to `record` (metrics.jsonl), and said in the text returned."""
     folder_features = random_net_features(pictures)
     folder = standardise(folder_features, folder_features)
     named = labels[nearest(standardise(random_net_features(samples), folder_features), folder)[0]]

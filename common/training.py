@@ -76,7 +76,7 @@ def identity(settings, model_name):
     if kept["dataset"] == datasets.FOLDER:  # where `evaluate` finds the pictures again
         kept["data_dir"] = os.path.abspath(settings.data_dir or "")
     if getattr(settings, "classes", False):  # dcgan_color.py --classes: what G can be asked for
-        kept["class_names"] = datasets.folder_classes(settings.data_dir)
+        kept["class_names"] = datasets.folder_classes(settings.data_dir)[0]
     # The number format `auto` chose on this machine.
     return dict(model=model_name, **kept, precision=keras.mixed_precision.global_policy().name)
 
@@ -209,5 +209,5 @@ def class_names(settings):
     if get("class_names"):  # the commands after training: run.json's
         return tuple(get("class_names"))
     if get("classes"):  # training: the folder's
-        return tuple(datasets.folder_classes(get("data_dir")))
+        return tuple(datasets.folder_classes(get("data_dir"))[0])
     return datasets.CLASS_NAMES[get("dataset")] if get("CONDITIONAL") else ()
