@@ -326,15 +326,16 @@ def evaluate(draw_images, data_dir, count, run_dir, epoch, seed=0, class_names=(
         logged["asked_for_accuracy"] = record["asked_for_accuracy"]
     if small_folder:
         print(too_few_table(ratio, count, len(pictures), epoch, pairs_path) + asked_text)
-        print(f"  ({time.perf_counter() - started:.1f} s)")
+        record["seconds"] = round(time.perf_counter() - started, 1)
+        print(f"  ({record['seconds']} s)")
         runs.append_metrics(run_dir, record)
         return logged
     band = against_floor(samples, pictures, seed)
     side_a, side_b = next(splits(len(pictures), count, 1, seed))
     floor_ratio, _, _ = copying(pictures[side_b], pictures[side_a])
     print(table(band, ratio, floor_ratio, count, len(pictures), epoch, pairs_path) + asked_text)
-    print(f"  ({time.perf_counter() - started:.1f} s: {SPLITS} splits, each the samples and the "
-          "floor)")
+    record["seconds"] = round(time.perf_counter() - started, 1)
+    print(f"  ({record['seconds']} s: {SPLITS} splits, each the samples and the floor)")
     swd_levels = [metric for metric in band if metric != "kid"]  # each level and "mean"
     record.update(splits=SPLITS, memorisation_floor=floor_ratio,
                   swd={str(level): band[level][0] for level in swd_levels},
