@@ -18,7 +18,7 @@ The machinery (nothing here teaches GANs):
 Not GAN code either, but worth a read after the lessons (the README's "How good are the
 samples?"):
 - metrics:       FCD, KID and class coverage, for the labelled datasets (MNIST, Fashion-MNIST).
-- folder_scores: SWD and the memorisation figure, for a folder of your own pictures.
+- folder_scores: SWD, KID and the memorisation figure, for a folder of your own pictures.
 - latent:        walks through the noise space along great circles (slerp).
 
 Importing `common` first in a script answers a mistyped command before TensorFlow's 15 s of

@@ -1,12 +1,13 @@
 """Restoring the lessons' checkpoints: past damaged files, and never another script's.
 
 A lesson saves its own `tf.train.Checkpoint` (both networks, both optimizers with their moment
-estimates and step counts, the fixed noise of the epoch grids, the epoch counter) with a
+estimates and step counts, the fixed noise of the epoch grids, the epoch counter, and the
+`shown_generator` that `sample` restores: the averaged one under --recipe fast) with a
 `tf.train.CheckpointManager` after every epoch, so a resumed run continues the same story.
 (The random streams are not saved: a resumed run draws new noise and a new shuffle, which
 changes nothing that matters to a GAN.) Beside the checkpoints, `run.json` records which script
-and which settings wrote them, so a folder of another model gets a clear message instead of a
-shape error deep inside TensorFlow.
+and which settings wrote them, so a folder of another model, or a kept setting changed
+(KEPT_ON_RESUME), gets a clear message instead of a shape error deep inside TensorFlow.
 
 TensorFlow writes a checkpoint as `ckpt-N.index` and `ckpt-N.data-...` files. When the
 newest one does not restore (a disk that filled up, a copy cut short), the next older one

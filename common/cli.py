@@ -3,12 +3,15 @@
     python SCRIPT.py train [flags]     train, resuming the run in --out-dir if it has one
     python SCRIPT.py [sample] [flags]  samples from the latest checkpoint (the default)
     python SCRIPT.py gif [flags]       rebuilds the GIF from the epoch grids
-    python SCRIPT.py evaluate [flags]  scores the latest checkpoint (see common/metrics.py)
+    python SCRIPT.py evaluate [flags]  scores the latest checkpoint (common/metrics.py; a
+                                       folder run: common/folder_scores.py)
     python SCRIPT.py walk [flags]      a walk through the noise space, as a GIF and a PNG strip
 
 Each script declares its settings as one dataclass, `Settings`, that extends `RunSettings`
 below. Every field becomes a flag of `train` (`batch_size` -> `--batch-size`), and the string
 written under a field becomes its help, as in cleanrl: the code and `--help` read the same.
+A setting in KEPT_ON_RESUME that a resumed `train` leaves out comes from the run's run.json,
+and a different value is refused with a message.
 """
 
 import argparse

@@ -1,7 +1,8 @@
 """The commands after training, the same for every script: sample, evaluate and walk.
 
 Each restores the generator whose pictures the run shows (the averaged one, in a recipe that
-averages) from the newest checkpoint, built by the script's own `build_generator`.
+averages) from the newest checkpoint that restores, built by the script's own
+`build_generator`.
 """
 
 import os

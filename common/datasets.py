@@ -4,13 +4,17 @@
 
 1. `--data-dir DIR` (only there: an explicit folder that lacks the files is an error),
 2. the folder named by `$GAN_DATA_DIR`,
-3. Debian's `/usr/share/datasets/<name>/` (`apt-get install dataset-fashion-mnist`),
+3. Debian's `/usr/share/datasets/` (`apt-get install dataset-fashion-mnist` puts
+   `fashion-mnist/` there),
 4. Keras, unless `$GAN_OFFLINE` is set (the tests set it): `keras.datasets.<name>.load_data()`
    downloads the dataset once into Keras's cache, `~/.keras/datasets/`, and finds it there later.
 
 `load("folder", data_dir=DIR)` reads a folder of your own pictures instead, made 28x28 grey;
 `load_folder(DIR, size=64, colour=True, cache_dir=...)` keeps their colour at 64 or 128 pixels,
-for dcgan_color.py, and keeps the decoded pictures in a cache while the folder is unchanged.
+for dcgan_color.py, and keeps the decoded pictures in a cache while the folder is unchanged;
+`load_folder_classes` reads its sub-folders as classes (--classes). `load` also returns where
+the images came from, for the banner. `worker_share` gives each machine its share of the
+images on several machines, and `untuned` turns off tf.data's tuning, for the lessons' pipelines.
 
 Images come back as the files hold them, uint8 0..255, (N, 28, 28) for the datasets: each
 script scales them to the range of its generator's output itself, where a learner sees it.

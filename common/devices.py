@@ -11,6 +11,9 @@ every replica and averages what they return. The lessons' batch norm is `synchro
 so that its statistics cover the whole batch. With one device none of this is applied. With
 fewer GPUs than N, the CPU is split into N logical devices: no faster than one (the same
 cores: docs/performance.md), but the way to watch it work, and to test it, without a GPU.
+With TF_CONFIG, each worker trains on every Nth image (`worker_share`), worker 0 (`is_chief`)
+writes the run folder, the workers wait at most --worker-wait seconds for each other at the
+start (`meet`), and they meet once more at the end (`finish`).
 """
 
 import contextlib

@@ -17,10 +17,10 @@
   score is also said in floor deviations above it.
   Below MIN_PICTURES pictures the sides are too small: the memorisation check alone.
 - Memorisation: is the generator copying the folder? The median distance of a sample to its
-  nearest folder picture, in pixels at 32x32 (a copy is near in every pixel; a picture that
-  only looks like one is not), over the median distance of a folder picture to its nearest
-  other one. Near 0: copies. About 1 or more: the samples are as far from the folder as its
-  pictures are from each other.
+  nearest folder picture, in pixels at 32x32 (a 28-pixel grey run's at 28x28: a copy is near
+  in every pixel; a picture that only looks like one is not), over the median distance of a
+  folder picture to its nearest other one. Near 0: copies. About 1 or more: the samples are as
+  far from the folder as its pictures are from each other.
 - Asked-for accuracy, for a run trained with --classes (the sub-folders): how often a sample's
   nearest folder picture, in the random network's features, is of the class the sample was
   asked for; beside the same rule's accuracy on the folder's own pictures (each against the

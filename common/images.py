@@ -1,4 +1,5 @@
-"""Pictures of training: image grids, the loss plot, and the GIF of the epoch grids.
+"""Pictures of training: image grids, the loss plot, the GIF of the epoch grids, the walk's GIF
+and strip, and sample files (.png or .npy), drawn in batches by `generate`.
 
 Every file is written through `files.replacing`, so a kill while a picture is being
 written leaves the previous picture, never half of one.

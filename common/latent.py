@@ -2,7 +2,9 @@
 
 The DCGAN paper (Radford et al. 2015, section 6.1) walks between noise vectors and shows
 each image turning smoothly into the next: the generator has learned a space in which
-nearby noise means similar pictures, not a lookup table of training images.
+nearby noise means similar pictures, not a lookup table of training images. `slerp` follows
+great circles between noise vectors, `lerp` straight lines (for one-hot labels), and
+`loop_through` joins the points into a closed walk.
 """
 
 import numpy as np

@@ -12,7 +12,10 @@ badly. As TF-GAN does for MNIST, we train a compact CNN on the dataset's trainin
   that has collapsed onto a few classes ("mode collapse") covers few.
 
 Every score is printed beside its floor: the same number for real training images against
-the test split, the best a generator could hope for.
+the test split, the best a generator could hope for. A conditional run also gets the share of
+samples the classifier puts in the class they were asked for. Each scoring adds a line to
+OUT_DIR/metrics.jsonl; the classifier is cached in $GAN_CACHE_DIR (default
+~/.cache/gan-collection). A folder run has no classifier: common/folder_scores.py scores it.
 """
 
 import hashlib

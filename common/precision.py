@@ -2,10 +2,12 @@
 
 Mixed precision computes the layers in 16 bits and keeps the weights in float32. bfloat16
 has float32's range, so it needs no loss scaling; float16 would need it inside every lesson's
-step (small gradients underflow), where it has no place: it is not offered, and GPUs without
-bfloat16 train in float32. The last layer and every loss stay float32 whatever the policy,
-and so do the gradient penalty's interpolates, norm and value (the critic's own pass inside
-it runs in the policy's type).
+step (small gradients underflow), where it has no place: it is not offered. `--precision
+auto` picks bfloat16 on GPUs of compute capability 8 or more and on CPUs with AMX or
+AVX512-BF16, else float32; a policy named on the command line is used as given. The last
+layer and every loss stay float32 whatever the policy, and so do the gradient penalty's
+interpolates, norm and value (the critic's own pass inside it runs in the policy's type).
+`save_float32` writes the exported generator in float32 whatever the policy.
 """
 
 import keras

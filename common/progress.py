@@ -1,5 +1,7 @@
 """What a learner watches while a GAN trains: a banner, a progress bar per epoch with the
-running mean of each number the train step returns, and one line per finished epoch."""
+running mean of each number the train step returns, and one line per finished epoch. A NaN
+or inf in those numbers stops training with a message, and a Ctrl-C that TensorFlow's code
+swallowed is raised again at the next batch."""
 
 import math
 import signal

@@ -15,7 +15,8 @@
                                    pictures (common/folder_scores.py)
     OUT_DIR/pictures_*px_*.npy     a folder's decoded pictures and their .json key, kept by
                                    dcgan_color.py's training and by any folder run's scoring
-                                   (common/datasets.py's picture cache)
+                                   (common/datasets.py's picture cache; with --classes,
+                                   under OUT_DIR/classes/NAME/)
     OUT_DIR/.lock                  locked by the `train` running in the folder (only_writer)
 
 The scripts write grids and log rows *before* the epoch's checkpoint. A run that stops in

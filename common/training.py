@@ -13,9 +13,11 @@ generator in lines of its own. These functions do the rest, which teaches nothin
 
 On several machines (TF_CONFIG) worker 0, the chief, writes the run folder; `start` gives the
 other workers a temporary folder of their own for what they write (TensorFlow needs every
-worker to save each checkpoint), and `cleanup` removes it. Several devices (--devices N) and
-mixed precision (--precision) are applied around the lesson's step, so that the step reads as
-written for one device in float32 (common/devices.py).
+worker to save each checkpoint), and `cleanup` removes it. `start` also sets --precision as
+Keras's global number format (common/precision.py: the lessons keep their last layer and
+losses in float32), and `on_devices` spreads the step, written for one device, over
+--devices N (common/devices.py). `build`, `sampler` and `class_names` serve the commands
+after training (common/commands.py).
 """
 
 import inspect
