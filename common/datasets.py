@@ -211,8 +211,9 @@ def find_pictures(folder):
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         pictures = [name for name in sorted(names) if name.lower().endswith(IMAGE_EXTENSIONS)]
         for path in (os.path.join(parent, name) for name in pictures if not name.startswith(".")):
-            if os.path.realpath(path) not in seen:
-                seen.add(os.path.realpath(path))
+            target = os.path.realpath(path)  # the file itself, through any links
+            if target not in seen:
+                seen.add(target)
                 found.append(path)
     return found
 
