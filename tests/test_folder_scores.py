@@ -55,6 +55,15 @@ def test_swd_is_small_for_two_draws_of_one_kind_and_tells_blur_at_the_fine_level
     assert folder_scores.swd(a, b) == same
 
 
+def test_sets_scored_together_score_as_each_alone():
+    """against_floor scores the samples and the floor against one side in one call: each set
+    gets the numbers it would get alone (the same patch places, the same directions)."""
+    a, b, reference = blobs(12, 1, side=32), blobs(12, 2, side=32), blobs(12, 3, side=32)
+    together = folder_scores.swd_each([a, b], reference, seed=4)
+    assert together == [folder_scores.swd(a, reference, 4), folder_scores.swd(b, reference, 4)]
+    assert together[0] != together[1]
+
+
 def test_a_generator_that_returns_the_folder_is_flagged_as_copying():
     folder = blobs(150, 4)
     copies = folder[np.random.default_rng(0).integers(0, 150, 60)]
