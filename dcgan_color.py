@@ -72,7 +72,8 @@ class Settings(cli.RunSettings):
     pictures scored worse at every epoch measured, though faster: docs/performance.md)"""
 
     # A resumed run goes on with its own values of these (the networks' shapes among them).
-    KEPT_ON_RESUME = ("image_size", "width", "generator_steps", "recipe", "precision", "classes")
+    KEPT_ON_RESUME = ("image_size", "width", "generator_steps", "augment", "recipe", "precision",
+                      "classes")
 
 
 NOISE_DIM = 100  # the cited code: z_dim = 100

@@ -215,10 +215,16 @@ def resolve(args, settings_class, model_name):
             in_run = saved.get(field.name)
             if given is not None and in_run is not None and not same_setting(field.name, given,
                                                                               in_run):
+                flag = "--" + field.name.replace("_", "-")
+                if isinstance(in_run, bool):  # --augment or --no-augment, as it was typed
+                    trained = flag if in_run else flag.replace("--", "--no-")
+                    asked, again = ("--no-" if in_run else "--") + flag[2:], trained
+                else:
+                    trained, asked, again = f"{flag} {in_run}", given, in_run
                 raise UserError(
-                    f"The run in {args.out_dir} was trained with --{field.name.replace('_', '-')} "
-                    f"{in_run}, and this command asks for {given}. Leave the flag out (or pass "
-                    f"{in_run}) to continue that run, or choose another --out-dir for a new one.")
+                    f"The run in {args.out_dir} was trained with {trained}, and this command asks "
+                    f"for {asked}. Leave the flag out (or pass {again}) to continue that run, or "
+                    "choose another --out-dir for a new one.")
             given = in_run if given is None and in_run is not None else given
             given = field.default if given is None else given
         values[field.name] = given

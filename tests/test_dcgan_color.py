@@ -531,6 +531,11 @@ def test_resume_keeps_the_run_settings_and_counts_the_optimizers_on(
             capsys,
         )
         assert status == 2 and "another --out-dir" in stderr, (flag, stderr)
+    # --augment too: a resume without the flag goes on as the run was trained.
+    status, _, stderr = run_main(color, ["train", "--epochs", "4", "--data-dir", pictures,
+                                         "--out-dir", out, "--augment", "--batch-size", "4"], capsys)
+    said = " ".join(stderr.split())
+    assert status == 2 and "trained with --no-augment, and this command asks for --augment" in said
 
 
 def test_bad_input_gets_a_clear_message(trained, pictures, tmp_path, capsys):
