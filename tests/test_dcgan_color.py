@@ -533,7 +533,8 @@ def test_resume_keeps_the_run_settings_and_counts_the_optimizers_on(
         assert status == 2 and "another --out-dir" in stderr, (flag, stderr)
     # --augment too: a resume without the flag goes on as the run was trained.
     status, _, stderr = run_main(color, ["train", "--epochs", "4", "--data-dir", pictures,
-                                         "--out-dir", out, "--augment", "--batch-size", "4"], capsys)
+                                         "--out-dir", out, "--augment", "--batch-size", "4"],
+                                 capsys)
     said = " ".join(stderr.split())
     assert status == 2 and "trained with --no-augment, and this command asks for --augment" in said
 
