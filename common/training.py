@@ -24,6 +24,7 @@ import inspect
 import os
 import shutil
 import tempfile
+import time
 import weakref
 
 import keras
@@ -150,12 +151,18 @@ def epoch_batches(batches, epoch, means, settings):
 
 
 BOARDS = {}  # run folder -> its TensorBoard writer, made at the first epoch a process logs
+# Drawing losses.png takes about 0.2 s: on a folder of a hundred pictures, whose epochs are a
+# step or two, drawing it every epoch cost a sixth of the run (docs/performance.md). Short
+# epochs redraw it at most every PLOT_EVERY seconds, and always at the last epoch.
+PLOT_EVERY = 10
+PLOTTED = {}  # run folder -> when this process last drew its losses.png (time.monotonic)
 
 
 def log_epoch(out_dir, epoch, means, generator, settings, plot_panels):
     """After an epoch's steps and its grid: its log row (the step's means, the seconds, the
-    scores every --eval-every epochs), the curves in losses.png, TensorBoard's summaries, and
-    the line that closes the epoch. The chief's alone: the other workers log nothing."""
+    scores every --eval-every epochs), the curves in losses.png (see PLOT_EVERY), TensorBoard's
+    summaries, and the line that closes the epoch. The chief's alone: the other workers log
+    nothing."""
     if not devices.is_chief():
         return
     row = dict(epoch=epoch, **means.means(), seconds=round(means.seconds(), 2))
@@ -171,7 +178,10 @@ def log_epoch(out_dir, epoch, means, generator, settings, plot_panels):
         BOARDS[out_dir].add(row, runs.grid_path(out_dir, epoch))
     title = f"{os.path.basename(os.path.normpath(settings.out_dir))} on " + (
         getattr(settings, "dataset", None) or settings.data_dir)
-    images.plot_log(log, os.path.join(out_dir, "losses.png"), title, plot_panels)
+    drawn = PLOTTED.get(out_dir)  # None: not yet in this process
+    if epoch == settings.epochs or drawn is None or time.monotonic() >= drawn + PLOT_EVERY:
+        images.plot_log(log, os.path.join(out_dir, "losses.png"), title, plot_panels)
+        PLOTTED[out_dir] = time.monotonic()
     progress.epoch_done(row, settings.epochs)
 
 

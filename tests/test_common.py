@@ -175,6 +175,28 @@ def test_running_means_and_the_nan_guard():
         means.add({"loss": tf.constant(float("nan"))})
 
 
+def test_short_epochs_redraw_the_curves_every_few_seconds_and_at_the_last(tmp_path, monkeypatch,
+                                                                           capsys):
+    """A small folder's epochs take a second: losses.png (0.2 s to draw) is drawn at the first
+    epoch a process logs, then at most every PLOT_EVERY seconds, and always at the last."""
+    import types
+
+    from common import training
+
+    drawn, clock = [], [100.0]
+    monkeypatch.setattr(images, "plot_log", lambda rows, *_: drawn.append(rows[-1]["epoch"]))
+    monkeypatch.setattr(training.time, "monotonic", lambda: clock[0])
+    monkeypatch.setitem(training.BOARDS, str(tmp_path), types.SimpleNamespace(add=print))
+    settings = types.SimpleNamespace(epochs=5, eval_every=0, out_dir=str(tmp_path),
+                                     dataset="mnist", data_dir=None)
+    for epoch, seconds in zip(range(1, 6), [0, 5, 11, 12, 13]):
+        clock[0] = 100.0 + seconds
+        means = progress.RunningMeans()
+        means.add({"loss": tf.constant(1.0)})
+        training.log_epoch(str(tmp_path), epoch, means, None, settings, [])
+    assert drawn == [1, 3, 5]
+
+
 # ----- command line -----------------------------------------------------------------------
 @pytest.mark.parametrize(
     "value, message",
