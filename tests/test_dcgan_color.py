@@ -405,6 +405,7 @@ def test_train_writes_the_run_folder_and_the_article_curves(trained):
         image_size=64,
         width=8,
         generator_steps=2,
+        augment=False,
         precision="float32",
         classes=False,
     )
