@@ -98,8 +98,8 @@ def banner(settings, model_name, models, batches, data):
         print(f"{model_name}: {devices.describe(strategy)}; {steps} steps an epoch; its own "
               f"files go to {(WORKER_FOLDERS or [settings.out_dir])[-1]} (removed at the end)")
         return
-    kept = ", ".join(f"{name} {value}" for name, value in identity(settings, model_name).items()
-                     if name not in ("model", "precision", "dataset", "data_dir"))
+    kept = ", ".join(f"{name} {getattr(settings, name)}" for name in settings.KEPT_ON_RESUME
+                     if name not in ("precision", "dataset"))  # both said on their own
     title = f"{model_name} on {getattr(settings, 'dataset', 'your pictures')}"
     progress.banner(
         f"{title} ({kept})" if kept else title, models, data, epochs=settings.epochs,

@@ -1,6 +1,8 @@
 """dcgan_color.py --classes: the sub-folders as classes, the class in each network, the step's
 pairings, the class grid, asking for a class by folder name, and the asked-for accuracy."""
 
+import contextlib
+import io
 import json
 import os
 
@@ -44,10 +46,18 @@ def trained(tmp_path_factory, classes_dir):
     from common import cli
 
     out = str(tmp_path_factory.mktemp("color_classes") / "run")
-    with steps_as_python():
+    printed = io.StringIO()
+    with steps_as_python(), contextlib.redirect_stdout(printed):
         cli.run(color.main, ["train", "--epochs", "2", "--data-dir", classes_dir, "--classes",
                              "--out-dir", out, "--seed", "1", *TINY])
+    with open(out + ".output", "w") as output:
+        output.write(printed.getvalue())
     return out
+
+
+def test_the_banner_names_each_class_once(trained):
+    banner = open(trained + ".output").read().splitlines()[0]
+    assert "3 classes (Blue 4, green 6, red 8)" in banner and banner.count("Blue") == 1, banner
 
 
 def test_the_classes_are_the_sub_folders_each_picture_labelled_by_its_own(classes_dir, tmp_path):
