@@ -281,10 +281,10 @@ def load_folder(folder, size=IMAGE_SIZE, colour=False, cache_dir=None):
     paths = picture_files(folder)
     if cache_dir:
         stem = os.path.join(cache_dir, f"pictures_{size}px_{'rgb' if colour else 'grey'}")
-        pictures, skipped = _decode_cached(stem, folder, paths, size, colour)
+        pictures, notes = _decode_cached(stem, folder, paths, size, colour)
     else:
-        pictures, skipped = _decode_all(folder, paths, size, colour)
-    source = folder + (f" ({', '.join(skipped)})" if skipped else "")
+        pictures, notes = _decode_all(folder, paths, size, colour)  # notes: what was skipped
+    source = folder + (f" ({', '.join(notes)})" if notes else "")
     return pictures, source
 
 
@@ -315,7 +315,8 @@ def load_folder_classes(folder, size=IMAGE_SIZE, colour=False, cache_dir=None):
         labels.append(np.full(len(pictures), label, np.int32))
     counts = ", ".join(f"{name} {len(part):,}" for name, part in zip(names, parts))
     source = f"{sum(map(len, parts)):,} pictures, {folder}, {len(names)} classes ({counts})" + (
-        f"; {loose:,} pictures in no sub-folder left out" if loose else "")
+        f"; {loose:,} pictures in no sub-folder left out" if loose else "") + (
+        f"; decoded, they are kept in {os.path.join(cache_dir, 'classes')}" if cache_dir else "")
     return np.concatenate(parts), np.concatenate(labels), names, source
 
 
@@ -377,7 +378,8 @@ def _decode_cached(stem, folder, paths, size, colour):
 
 
 def _read_cache(stem, key):
-    """(pictures, skipped) from the cache if its .json holds `key`, else None."""
+    """(pictures, notes for the banner: what was skipped, and that the cache was read) from the
+    cache if its .json holds `key`, else None."""
     try:
         with open(stem + ".json") as file:
             info = json.load(file)
@@ -393,6 +395,6 @@ def _read_cache(stem, key):
     except (OSError, ValueError, KeyError, TypeError) as error:  # a cache cut short or edited
         print(f"The picture cache {stem}.npy is damaged ({error}); decoding the pictures again.")
         return None
-    print(f"Read {len(pictures):,} decoded pictures from the cache {stem}.npy (the folder is "
-          "unchanged since it was written).")
-    return pictures, info["skipped"]
+    # Said in the banner's description of the pictures (load_folder), not in a line of its own:
+    # `--eval-every` reads the folder again at every scoring, and --classes once per class.
+    return pictures, info["skipped"] + [f"read from the cache {stem}.npy"]

@@ -148,6 +148,7 @@ def test_the_asked_for_accuracy_tells_a_listening_generator_from_a_deaf_one(clas
     assert bad["asked_for_accuracy"] == pytest.approx(1 / 3, abs=0.05)  # those asked for red
     said = capsys.readouterr().out
     assert "the ceiling" in said and "red 100%" in said
+    assert "cache" not in said  # the second read the classes' caches: no line for each of them
     record = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")][-1]
     assert record["asked_for_ceiling"] == 1.0 and record["asked_for_per_class"]["Blue"] == 0.0
 
