@@ -216,15 +216,15 @@ def resolve(args, settings_class, model_name):
             if given is not None and in_run is not None and not same_setting(field.name, given,
                                                                               in_run):
                 flag = "--" + field.name.replace("_", "-")
-                if isinstance(in_run, bool):  # --augment or --no-augment, as it was typed
+                if isinstance(in_run, bool):  # a yes/no setting: --augment or --no-augment
                     trained = flag if in_run else flag.replace("--", "--no-")
-                    asked, again = ("--no-" if in_run else "--") + flag[2:], trained
+                    asked = ("--no-" if in_run else "--") + flag[2:]
                 else:
-                    trained, asked, again = f"{flag} {in_run}", given, in_run
+                    trained, asked = f"{flag} {in_run}", given
                 raise UserError(
                     f"The run in {args.out_dir} was trained with {trained}, and this command asks "
-                    f"for {asked}. Leave the flag out (or pass {again}) to continue that run, or "
-                    "choose another --out-dir for a new one.")
+                    f"for {asked}. Leave the flag out (or pass {trained}) to continue that run, "
+                    "or choose another --out-dir for a new one.")
             given = in_run if given is None and in_run is not None else given
             given = field.default if given is None else given
         values[field.name] = given
@@ -351,7 +351,7 @@ def main(argv, doc, settings_class, model_name, train, build_generator, judge=No
             getattr(commands, args.command)(args, model_name, script, build_generator,
                                             run_settings, judge)
     finally:
-        if "common.training" in sys.modules:  # a worker's temporary folder (several machines)
+        if "common.training" in sys.modules:  # curves not drawn yet; a worker's temporary folder
             sys.modules["common.training"].cleanup()
         # `train` sets Keras's number format and, with --devices, a distribution strategy; a
         # caller that goes on in the same process (the tests, a notebook) gets the defaults back.

@@ -56,7 +56,14 @@ WORKER_FOLDERS = []  # what `start` made for a worker other than the chief
 
 
 def cleanup():
-    """Remove the temporary folders of the workers other than the chief (see `start`)."""
+    """At the end of a command, however it ended: draw the curves a stopped run had not drawn
+    yet (see PLOT_EVERY), and remove the temporary folders of the workers other than the chief
+    (see `start`)."""
+    while UNDRAWN:
+        try:
+            images.plot_log(*UNDRAWN.popitem()[1])
+        except OSError:  # a full disk: log.csv holds the rows, and the message says the rest
+            pass
     while WORKER_FOLDERS:
         shutil.rmtree(WORKER_FOLDERS.pop(), ignore_errors=True)
 
@@ -152,10 +159,12 @@ def epoch_batches(batches, epoch, means, settings):
 
 BOARDS = {}  # run folder -> its TensorBoard writer, made at the first epoch a process logs
 # Drawing losses.png takes about 0.2 s: on a folder of a hundred pictures, whose epochs are a
-# step or two, drawing it every epoch cost a sixth of the run (docs/performance.md). Short
-# epochs redraw it at most every PLOT_EVERY seconds, and always at the last epoch.
+# step of about a second, drawing it every epoch cost a sixth of the run's time
+# (docs/performance.md). Short epochs redraw it at most every PLOT_EVERY seconds, and always at
+# the last epoch; a run stopped before then (Ctrl-C, a NaN) draws it as it stops (cleanup).
 PLOT_EVERY = 10
-PLOTTED = {}  # run folder -> when this process last drew its losses.png (time.monotonic)
+DRAWN = {}  # run folder -> when this process last drew its losses.png (time.monotonic)
+UNDRAWN = {}  # run folder -> the curves skipped since then: plot_log's arguments
 
 
 def log_epoch(out_dir, epoch, means, generator, settings, plot_panels):
@@ -178,10 +187,14 @@ def log_epoch(out_dir, epoch, means, generator, settings, plot_panels):
         BOARDS[out_dir].add(row, runs.grid_path(out_dir, epoch))
     title = f"{os.path.basename(os.path.normpath(settings.out_dir))} on " + (
         getattr(settings, "dataset", None) or settings.data_dir)
-    drawn = PLOTTED.get(out_dir)  # None: not yet in this process
+    curves = (log, os.path.join(out_dir, "losses.png"), title, plot_panels)
+    drawn = DRAWN.get(out_dir)  # None: not yet in this process
     if epoch == settings.epochs or drawn is None or time.monotonic() >= drawn + PLOT_EVERY:
-        images.plot_log(log, os.path.join(out_dir, "losses.png"), title, plot_panels)
-        PLOTTED[out_dir] = time.monotonic()
+        images.plot_log(*curves)
+        DRAWN[out_dir] = time.monotonic()
+        UNDRAWN.pop(out_dir, None)
+    else:
+        UNDRAWN[out_dir] = curves  # drawn by a later epoch, or by cleanup as the run stops
     progress.epoch_done(row, settings.epochs)
 
 

@@ -175,10 +175,11 @@ def test_running_means_and_the_nan_guard():
         means.add({"loss": tf.constant(float("nan"))})
 
 
-def test_short_epochs_redraw_the_curves_every_few_seconds_and_at_the_last(tmp_path, monkeypatch,
-                                                                           capsys):
+def test_short_epochs_redraw_the_curves_every_few_seconds_at_the_last_and_when_stopped(
+        tmp_path, monkeypatch, capsys):
     """A small folder's epochs take a second: losses.png (0.2 s to draw) is drawn at the first
-    epoch a process logs, then at most every PLOT_EVERY seconds, and always at the last."""
+    epoch this process logs in the run folder, then at most every PLOT_EVERY seconds, at the
+    last epoch, and, for a run stopped before it (Ctrl-C, a NaN), as the command ends."""
     import types
 
     from common import training
@@ -187,14 +188,24 @@ def test_short_epochs_redraw_the_curves_every_few_seconds_and_at_the_last(tmp_pa
     monkeypatch.setattr(images, "plot_log", lambda rows, *_: drawn.append(rows[-1]["epoch"]))
     monkeypatch.setattr(training.time, "monotonic", lambda: clock[0])
     monkeypatch.setitem(training.BOARDS, str(tmp_path), types.SimpleNamespace(add=print))
-    settings = types.SimpleNamespace(epochs=5, eval_every=0, out_dir=str(tmp_path),
+    settings = types.SimpleNamespace(epochs=6, eval_every=0, out_dir=str(tmp_path),
                                      dataset="mnist", data_dir=None)
-    for epoch, seconds in zip(range(1, 6), [0, 5, 11, 12, 13]):
+
+    def log_epoch(epoch, seconds):
         clock[0] = 100.0 + seconds
         means = progress.RunningMeans()
         means.add({"loss": tf.constant(1.0)})
         training.log_epoch(str(tmp_path), epoch, means, None, settings, [])
+
+    for epoch, seconds in zip(range(1, 6), [0, 5, 11, 12, 13]):
+        log_epoch(epoch, seconds)
+    assert drawn == [1, 3]
+    training.cleanup()  # the run stops after epoch 5: its curves are drawn
     assert drawn == [1, 3, 5]
+    log_epoch(6, 14)  # resumed: the last epoch is drawn, however soon
+    assert drawn == [1, 3, 5, 6]
+    training.cleanup()  # and nothing is left to draw
+    assert drawn == [1, 3, 5, 6]
 
 
 # ----- command line -----------------------------------------------------------------------

@@ -222,8 +222,8 @@ def test_links_and_copies_count_once(tmp_path, capsys):
     with_copies = np.concatenate([pictures, pictures[:80]])  # 80 copies of its pictures
     np.testing.assert_array_equal(folder_scores.distinct(with_copies), np.arange(120))
 
-    def copying_generator(count, labels=None):  # new pictures of the same kind, at 32 pixels:
-        return blobs(count, 9, side=32).astype(np.float32) / 127.5 - 1.0  # the folder's read so
+    def copying_generator(count, labels=None):  # new pictures of the same kind, 32 pixels a
+        return blobs(count, 9, side=32).astype(np.float32) / 127.5 - 1.0  # side (read so too)
 
     for index in range(80):
         Image.fromarray(pictures[index]).save(os.path.join(folder, f"copy_{index:03d}.png"))
