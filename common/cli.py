@@ -217,8 +217,8 @@ def resolve(args, settings_class, model_name):
                                                                               in_run):
                 flag = "--" + field.name.replace("_", "-")
                 if isinstance(in_run, bool):  # a yes/no setting: --augment or --no-augment
-                    trained = flag if in_run else flag.replace("--", "--no-")
-                    asked = ("--no-" if in_run else "--") + flag[2:]
+                    trained, asked = (flag if value else "--no-" + flag[2:]
+                                      for value in (in_run, given))
                 else:
                     trained, asked = f"{flag} {in_run}", given
                 raise UserError(
